@@ -1,0 +1,229 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { BridgeError } from '../core/errors';
+
+/**
+ * The bridge's configuration (contract §1), parsed once at start-up from the environment and passed in.
+ * Nothing else in the bridge reads process.env.
+ */
+export interface BridgeConfig {
+    port: number;
+    logLevel: string;
+    database: { url: string | undefined; dataDir: string };
+    configFile: string | undefined;
+    adminToken: string | undefined;
+    haptik: {
+        baseUrl: string;
+        clientId: string;
+        apiToken: string;
+        businessId: number;
+        webhookSecret: string;
+    };
+    salesforce: SalesforceConfig;
+}
+
+export type SalesforceAuth =
+    | { kind: 'client_credentials'; clientId: string; clientSecret: string }
+    | { kind: 'jwt'; clientId: string; username: string; privateKey: string };
+
+export interface SalesforceConfig {
+    loginUrl: string;
+    auth: SalesforceAuth;
+    apiVersion: string;
+    orgId: string;
+    chat:
+        | { api: 'enhanced'; scrtUrl: string; esDeveloperName: string }
+        | { api: 'legacy'; liveAgentUrl: string; deploymentId: string; buttonId: string };
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** How to fix each variable, shown next to its problem. */
+const HINTS: Record<string, string> = {
+    PORT: 'a TCP port number, e.g. 3000',
+    DATABASE_URL: 'a postgres:// URL, e.g. postgres://user:password@host:5432/db, or leave it unset for the embedded database',
+    BRIDGE_LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
+    HAPTIK_BASE_URL: 'the base URL of the Haptik APIs, e.g. https://messenger.haptikapi.com',
+    HAPTIK_CLIENT_ID: 'the client id from Haptik Business Manager > View Credentials',
+    HAPTIK_API_TOKEN: 'the API token from Haptik Business Manager (or HAPTIK_API_TOKEN_FILE)',
+    HAPTIK_BUSINESS_ID: 'the numeric Haptik business id, e.g. 343',
+    HAPTIK_WEBHOOK_SECRET: 'the shared secret Haptik signs requests with (or HAPTIK_WEBHOOK_SECRET_FILE)',
+    SF_LOGIN_URL: 'https://login.salesforce.com, https://test.salesforce.com or your My Domain URL',
+    SF_AUTH: 'client_credentials or jwt',
+    SF_CLIENT_ID: 'the consumer key of the External Client App / Connected App',
+    SF_CLIENT_SECRET: 'the consumer secret (needed for SF_AUTH=client_credentials; or SF_CLIENT_SECRET_FILE)',
+    SF_USERNAME: 'the integration user name (needed for SF_AUTH=jwt)',
+    SF_PRIVATE_KEY: 'the PEM private key for the JWT bearer flow, or SF_PRIVATE_KEY_FILE with its path',
+    SF_API_VERSION: 'a REST API version such as 64.0',
+    SF_ORG_ID: 'the 15- or 18-character org id starting with 00D (Setup > Company Information)',
+    SF_CHAT_API: 'enhanced (Enhanced Chat API) or legacy (Live Agent Chat REST API)',
+    SF_SCRT_URL: 'the SCRT2 URL of the Enhanced Chat deployment, e.g. https://acme.my.salesforce-scrt.com',
+    SF_ES_DEVELOPER_NAME: 'the API name of the Embedded Service deployment (Custom Client)',
+    SF_LIVEAGENT_URL: 'the Chat API endpoint, e.g. https://d.la1-c2-ia2.salesforceliveagent.com/chat',
+    SF_LIVEAGENT_DEPLOYMENT_ID: 'the chat deployment id (572…)',
+    SF_LIVEAGENT_BUTTON_ID: 'the chat button id (573…)'
+};
+
+/** Secrets may come from a file named by <NAME>_FILE (for Docker/Kubernetes secrets). */
+const FILE_BACKED = ['HAPTIK_API_TOKEN', 'HAPTIK_WEBHOOK_SECRET', 'SF_CLIENT_SECRET', 'SF_PRIVATE_KEY', 'BRIDGE_ADMIN_TOKEN'];
+
+const optionalText = z
+    .string()
+    .trim()
+    .transform((v) => (v === '' ? undefined : v))
+    .optional();
+const requiredText = z.string({ error: 'is missing' }).trim().min(1, { error: 'is missing' });
+const httpUrl = z
+    .string({ error: 'is missing' })
+    .trim()
+    .min(1, { error: 'is missing' })
+    .refine((v) => /^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v), { error: 'is not an http(s) URL' })
+    .transform((v) => v.replace(/\/+$/, ''));
+
+const schema = z
+    .object({
+        PORT: z.coerce.number({ error: 'is not a number' }).int().min(0).max(65535).default(3000),
+        BRIDGE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+            error: 'is not a postgres:// URL'
+        }),
+        BRIDGE_DATA_DIR: optionalText.default('./data'),
+        BRIDGE_CONFIG_FILE: optionalText,
+        BRIDGE_ADMIN_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 16, {
+            error: 'is shorter than 16 characters'
+        }),
+        HAPTIK_BASE_URL: httpUrl,
+        HAPTIK_CLIENT_ID: requiredText,
+        HAPTIK_API_TOKEN: requiredText,
+        HAPTIK_BUSINESS_ID: z
+            .string({ error: 'is missing' })
+            .trim()
+            .regex(/^\d+$/, { error: 'is not a number' })
+            .transform(Number),
+        HAPTIK_WEBHOOK_SECRET: requiredText,
+        SF_LOGIN_URL: httpUrl.default('https://login.salesforce.com'),
+        SF_AUTH: z.enum(['client_credentials', 'jwt'], { error: 'is not client_credentials or jwt' }).default('client_credentials'),
+        SF_CLIENT_ID: requiredText,
+        SF_CLIENT_SECRET: optionalText,
+        SF_USERNAME: optionalText,
+        SF_PRIVATE_KEY: optionalText,
+        SF_API_VERSION: z
+            .string()
+            .trim()
+            .regex(/^\d{2,3}\.0$/, { error: 'is not a version like 64.0' })
+            .default('64.0'),
+        SF_ORG_ID: z
+            .string({ error: 'is missing' })
+            .trim()
+            .regex(/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/, { error: 'is not a 15- or 18-character org id starting with 00D' }),
+        SF_CHAT_API: z.enum(['enhanced', 'legacy'], { error: 'is not enhanced or legacy' }).default('enhanced'),
+        SF_SCRT_URL: optionalText,
+        SF_ES_DEVELOPER_NAME: optionalText,
+        SF_LIVEAGENT_URL: optionalText,
+        SF_LIVEAGENT_DEPLOYMENT_ID: optionalText,
+        SF_LIVEAGENT_BUTTON_ID: optionalText
+    })
+    .superRefine((env, ctx) => {
+        const need = (key: string, why: string): void => {
+            if ((env as Record<string, unknown>)[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `is missing (${why})` });
+        };
+        if (env.SF_AUTH === 'client_credentials') need('SF_CLIENT_SECRET', 'SF_AUTH=client_credentials');
+        if (env.SF_AUTH === 'jwt') {
+            need('SF_USERNAME', 'SF_AUTH=jwt');
+            need('SF_PRIVATE_KEY', 'SF_AUTH=jwt');
+        }
+        if (env.SF_CHAT_API === 'enhanced') {
+            need('SF_SCRT_URL', 'SF_CHAT_API=enhanced');
+            need('SF_ES_DEVELOPER_NAME', 'SF_CHAT_API=enhanced');
+        } else {
+            need('SF_LIVEAGENT_URL', 'SF_CHAT_API=legacy');
+            need('SF_LIVEAGENT_DEPLOYMENT_ID', 'SF_CHAT_API=legacy');
+            need('SF_LIVEAGENT_BUTTON_ID', 'SF_CHAT_API=legacy');
+        }
+        for (const key of ['SF_SCRT_URL', 'SF_LIVEAGENT_URL'] as const) {
+            const value = env[key];
+            if (value !== undefined && !(/^https?:\/\//i.test(value) && URL.canParse(value))) {
+                ctx.addIssue({ code: 'custom', path: [key], message: 'is not an http(s) URL' });
+            }
+        }
+        if (env.SF_PRIVATE_KEY !== undefined && !env.SF_PRIVATE_KEY.includes('PRIVATE KEY-----')) {
+            ctx.addIssue({ code: 'custom', path: ['SF_PRIVATE_KEY'], message: 'is not a PEM private key' });
+        }
+    });
+
+/** Reads <NAME>_FILE for file-backed secrets; a file that cannot be read is a configuration problem. */
+function resolveSecretFiles(env: Env, problems: string[]): Record<string, string | undefined> {
+    const resolved: Record<string, string | undefined> = { ...env };
+    for (const key of FILE_BACKED) {
+        const file = env[`${key}_FILE`];
+        if (file === undefined || file === '' || (env[key] ?? '') !== '') continue;
+        try {
+            resolved[key] = readFileSync(file, 'utf8').trim();
+        } catch (error) {
+            const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+            problems.push(`${key}_FILE points to ${file}, which cannot be read (${reason}): give the path of a readable file`);
+        }
+    }
+    return resolved;
+}
+
+/**
+ * Parses the environment into a BridgeConfig. Every problem is reported at once, in one
+ * BridgeError (`bridge_config_invalid`) whose message lists each variable and how to fix it.
+ */
+export function loadConfig(env: Env): BridgeConfig {
+    const problems: string[] = [];
+    const source = resolveSecretFiles(env, problems);
+    const parsed = schema.safeParse(source);
+    if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+            const key = String(issue.path[0] ?? '');
+            const hint = HINTS[key];
+            const message = issue.code === 'invalid_value' ? 'has an unsupported value' : issue.message;
+            problems.push(`${key} ${message}${hint ? `: set it to ${hint}` : ''}`);
+        }
+    }
+    if (problems.length > 0 || !parsed.success) {
+        throw new BridgeError(
+            'bridge_config_invalid',
+            `The bridge cannot start: ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}.\n` +
+                problems.map((p) => `  - ${p}`).join('\n'),
+            { details: { problems } }
+        );
+    }
+    const e = parsed.data;
+    const auth: SalesforceAuth =
+        e.SF_AUTH === 'jwt'
+            ? { kind: 'jwt', clientId: e.SF_CLIENT_ID, username: e.SF_USERNAME ?? '', privateKey: e.SF_PRIVATE_KEY ?? '' }
+            : { kind: 'client_credentials', clientId: e.SF_CLIENT_ID, clientSecret: e.SF_CLIENT_SECRET ?? '' };
+    const chat: SalesforceConfig['chat'] =
+        e.SF_CHAT_API === 'enhanced'
+            ? { api: 'enhanced', scrtUrl: (e.SF_SCRT_URL ?? '').replace(/\/+$/, ''), esDeveloperName: e.SF_ES_DEVELOPER_NAME ?? '' }
+            : {
+                  api: 'legacy',
+                  liveAgentUrl: (e.SF_LIVEAGENT_URL ?? '').replace(/\/+$/, ''),
+                  deploymentId: e.SF_LIVEAGENT_DEPLOYMENT_ID ?? '',
+                  buttonId: e.SF_LIVEAGENT_BUTTON_ID ?? ''
+              };
+    return {
+        port: e.PORT,
+        logLevel: e.BRIDGE_LOG_LEVEL,
+        database: { url: e.DATABASE_URL, dataDir: e.BRIDGE_DATA_DIR ?? './data' },
+        configFile: e.BRIDGE_CONFIG_FILE,
+        adminToken: e.BRIDGE_ADMIN_TOKEN,
+        haptik: {
+            baseUrl: e.HAPTIK_BASE_URL,
+            clientId: e.HAPTIK_CLIENT_ID,
+            apiToken: e.HAPTIK_API_TOKEN,
+            businessId: e.HAPTIK_BUSINESS_ID,
+            webhookSecret: e.HAPTIK_WEBHOOK_SECRET
+        },
+        salesforce: {
+            loginUrl: e.SF_LOGIN_URL,
+            auth,
+            apiVersion: e.SF_API_VERSION,
+            orgId: e.SF_ORG_ID,
+            chat
+        }
+    };
+}

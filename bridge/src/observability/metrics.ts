@@ -1,0 +1,72 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * All Prometheus metrics of one bridge process, on their own registry (never the global one), so
+ * several bridges in one test process do not collide. Created once in the composition root and passed in.
+ */
+export interface Metrics {
+    readonly registry: Registry;
+    readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+    readonly outboxDepth: Gauge<'state'>;
+    readonly outboxJobs: Counter<'kind' | 'outcome'>;
+    readonly outboxDeadLetters: Counter<'kind'>;
+    readonly salesforceApiUsed: Gauge;
+    readonly salesforceApiLimit: Gauge;
+    readonly salesforceCalls: Counter<'outcome'>;
+    readonly cacheLookups: Counter<'cache' | 'result'>;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+    const registry = new Registry();
+    if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
+    return {
+        registry,
+        httpDuration: new Histogram({
+            name: 'bridge_http_request_duration_seconds',
+            help: 'Duration of inbound HTTP requests',
+            labelNames: ['method', 'route', 'status'],
+            buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+            registers: [registry]
+        }),
+        outboxDepth: new Gauge({
+            name: 'bridge_outbox_jobs',
+            help: 'Outbox jobs by state (pending, running, dead)',
+            labelNames: ['state'],
+            registers: [registry]
+        }),
+        outboxJobs: new Counter({
+            name: 'bridge_outbox_job_attempts_total',
+            help: 'Outbox job attempts by kind and outcome (done, retry, dead)',
+            labelNames: ['kind', 'outcome'],
+            registers: [registry]
+        }),
+        outboxDeadLetters: new Counter({
+            name: 'bridge_outbox_dead_letters_total',
+            help: 'Outbox jobs moved to the dead-letter state',
+            labelNames: ['kind'],
+            registers: [registry]
+        }),
+        salesforceApiUsed: new Gauge({
+            name: 'bridge_salesforce_api_usage',
+            help: 'Daily Salesforce API requests used, from the Sforce-Limit-Info header',
+            registers: [registry]
+        }),
+        salesforceApiLimit: new Gauge({
+            name: 'bridge_salesforce_api_limit',
+            help: 'Daily Salesforce API request limit, from the Sforce-Limit-Info header',
+            registers: [registry]
+        }),
+        salesforceCalls: new Counter({
+            name: 'bridge_salesforce_calls_total',
+            help: 'Salesforce REST calls by outcome',
+            labelNames: ['outcome'],
+            registers: [registry]
+        }),
+        cacheLookups: new Counter({
+            name: 'bridge_cache_lookups_total',
+            help: 'Cache lookups by cache and result (hit, miss, shared)',
+            labelNames: ['cache', 'result'],
+            registers: [registry]
+        })
+    };
+}

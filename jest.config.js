@@ -1,0 +1,25 @@
+// One runner for both worlds: LWC components (sfdx-lwc-jest) and the bridge (ts-jest).
+const { jestConfig } = require('@salesforce/sfdx-lwc-jest/config');
+
+module.exports = {
+    passWithNoTests: true,
+    projects: [
+        {
+            ...jestConfig,
+            displayName: 'lwc',
+            rootDir: __dirname,
+            roots: ['<rootDir>/force-app'],
+            modulePathIgnorePatterns: ['<rootDir>/.localdevserver']
+        },
+        {
+            displayName: 'bridge',
+            rootDir: __dirname,
+            testEnvironment: 'node',
+            roots: ['<rootDir>/test', '<rootDir>/bridge'],
+            testMatch: ['**/*.test.ts'],
+            transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
+            moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+            testTimeout: 30000
+        }
+    ]
+};
