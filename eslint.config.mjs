@@ -34,18 +34,44 @@ export default defineConfig([
                 'error',
                 {
                     patterns: [
-                        { group: ['express', 'express/*'], message: 'The core must not import Express; adapters live in http/.' },
-                        { group: ['@jsforce/*', 'jsforce', 'jsforce/*'], message: 'The core must not import jsforce; adapters live in salesforce/.' },
-                        { group: ['pg', '@electric-sql/*'], message: 'The core must not import a database driver; adapters live in store/.' },
-                        { group: ['undici', 'node:http', 'node:https', 'http', 'https'], message: 'The core does no I/O.' },
-                        { group: ['../http/*', '../salesforce/*', '../store/*', '../haptik/*', '../config/*', '../observability/*'], message: 'The core must not depend on adapters.' }
+                        {
+                            group: ['express', 'express/*'],
+                            message: 'The core must not import Express; adapters live in http/.'
+                        },
+                        {
+                            group: ['@jsforce/*', 'jsforce', 'jsforce/*'],
+                            message: 'The core must not import jsforce; adapters live in salesforce/.'
+                        },
+                        {
+                            group: ['pg', '@electric-sql/*'],
+                            message: 'The core must not import a database driver; adapters live in store/.'
+                        },
+                        {
+                            group: ['undici', 'node:http', 'node:https', 'http', 'https'],
+                            message: 'The core does no I/O.'
+                        },
+                        {
+                            group: [
+                                '../http/*',
+                                '../salesforce/*',
+                                '../store/*',
+                                '../haptik/*',
+                                '../config/*',
+                                '../observability/*'
+                            ],
+                            message: 'The core must not depend on adapters.'
+                        }
                     ]
                 }
             ],
             'no-restricted-globals': ['error', { name: 'fetch', message: 'The core does no I/O.' }],
             'no-restricted-properties': [
                 'error',
-                { object: 'process', property: 'env', message: 'Configuration is parsed once in config/ and passed in.' },
+                {
+                    object: 'process',
+                    property: 'env',
+                    message: 'Configuration is parsed once in config/ and passed in.'
+                },
                 { object: 'Date', property: 'now', message: 'Take the time from a Clock port.' }
             ]
         }

@@ -41,7 +41,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** How to fix each variable, shown next to its problem. */
 const HINTS: Record<string, string> = {
     PORT: 'a TCP port number, e.g. 3000',
-    DATABASE_URL: 'a postgres:// URL, e.g. postgres://user:password@host:5432/db, or leave it unset for the embedded database',
+    DATABASE_URL:
+        'a postgres:// URL, e.g. postgres://user:password@host:5432/db, or leave it unset for the embedded database',
     BRIDGE_LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
     HAPTIK_BASE_URL: 'the base URL of the Haptik APIs, e.g. https://messenger.haptikapi.com',
     HAPTIK_CLIENT_ID: 'the client id from Haptik Business Manager > View Credentials',
@@ -65,7 +66,13 @@ const HINTS: Record<string, string> = {
 };
 
 /** Secrets may come from a file named by <NAME>_FILE (for Docker/Kubernetes secrets). */
-const FILE_BACKED = ['HAPTIK_API_TOKEN', 'HAPTIK_WEBHOOK_SECRET', 'SF_CLIENT_SECRET', 'SF_PRIVATE_KEY', 'BRIDGE_ADMIN_TOKEN'];
+const FILE_BACKED = [
+    'HAPTIK_API_TOKEN',
+    'HAPTIK_WEBHOOK_SECRET',
+    'SF_CLIENT_SECRET',
+    'SF_PRIVATE_KEY',
+    'BRIDGE_ADMIN_TOKEN'
+];
 
 const optionalText = z
     .string()
@@ -102,7 +109,9 @@ const schema = z
             .transform(Number),
         HAPTIK_WEBHOOK_SECRET: requiredText,
         SF_LOGIN_URL: httpUrl.default('https://login.salesforce.com'),
-        SF_AUTH: z.enum(['client_credentials', 'jwt'], { error: 'is not client_credentials or jwt' }).default('client_credentials'),
+        SF_AUTH: z
+            .enum(['client_credentials', 'jwt'], { error: 'is not client_credentials or jwt' })
+            .default('client_credentials'),
         SF_CLIENT_ID: requiredText,
         SF_CLIENT_SECRET: optionalText,
         SF_USERNAME: optionalText,
@@ -115,7 +124,9 @@ const schema = z
         SF_ORG_ID: z
             .string({ error: 'is missing' })
             .trim()
-            .regex(/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/, { error: 'is not a 15- or 18-character org id starting with 00D' }),
+            .regex(/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/, {
+                error: 'is not a 15- or 18-character org id starting with 00D'
+            }),
         SF_CHAT_API: z.enum(['enhanced', 'legacy'], { error: 'is not enhanced or legacy' }).default('enhanced'),
         SF_SCRT_URL: optionalText,
         SF_ES_DEVELOPER_NAME: optionalText,
@@ -125,7 +136,8 @@ const schema = z
     })
     .superRefine((env, ctx) => {
         const need = (key: string, why: string): void => {
-            if ((env as Record<string, unknown>)[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `is missing (${why})` });
+            if ((env as Record<string, unknown>)[key] === undefined)
+                ctx.addIssue({ code: 'custom', path: [key], message: `is missing (${why})` });
         };
         if (env.SF_AUTH === 'client_credentials') need('SF_CLIENT_SECRET', 'SF_AUTH=client_credentials');
         if (env.SF_AUTH === 'jwt') {
@@ -161,7 +173,9 @@ function resolveSecretFiles(env: Env, problems: string[]): Record<string, string
             resolved[key] = readFileSync(file, 'utf8').trim();
         } catch (error) {
             const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-            problems.push(`${key}_FILE points to ${file}, which cannot be read (${reason}): give the path of a readable file`);
+            problems.push(
+                `${key}_FILE points to ${file}, which cannot be read (${reason}): give the path of a readable file`
+            );
         }
     }
     return resolved;
@@ -194,11 +208,20 @@ export function loadConfig(env: Env): BridgeConfig {
     const e = parsed.data;
     const auth: SalesforceAuth =
         e.SF_AUTH === 'jwt'
-            ? { kind: 'jwt', clientId: e.SF_CLIENT_ID, username: e.SF_USERNAME ?? '', privateKey: e.SF_PRIVATE_KEY ?? '' }
+            ? {
+                  kind: 'jwt',
+                  clientId: e.SF_CLIENT_ID,
+                  username: e.SF_USERNAME ?? '',
+                  privateKey: e.SF_PRIVATE_KEY ?? ''
+              }
             : { kind: 'client_credentials', clientId: e.SF_CLIENT_ID, clientSecret: e.SF_CLIENT_SECRET ?? '' };
     const chat: SalesforceConfig['chat'] =
         e.SF_CHAT_API === 'enhanced'
-            ? { api: 'enhanced', scrtUrl: (e.SF_SCRT_URL ?? '').replace(/\/+$/, ''), esDeveloperName: e.SF_ES_DEVELOPER_NAME ?? '' }
+            ? {
+                  api: 'enhanced',
+                  scrtUrl: (e.SF_SCRT_URL ?? '').replace(/\/+$/, ''),
+                  esDeveloperName: e.SF_ES_DEVELOPER_NAME ?? ''
+              }
             : {
                   api: 'legacy',
                   liveAgentUrl: (e.SF_LIVEAGENT_URL ?? '').replace(/\/+$/, ''),

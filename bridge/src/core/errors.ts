@@ -9,7 +9,11 @@ export class BridgeError extends Error {
     /** Extra, non-personal facts for logs and operators (never secrets or user data). */
     readonly details: Readonly<Record<string, unknown>>;
 
-    constructor(code: BridgeErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    constructor(
+        code: BridgeErrorCode,
+        message: string,
+        options: { cause?: unknown; details?: Record<string, unknown> } = {}
+    ) {
         super(message, options.cause === undefined ? undefined : { cause: options.cause });
         this.name = 'BridgeError';
         this.code = code;
