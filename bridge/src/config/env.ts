@@ -87,81 +87,92 @@ const httpUrl = z
     .refine((v) => /^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v), { error: 'is not an http(s) URL' })
     .transform((v) => v.replace(/\/+$/, ''));
 
-const schema = z
-    .object({
-        PORT: z.coerce.number({ error: 'is not a number' }).int().min(0).max(65535).default(3000),
-        BRIDGE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-        DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
-            error: 'is not a postgres:// URL'
+const schema = z.object({
+    PORT: z.coerce.number({ error: 'is not a number' }).int().min(0).max(65535).default(3000),
+    BRIDGE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+        error: 'is not a postgres:// URL'
+    }),
+    BRIDGE_DATA_DIR: optionalText.default('./data'),
+    BRIDGE_CONFIG_FILE: optionalText,
+    BRIDGE_ADMIN_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 16, {
+        error: 'is shorter than 16 characters'
+    }),
+    HAPTIK_BASE_URL: httpUrl,
+    HAPTIK_CLIENT_ID: requiredText,
+    HAPTIK_API_TOKEN: requiredText,
+    HAPTIK_BUSINESS_ID: z
+        .string({ error: 'is missing' })
+        .trim()
+        .regex(/^\d+$/, { error: 'is not a number' })
+        .transform(Number),
+    HAPTIK_WEBHOOK_SECRET: requiredText,
+    SF_LOGIN_URL: httpUrl.default('https://login.salesforce.com'),
+    SF_AUTH: z
+        .enum(['client_credentials', 'jwt'], { error: 'is not client_credentials or jwt' })
+        .default('client_credentials'),
+    SF_CLIENT_ID: requiredText,
+    SF_CLIENT_SECRET: optionalText,
+    SF_USERNAME: optionalText,
+    SF_PRIVATE_KEY: optionalText,
+    SF_API_VERSION: z
+        .string()
+        .trim()
+        .regex(/^\d{2,3}\.0$/, { error: 'is not a version like 64.0' })
+        .default('64.0'),
+    SF_ORG_ID: z
+        .string({ error: 'is missing' })
+        .trim()
+        .regex(/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/, {
+            error: 'is not a 15- or 18-character org id starting with 00D'
         }),
-        BRIDGE_DATA_DIR: optionalText.default('./data'),
-        BRIDGE_CONFIG_FILE: optionalText,
-        BRIDGE_ADMIN_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 16, {
-            error: 'is shorter than 16 characters'
-        }),
-        HAPTIK_BASE_URL: httpUrl,
-        HAPTIK_CLIENT_ID: requiredText,
-        HAPTIK_API_TOKEN: requiredText,
-        HAPTIK_BUSINESS_ID: z
-            .string({ error: 'is missing' })
-            .trim()
-            .regex(/^\d+$/, { error: 'is not a number' })
-            .transform(Number),
-        HAPTIK_WEBHOOK_SECRET: requiredText,
-        SF_LOGIN_URL: httpUrl.default('https://login.salesforce.com'),
-        SF_AUTH: z
-            .enum(['client_credentials', 'jwt'], { error: 'is not client_credentials or jwt' })
-            .default('client_credentials'),
-        SF_CLIENT_ID: requiredText,
-        SF_CLIENT_SECRET: optionalText,
-        SF_USERNAME: optionalText,
-        SF_PRIVATE_KEY: optionalText,
-        SF_API_VERSION: z
-            .string()
-            .trim()
-            .regex(/^\d{2,3}\.0$/, { error: 'is not a version like 64.0' })
-            .default('64.0'),
-        SF_ORG_ID: z
-            .string({ error: 'is missing' })
-            .trim()
-            .regex(/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/, {
-                error: 'is not a 15- or 18-character org id starting with 00D'
-            }),
-        SF_CHAT_API: z.enum(['enhanced', 'legacy'], { error: 'is not enhanced or legacy' }).default('enhanced'),
-        SF_SCRT_URL: optionalText,
-        SF_ES_DEVELOPER_NAME: optionalText,
-        SF_LIVEAGENT_URL: optionalText,
-        SF_LIVEAGENT_DEPLOYMENT_ID: optionalText,
-        SF_LIVEAGENT_BUTTON_ID: optionalText
-    })
-    .superRefine((env, ctx) => {
-        const need = (key: string, why: string): void => {
-            if ((env as Record<string, unknown>)[key] === undefined)
-                ctx.addIssue({ code: 'custom', path: [key], message: `is missing (${why})` });
-        };
-        if (env.SF_AUTH === 'client_credentials') need('SF_CLIENT_SECRET', 'SF_AUTH=client_credentials');
-        if (env.SF_AUTH === 'jwt') {
-            need('SF_USERNAME', 'SF_AUTH=jwt');
-            need('SF_PRIVATE_KEY', 'SF_AUTH=jwt');
-        }
-        if (env.SF_CHAT_API === 'enhanced') {
-            need('SF_SCRT_URL', 'SF_CHAT_API=enhanced');
-            need('SF_ES_DEVELOPER_NAME', 'SF_CHAT_API=enhanced');
-        } else {
-            need('SF_LIVEAGENT_URL', 'SF_CHAT_API=legacy');
-            need('SF_LIVEAGENT_DEPLOYMENT_ID', 'SF_CHAT_API=legacy');
-            need('SF_LIVEAGENT_BUTTON_ID', 'SF_CHAT_API=legacy');
-        }
-        for (const key of ['SF_SCRT_URL', 'SF_LIVEAGENT_URL'] as const) {
-            const value = env[key];
-            if (value !== undefined && !(/^https?:\/\//i.test(value) && URL.canParse(value))) {
-                ctx.addIssue({ code: 'custom', path: [key], message: 'is not an http(s) URL' });
-            }
-        }
-        if (env.SF_PRIVATE_KEY !== undefined && !env.SF_PRIVATE_KEY.includes('PRIVATE KEY-----')) {
-            ctx.addIssue({ code: 'custom', path: ['SF_PRIVATE_KEY'], message: 'is not a PEM private key' });
-        }
-    });
+    SF_CHAT_API: z.enum(['enhanced', 'legacy'], { error: 'is not enhanced or legacy' }).default('enhanced'),
+    SF_SCRT_URL: optionalText,
+    SF_ES_DEVELOPER_NAME: optionalText,
+    SF_LIVEAGENT_URL: optionalText,
+    SF_LIVEAGENT_DEPLOYMENT_ID: optionalText,
+    SF_LIVEAGENT_BUTTON_ID: optionalText
+});
+
+/**
+ * Rules that depend on other variables. They run on the raw values, so they are reported together with
+ * the schema's problems even when other variables are missing (zod skips refinements of a failed object).
+ */
+function dependentProblems(source: Record<string, string | undefined>): string[] {
+    const value = (key: string): string | undefined => {
+        const v = source[key]?.trim();
+        return v === undefined || v === '' ? undefined : v;
+    };
+    const problems: string[] = [];
+    const need = (key: string, why: string): void => {
+        if (value(key) === undefined) problems.push(`${key} is missing (${why})`);
+    };
+    const auth = value('SF_AUTH') ?? 'client_credentials';
+    if (auth === 'client_credentials') need('SF_CLIENT_SECRET', 'SF_AUTH=client_credentials');
+    if (auth === 'jwt') {
+        need('SF_USERNAME', 'SF_AUTH=jwt');
+        need('SF_PRIVATE_KEY', 'SF_AUTH=jwt');
+    }
+    const chatApi = value('SF_CHAT_API') ?? 'enhanced';
+    if (chatApi === 'enhanced') {
+        need('SF_SCRT_URL', 'SF_CHAT_API=enhanced');
+        need('SF_ES_DEVELOPER_NAME', 'SF_CHAT_API=enhanced');
+    }
+    if (chatApi === 'legacy') {
+        need('SF_LIVEAGENT_URL', 'SF_CHAT_API=legacy');
+        need('SF_LIVEAGENT_DEPLOYMENT_ID', 'SF_CHAT_API=legacy');
+        need('SF_LIVEAGENT_BUTTON_ID', 'SF_CHAT_API=legacy');
+    }
+    for (const key of ['SF_SCRT_URL', 'SF_LIVEAGENT_URL']) {
+        const url = value(key);
+        if (url !== undefined && !(/^https?:\/\//i.test(url) && URL.canParse(url)))
+            problems.push(`${key} is not an http(s) URL`);
+    }
+    const key = value('SF_PRIVATE_KEY');
+    if (key !== undefined && !key.includes('PRIVATE KEY-----'))
+        problems.push('SF_PRIVATE_KEY is not a PEM private key');
+    return problems;
+}
 
 /** Reads <NAME>_FILE for file-backed secrets; a file that cannot be read is a configuration problem. */
 function resolveSecretFiles(env: Env, problems: string[]): Record<string, string | undefined> {
@@ -189,13 +200,15 @@ export function loadConfig(env: Env): BridgeConfig {
     const problems: string[] = [];
     const source = resolveSecretFiles(env, problems);
     const parsed = schema.safeParse(source);
-    if (!parsed.success) {
-        for (const issue of parsed.error.issues) {
-            const key = String(issue.path[0] ?? '');
-            const hint = HINTS[key];
-            const message = issue.code === 'invalid_value' ? 'has an unsupported value' : issue.message;
-            problems.push(`${key} ${message}${hint ? `: set it to ${hint}` : ''}`);
-        }
+    const found = parsed.success
+        ? []
+        : parsed.error.issues.map((issue) => {
+              const key = String(issue.path[0] ?? '');
+              return `${key} ${issue.code === 'invalid_value' ? 'has an unsupported value' : issue.message}`;
+          });
+    for (const problem of [...found, ...dependentProblems(source)]) {
+        const hint = HINTS[problem.split(' ')[0] ?? ''];
+        problems.push(`${problem}${hint ? `: set it to ${hint}` : ''}`);
     }
     if (problems.length > 0 || !parsed.success) {
         throw new BridgeError(

@@ -1,0 +1,150 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import { loadConfig } from '../../bridge/src/config/env';
+import { BridgeError } from '../../bridge/src/core/errors';
+
+const validEnv = {
+    HAPTIK_BASE_URL: 'https://staging-messenger.haptikapi.com/',
+    HAPTIK_CLIENT_ID: 'client-1',
+    HAPTIK_API_TOKEN: 'token-1',
+    HAPTIK_BUSINESS_ID: '343',
+    HAPTIK_WEBHOOK_SECRET: 'shh',
+    SF_CLIENT_ID: 'consumer-key',
+    SF_CLIENT_SECRET: 'consumer-secret',
+    SF_ORG_ID: '00D000000000001AAA',
+    SF_SCRT_URL: 'https://acme.my.salesforce-scrt.com',
+    SF_ES_DEVELOPER_NAME: 'Haptik_Bridge'
+};
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+    try {
+        loadConfig(env);
+    } catch (error) {
+        expect(error).toBeInstanceOf(BridgeError);
+        const bridgeError = error as BridgeError;
+        expect(bridgeError.code).toBe('bridge_config_invalid');
+        return bridgeError.details['problems'] as string[];
+    }
+    throw new Error('expected loadConfig to fail');
+}
+
+describe('loadConfig', () => {
+    it('applies the contract defaults and normalises URLs', () => {
+        const config = loadConfig(validEnv);
+        expect(config.port).toBe(3000);
+        expect(config.database).toEqual({ url: undefined, dataDir: './data' });
+        expect(config.adminToken).toBeUndefined();
+        expect(config.haptik).toEqual({
+            baseUrl: 'https://staging-messenger.haptikapi.com',
+            clientId: 'client-1',
+            apiToken: 'token-1',
+            businessId: 343,
+            webhookSecret: 'shh'
+        });
+        expect(config.salesforce.loginUrl).toBe('https://login.salesforce.com');
+        expect(config.salesforce.apiVersion).toBe('64.0');
+        expect(config.salesforce.auth).toEqual({
+            kind: 'client_credentials',
+            clientId: 'consumer-key',
+            clientSecret: 'consumer-secret'
+        });
+        expect(config.salesforce.chat).toEqual({
+            api: 'enhanced',
+            scrtUrl: 'https://acme.my.salesforce-scrt.com',
+            esDeveloperName: 'Haptik_Bridge'
+        });
+    });
+
+    it('lists every missing variable in one error, each with how to fix it', () => {
+        const problems = problemsOf({});
+        const keys = problems.map((p) => p.split(' ')[0]);
+        expect(keys).toEqual(
+            expect.arrayContaining([
+                'HAPTIK_BASE_URL',
+                'HAPTIK_CLIENT_ID',
+                'HAPTIK_API_TOKEN',
+                'HAPTIK_BUSINESS_ID',
+                'HAPTIK_WEBHOOK_SECRET',
+                'SF_CLIENT_ID',
+                'SF_ORG_ID',
+                'SF_CLIENT_SECRET',
+                'SF_SCRT_URL',
+                'SF_ES_DEVELOPER_NAME'
+            ])
+        );
+        for (const problem of problems) expect(problem).toMatch(/: set it to .+/);
+    });
+
+    it('names invalid values without echoing secrets', () => {
+        const problems = problemsOf({
+            ...validEnv,
+            PORT: 'eighty',
+            HAPTIK_BUSINESS_ID: 'acme',
+            SF_ORG_ID: '005000000000001',
+            SF_AUTH: 'password',
+            DATABASE_URL: 'mysql://root:hunter2@db/x'
+        });
+        expect(problems.join('\n')).not.toContain('hunter2');
+        expect(problems.some((p) => p.startsWith('PORT is not a number'))).toBe(true);
+        expect(problems.some((p) => p.startsWith('HAPTIK_BUSINESS_ID is not a number'))).toBe(true);
+        expect(problems.some((p) => p.startsWith('SF_ORG_ID is not a 15- or 18-character org id'))).toBe(true);
+        expect(problems.some((p) => p.startsWith('SF_AUTH '))).toBe(true);
+        expect(problems.some((p) => p.startsWith('DATABASE_URL is not a postgres:// URL'))).toBe(true);
+    });
+
+    it('asks for the JWT settings when SF_AUTH=jwt and reads the key from a file', () => {
+        const jwtEnv = { ...validEnv, SF_AUTH: 'jwt', SF_CLIENT_SECRET: undefined };
+        expect(problemsOf(jwtEnv).map((p) => p.split(' ')[0])).toEqual(['SF_USERNAME', 'SF_PRIVATE_KEY']);
+
+        const dir = mkdtempSync(path.join(tmpdir(), 'bridge-config-'));
+        const keyFile = path.join(dir, 'server.key');
+        const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+        writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+        const config = loadConfig({ ...jwtEnv, SF_USERNAME: 'bridge@acme.example', SF_PRIVATE_KEY_FILE: keyFile });
+        expect(config.salesforce.auth.kind).toBe('jwt');
+        expect(config.salesforce.auth).toMatchObject({ username: 'bridge@acme.example' });
+        if (config.salesforce.auth.kind === 'jwt')
+            expect(config.salesforce.auth.privateKey).toContain('PRIVATE KEY-----');
+    });
+
+    it('reports an unreadable secret file', () => {
+        const problems = problemsOf({
+            ...validEnv,
+            HAPTIK_API_TOKEN: undefined,
+            HAPTIK_API_TOKEN_FILE: '/nonexistent/token'
+        });
+        expect(problems[0]).toMatch(
+            /^HAPTIK_API_TOKEN_FILE points to \/nonexistent\/token, which cannot be read \(ENOENT\)/
+        );
+    });
+
+    it('asks for the Live Agent settings when SF_CHAT_API=legacy', () => {
+        const problems = problemsOf({ ...validEnv, SF_CHAT_API: 'legacy' });
+        expect(problems.map((p) => p.split(' ')[0])).toEqual([
+            'SF_LIVEAGENT_URL',
+            'SF_LIVEAGENT_DEPLOYMENT_ID',
+            'SF_LIVEAGENT_BUTTON_ID'
+        ]);
+        const config = loadConfig({
+            ...validEnv,
+            SF_CHAT_API: 'legacy',
+            SF_LIVEAGENT_URL: 'https://d.la1-c2-ia2.salesforceliveagent.com/chat/',
+            SF_LIVEAGENT_DEPLOYMENT_ID: '572000000000001',
+            SF_LIVEAGENT_BUTTON_ID: '573000000000001'
+        });
+        expect(config.salesforce.chat).toEqual({
+            api: 'legacy',
+            liveAgentUrl: 'https://d.la1-c2-ia2.salesforceliveagent.com/chat',
+            deploymentId: '572000000000001',
+            buttonId: '573000000000001'
+        });
+    });
+
+    it('rejects a short admin token', () => {
+        expect(problemsOf({ ...validEnv, BRIDGE_ADMIN_TOKEN: 'short' })[0]).toMatch(
+            /^BRIDGE_ADMIN_TOKEN is shorter than 16/
+        );
+    });
+});
