@@ -3,6 +3,7 @@ const { jestConfig } = require('@salesforce/sfdx-lwc-jest/config');
 
 module.exports = {
     passWithNoTests: true,
+    testTimeout: 30000,
     projects: [
         {
             ...jestConfig,
@@ -18,8 +19,7 @@ module.exports = {
             roots: ['<rootDir>/test', '<rootDir>/bridge'],
             testMatch: ['**/*.test.ts'],
             transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
-            moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
-            testTimeout: 30000
+            moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json']
         }
     ]
 };
