@@ -18,7 +18,12 @@ module.exports = {
             testEnvironment: 'node',
             roots: ['<rootDir>/test', '<rootDir>/bridge'],
             testMatch: ['**/*.test.ts'],
-            transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
+            transform: {
+                '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
+                // PGlite's CommonJS build uses import() for node built-ins, which jest's vm rejects.
+                '/@electric-sql/pglite/dist/.+\\.cjs$': '<rootDir>/test/support/pglite-jest-transform.cjs'
+            },
+            transformIgnorePatterns: ['/node_modules/(?!@electric-sql/pglite/)'],
             moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json']
         }
     ]

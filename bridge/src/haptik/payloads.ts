@@ -1,0 +1,223 @@
+import { z } from 'zod';
+
+/**
+ * What Haptik sends to the bridge (contract §2, haptik.md §A3-§A5), as zod schemas and their types.
+ * Liberal in what they accept: objects keep unknown keys, documented-but-unused fields are optional,
+ * and ids may arrive as numbers or strings (they are normalised to strings). Strict only on what the
+ * bridge needs to act.
+ */
+
+/** Haptik ids (user_id, message_id, conversation_no, business_id) are numbers in some payloads, strings in others. */
+const id = z.union([z.string().trim().min(1), z.number().int().nonnegative()]).transform((v) => String(v));
+const optionalText = z.string().nullish();
+const jsonObject = z.record(z.string(), z.unknown());
+/** Haptik sends `null` or leaves out the detail maps; readers always get an object. */
+const detailMap = jsonObject.nullish().transform((v) => v ?? {});
+
+// ---------------------------------------------------------------------------------------------
+// Bot API webhook (haptik.md §A4)
+
+export const webhookUserSchema = z.looseObject({
+    auth_id: optionalText,
+    device_platform: z.union([z.number(), z.string()]).nullish(),
+    device_platform_name: optionalText,
+    user_name: optionalText,
+    user_id: id.nullish(),
+    phone_model: optionalText,
+    os_version: optionalText,
+    package_name: optionalText
+});
+
+export const webhookPayloadSchema = z
+    .looseObject({
+        version: z.union([z.string(), z.number()]).nullish(),
+        timestamp: z.union([z.string(), z.number()]).nullish(),
+        user: webhookUserSchema,
+        business_id: id,
+        business_name: optionalText,
+        event_name: z.string().trim().min(1),
+        agent: z
+            .looseObject({
+                id: z.union([z.string(), z.number()]).nullish(),
+                name: optionalText,
+                profile_image: optionalText,
+                is_automated: z.boolean().nullish(),
+                email: optionalText
+            })
+            .nullish(),
+        message: z.looseObject({ id: id.nullish(), body: z.unknown() }).nullish(),
+        data: z
+            .looseObject({
+                conversation_no: id.nullish(),
+                collection_id: z.union([z.string(), z.number()]).nullish(),
+                conversation_identifier: optionalText,
+                complete_chat_link: optionalText,
+                completion_type: optionalText,
+                completion_by: z.unknown().optional(),
+                closing_categories: z.unknown().optional(),
+                conversation_details: detailMap,
+                user_details: detailMap
+            })
+            .nullish(),
+        follow_up_details: z.unknown().optional()
+    })
+    .superRefine((payload, ctx) => {
+        // A completed conversation becomes a transcript Case: the bridge needs its keys.
+        if (payload.event_name !== 'webhook_conversation_complete') return;
+        if (payload.data?.conversation_no == null) {
+            ctx.addIssue({ code: 'custom', path: ['data', 'conversation_no'], message: 'is required' });
+        }
+        if (payload.user.user_name == null || payload.user.user_name === '') {
+            ctx.addIssue({ code: 'custom', path: ['user', 'user_name'], message: 'is required' });
+        }
+    });
+
+export type HaptikWebhookPayload = z.infer<typeof webhookPayloadSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// TRACT hooks (haptik.md §A3)
+
+export const tractMessageSchema = z.looseObject({
+    user_id: id,
+    message_id: id,
+    conversation_number: id.nullish(),
+    /** HSL serialised to a string; an object is accepted and serialised, so readers always get a string. */
+    message_body: z.union([z.string(), jsonObject]).transform((v) => (typeof v === 'string' ? v : JSON.stringify(v))),
+    sender: optionalText,
+    timestamp: z.union([z.string(), z.number()]).nullish(),
+    metadata: z.unknown().optional()
+});
+
+export type TractMessagePayload = z.infer<typeof tractMessageSchema>;
+
+export const tractEventSchema = z.looseObject({
+    conversation_number: id.nullish(),
+    user_id: id,
+    category: z.string().trim().min(1),
+    subcategory: z.string().trim().min(1),
+    /** Documented as a string; objects are accepted too. */
+    metadata: z.unknown().optional()
+});
+
+export type TractEventPayload = z.infer<typeof tractEventSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Bot integration request and response (haptik.md §A5)
+
+export const integrationEntitySchema = z.looseObject({
+    entity_value: z.unknown(),
+    detection: z.unknown().optional(),
+    original_text: optionalText
+});
+
+export const integrationRequestSchema = z.looseObject({
+    node: z.unknown().optional(),
+    event: optionalText,
+    user: z.looseObject({
+        user_id: id,
+        user_name: optionalText,
+        full_name: optionalText,
+        device_platform: z.union([z.number(), z.string()]).nullish(),
+        language_code: optionalText,
+        auth_id: optionalText,
+        auth_code: optionalText
+    }),
+    conversation_no: id.nullish(),
+    conversation_details: detailMap,
+    user_details: detailMap,
+    entities: z
+        .record(z.string(), z.array(integrationEntitySchema).nullish())
+        .nullish()
+        .transform((entities) => {
+            const out: Record<string, z.infer<typeof integrationEntitySchema>[]> = {};
+            for (const [name, values] of Object.entries(entities ?? {})) out[name] = values ?? [];
+            return out;
+        }),
+    env_variables: detailMap
+});
+
+export type HaptikIntegrationRequest = z.infer<typeof integrationRequestSchema>;
+
+/** What an integration URL answers (200 within 30 s); `response` holds texts or HSL JSON strings. */
+export interface HaptikIntegrationResponse {
+    status: boolean;
+    response: string[];
+    conversation_details: Record<string, unknown>;
+    user_details: Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes (contract §2)
+
+export type HaptikRouteName = 'webhook' | 'tractMessage' | 'tractEvent' | 'customer' | 'caseEvent' | 'handover';
+
+export interface HaptikRoutePayloads {
+    webhook: HaptikWebhookPayload;
+    tractMessage: TractMessagePayload;
+    tractEvent: TractEventPayload;
+    customer: HaptikIntegrationRequest;
+    caseEvent: HaptikIntegrationRequest;
+    handover: HaptikIntegrationRequest;
+}
+
+export const haptikRouteSchemas: { readonly [R in HaptikRouteName]: z.ZodType<HaptikRoutePayloads[R]> } = {
+    webhook: webhookPayloadSchema,
+    tractMessage: tractMessageSchema,
+    tractEvent: tractEventSchema,
+    customer: integrationRequestSchema,
+    caseEvent: integrationRequestSchema,
+    handover: integrationRequestSchema
+};
+
+/**
+ * The dedupe id of an inbound payload: Haptik retries a webhook it thinks failed (5 s, 25 s, …), and
+ * a retry must be recognised as the same event. Ids are prefixed by kind, so a TRACT message and the
+ * webhook about the same message never collide.
+ *
+ * - webhook `webhook_conversation_complete`: `webhook:conversation_complete:<conversation_no>:<user>`,
+ *   one per conversation, because the transcript Case is per conversation whatever message carried it;
+ * - other webhook events: `webhook:message:<message.id>`, else
+ *   `webhook:<event_name>:<user>:<timestamp>` when Haptik sent no message id;
+ * - TRACT message: `tract:message:<user_id>:<message_id>` (message ids are incremental; the user id
+ *   guards against them being per-user);
+ * - TRACT event: `tract:event:<user_id>:<conversation_number>:<category>:<subcategory>`; an event
+ *   happens at most once per conversation (handing back to the bot completes the conversation, so the
+ *   next request for an agent has a new conversation number);
+ * - integration calls (`customer`, `caseEvent`, `handover`): `integration:<route>:<user_id>:<conversation_no>:<node>`,
+ *   a visit key; Haptik does not retry them, handlers decide whether to use it (case creation uses
+ *   its own key, see contract §2).
+ *
+ * `<user>` is `user_id`, else `user_name`, else `auth_id`.
+ */
+export function eventIdOf<R extends HaptikRouteName>(route: R, payload: HaptikRoutePayloads[R]): string {
+    switch (route) {
+        case 'webhook': {
+            const p = payload as HaptikWebhookPayload;
+            const user = p.user.user_id ?? p.user.user_name ?? p.user.auth_id ?? '-';
+            if (p.event_name === 'webhook_conversation_complete') {
+                return `webhook:conversation_complete:${p.data?.conversation_no ?? '-'}:${user}`;
+            }
+            if (p.message?.id != null) return `webhook:message:${p.message.id}`;
+            return `webhook:${p.event_name}:${user}:${p.timestamp ?? '-'}`;
+        }
+        case 'tractMessage': {
+            const p = payload as TractMessagePayload;
+            return `tract:message:${p.user_id}:${p.message_id}`;
+        }
+        case 'tractEvent': {
+            const p = payload as TractEventPayload;
+            return `tract:event:${p.user_id}:${p.conversation_number ?? '-'}:${p.category}:${p.subcategory}`;
+        }
+        case 'customer':
+        case 'caseEvent':
+        case 'handover': {
+            const p = payload as HaptikIntegrationRequest;
+            const node = typeof p.node === 'string' || typeof p.node === 'number' ? String(p.node) : '-';
+            return `integration:${route}:${p.user.user_id}:${p.conversation_no ?? '-'}:${node}`;
+        }
+        default: {
+            const unreachable: never = route;
+            throw new TypeError(`unknown Haptik route ${String(unreachable)}`);
+        }
+    }
+}

@@ -1,0 +1,489 @@
+/**
+ * The bridge's only door to the Salesforce REST API: a jsforce Connection behind the SalesforceClient
+ * interface. It authorizes with the configured grant, re-authorizes once on INVALID_SESSION_ID
+ * (jsforce's refreshFn; concurrent 401s share one token request), retries transient failures with
+ * exponential backoff and jitter, maps every failure to a SalesforceError and records API usage.
+ *
+ * Retry policy: reads, updates and external-id upserts are idempotent and are retried on 500/502/503/504,
+ * connection resets and timeouts. A create is retried only when Salesforce answered with an error status
+ * or the connection was refused (nothing was saved); after a timeout or a reset it may have been saved,
+ * so it fails with `outcomeUnknown: true, retryable: false` — use an upsert on an idempotency key when
+ * a create must be repeatable.
+ */
+import { Connection } from '@jsforce/jsforce-node';
+import type { HttpRequest } from '@jsforce/jsforce-node';
+import type { SalesforceConfig } from '../config/env';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import { createJwtAssertion } from './jwt-assertion';
+import { SalesforceError } from './salesforce-error';
+import type { SalesforceErrorDetails } from './salesforce-error';
+import { assertApiName } from './soql';
+
+export { SalesforceError, isSalesforceError } from './salesforce-error';
+export type { SalesforceErrorCode, SalesforceErrorDetails } from './salesforce-error';
+
+export type SfFields = Record<string, unknown>;
+
+export interface SalesforceClient {
+    /** Makes sure a token is held; cheap when one is cached (for /readyz). */
+    authorize(): Promise<void>;
+    /** Runs a SOQL query and follows nextRecordsUrl until done. Build it with soqlString()/assertApiName(). */
+    query<T = SfFields>(soql: string, options?: { batchSize?: number }): Promise<T[]>;
+    create(type: string, fields: SfFields): Promise<{ id: string }>;
+    update(type: string, id: string, fields: SfFields): Promise<void>;
+    /** Creates or updates by an external-id field; idempotent, so it is retried on transient failures. */
+    upsert(
+        type: string,
+        externalIdField: string,
+        externalId: string,
+        fields: SfFields
+    ): Promise<{ id: string; created: boolean }>;
+    /** One record with the given fields, or null when it does not exist. */
+    retrieve<T = SfFields>(type: string, id: string, fields: string[]): Promise<T | null>;
+    /** Runs a SOSL search (build the term with escapeSoslTerm()); returns searchRecords. */
+    search<T = SfFields>(sosl: string): Promise<T[]>;
+    /** The latest Sforce-Limit-Info figures, if any call has returned them. */
+    apiUsage(): { used: number; limit: number } | undefined;
+}
+
+export interface RetryPolicy {
+    /** Total tries, the first included. */
+    attempts: number;
+    baseMs: number;
+    maxMs: number;
+}
+
+export interface SalesforceClientDeps {
+    logger: Logger;
+    metrics: Metrics;
+    clock?: { now(): Date };
+    retry?: RetryPolicy;
+    /** Per HTTP request, token requests included. */
+    timeoutMs?: number;
+    /** For tests; defaults to setTimeout. */
+    sleep?: (ms: number) => Promise<void>;
+}
+
+const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseMs: 250, maxMs: 8000 };
+const DEFAULT_TIMEOUT_MS = 30_000;
+const JWT_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const OAUTH_ERRORS =
+    /^(invalid_client|invalid_client_id|invalid_grant|unsupported_grant_type|invalid_request|inactive_user|inactive_org|invalid_scope|unauthorized_client)$/;
+const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
+const NETWORK_CODES = new Set([
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'EPIPE',
+    'UND_ERR_SOCKET',
+    'ECONNREFUSED',
+    'EAI_AGAIN',
+    'ENOTFOUND'
+]);
+const RECORD_ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
+// A new token that Salesforce keeps rejecting would make jsforce refresh forever.
+const MAX_REFRESHES_WITHOUT_SUCCESS = 2;
+
+interface ThrownShape {
+    name?: unknown;
+    message?: unknown;
+    errorCode?: unknown;
+    code?: unknown;
+    data?: unknown;
+}
+
+type Failure =
+    | { kind: 'auth' }
+    | { kind: 'limit' }
+    | { kind: 'transient'; network: 'refused' | 'lost' | 'none' }
+    | { kind: 'api' };
+
+interface CallSpec {
+    operation: string;
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+    url: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+    idempotent: boolean;
+    noContent?: unknown;
+}
+
+function errorFields(data: unknown): string[] {
+    const items = Array.isArray(data) ? data : [data];
+    const out = new Set<string>();
+    for (const item of items) {
+        const fields = (item as { fields?: unknown } | null)?.fields;
+        if (Array.isArray(fields)) for (const f of fields) if (typeof f === 'string') out.add(f);
+    }
+    return [...out];
+}
+
+function sfCode(e: ThrownShape): string | undefined {
+    if (e.errorCode === 'MULTIPLE_API_ERRORS' && Array.isArray(e.data)) {
+        const first = e.data[0] as { errorCode?: unknown } | undefined;
+        if (typeof first?.errorCode === 'string') return first.errorCode;
+    }
+    if (typeof e.errorCode === 'string') return e.errorCode;
+    return typeof e.name === 'string' && e.name !== 'Error' ? e.name : undefined;
+}
+
+function classify(error: unknown, status: number | undefined): Failure {
+    const e = (error ?? {}) as ThrownShape;
+    const name = typeof e.name === 'string' ? e.name : '';
+    const message = typeof e.message === 'string' ? e.message : '';
+    const code = sfCode(e);
+    if (
+        message.startsWith('Unable to refresh session') ||
+        OAUTH_ERRORS.test(name) ||
+        code === 'INVALID_SESSION_ID' ||
+        status === 401
+    ) {
+        return { kind: 'auth' };
+    }
+    if (code === 'REQUEST_LIMIT_EXCEEDED') return { kind: 'limit' };
+    if (status !== undefined && TRANSIENT_STATUS.has(status)) return { kind: 'transient', network: 'none' };
+    if (/^ERROR_HTTP_5\d\d$/.test(name) && TRANSIENT_STATUS.has(Number(name.slice(-3))))
+        return { kind: 'transient', network: 'none' };
+    if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) {
+        return {
+            kind: 'transient',
+            network: e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' ? 'refused' : 'lost'
+        };
+    }
+    if (name === 'AbortError' || message === 'Request Timeout') return { kind: 'transient', network: 'lost' };
+    if (name === 'FetchError') return { kind: 'transient', network: 'lost' };
+    return { kind: 'api' };
+}
+
+function authHint(config: SalesforceConfig): string {
+    return config.auth.kind === 'jwt'
+        ? 'Check SF_CLIENT_ID and SF_USERNAME, that the certificate uploaded to the External Client App / Connected App matches SF_PRIVATE_KEY, that the user is pre-authorized (admin-approved users via profile or permission set), and that SF_LOGIN_URL is https://login.salesforce.com, https://test.salesforce.com or the My Domain URL.'
+        : "Check SF_CLIENT_ID and SF_CLIENT_SECRET, that the External Client App / Connected App has the client credentials flow enabled with a run-as user, and that SF_LOGIN_URL is the org's My Domain URL.";
+}
+
+export function createSalesforceClient(config: SalesforceConfig, deps: SalesforceClientDeps): SalesforceClient {
+    const { logger, metrics } = deps;
+    const clock = deps.clock ?? { now: () => new Date() };
+    const retry = deps.retry ?? DEFAULT_RETRY;
+    const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    const auth = config.auth;
+    const base = `/services/data/v${config.apiVersion}`;
+    let refreshesWithoutSuccess = 0;
+
+    const grantParams = (): { grant_type: string; assertion?: string } =>
+        auth.kind === 'jwt'
+            ? {
+                  grant_type: JWT_GRANT,
+                  assertion: createJwtAssertion({
+                      clientId: auth.clientId,
+                      username: auth.username,
+                      audience: config.loginUrl,
+                      privateKey: auth.privateKey,
+                      now: clock.now()
+                  })
+              }
+            : { grant_type: 'client_credentials' };
+
+    const conn = new Connection({
+        version: config.apiVersion,
+        loginUrl: config.loginUrl,
+        oauth2:
+            auth.kind === 'client_credentials'
+                ? { loginUrl: config.loginUrl, clientId: auth.clientId, clientSecret: auth.clientSecret }
+                : { loginUrl: config.loginUrl },
+        // Neither grant returns a refresh token: on INVALID_SESSION_ID re-run the grant (jsforce retries the call).
+        refreshFn: (c, callback) => {
+            refreshesWithoutSuccess += 1;
+            if (refreshesWithoutSuccess > MAX_REFRESHES_WITHOUT_SUCCESS) {
+                callback(new Error('Salesforce keeps rejecting newly issued access tokens (INVALID_SESSION_ID)'));
+                return;
+            }
+            logger.info({ event: 'salesforce_reauthorize' }, 'Salesforce session expired; re-authorizing');
+            c.oauth2.requestToken(grantParams()).then(
+                (res) => {
+                    callback(null, res.access_token, res);
+                },
+                (error: unknown) => {
+                    callback(error instanceof Error ? error : new Error(String(error)));
+                }
+            );
+        }
+    });
+
+    // Token requests get the same timeout and no hidden jsforce retries.
+    const baseTransport = conn._transport;
+    const tokenTransport = conn.oauth2._transport;
+    conn.oauth2._transport = Object.assign(Object.create(tokenTransport) as typeof tokenTransport, {
+        httpRequest: (req: HttpRequest, opts?: object) =>
+            tokenTransport.httpRequest(req, { ...(opts ?? {}), timeout: timeoutMs, retry: { maxRetries: 0 } })
+    });
+
+    const recordUsage = (): void => {
+        const usage = conn.limitInfo.apiUsage;
+        if (usage) {
+            metrics.salesforceApiUsed.set(usage.used);
+            metrics.salesforceApiLimit.set(usage.limit);
+        }
+    };
+
+    const toError = (
+        error: unknown,
+        failure: Failure,
+        status: number | undefined,
+        operation: string,
+        extra: Partial<SalesforceErrorDetails> = {}
+    ): SalesforceError => {
+        const e = (error ?? {}) as ThrownShape;
+        const sfErrorCode = sfCode(e);
+        const fields = errorFields(e.data);
+        const sfMessage = typeof e.message === 'string' ? e.message : String(error);
+        const details: SalesforceErrorDetails = { sfErrorCode, fields, status, retryable: false, operation, ...extra };
+        switch (failure.kind) {
+            case 'auth':
+                return new SalesforceError(
+                    'bridge_salesforce_auth_failed',
+                    `Salesforce refused to authorize the bridge (${auth.kind}: ${sfErrorCode ?? 'error'}: ${sfMessage}). ${authHint(config)}`,
+                    { ...details, retryable: false },
+                    error
+                );
+            case 'limit':
+                return new SalesforceError(
+                    'bridge_salesforce_limit_exceeded',
+                    'The org has used up its daily Salesforce API requests (REQUEST_LIMIT_EXCEEDED); calls resume when usage drops below the limit.',
+                    { ...details, retryable: true },
+                    error
+                );
+            case 'transient':
+                return new SalesforceError(
+                    'bridge_salesforce_unavailable',
+                    `Salesforce did not answer ${operation} successfully (${sfErrorCode ?? (status === undefined ? 'no response' : `HTTP ${status}`)}).`,
+                    { ...details, retryable: extra.outcomeUnknown !== true },
+                    error
+                );
+            case 'api':
+                return new SalesforceError(
+                    'bridge_salesforce_api_error',
+                    `Salesforce rejected ${operation}: ${sfErrorCode ?? 'error'}: ${sfMessage}${fields.length ? ` (fields: ${fields.join(', ')})` : ''}`,
+                    { ...details, retryable: false },
+                    error
+                );
+        }
+    };
+
+    const backoff = (attempt: number): number => {
+        const ceiling = Math.min(retry.maxMs, retry.baseMs * 2 ** (attempt - 1));
+        return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+    };
+
+    /** Runs `once` with the retry policy; `mayRetry` decides per failure. */
+    const withRetry = async <T>(
+        operation: string,
+        once: (observed: { status?: number }) => Promise<T>,
+        mayRetry: (failure: Failure) => boolean,
+        idempotent: boolean
+    ): Promise<T> => {
+        // Token requests are not REST calls; bridge_salesforce_calls_total counts REST calls only.
+        const counted = operation !== 'authorize';
+        for (let attempt = 1; ; attempt++) {
+            const observed: { status?: number } = {};
+            try {
+                const result = await once(observed);
+                refreshesWithoutSuccess = 0;
+                recordUsage();
+                if (counted) metrics.salesforceCalls.inc({ outcome: 'ok' });
+                return result;
+            } catch (error) {
+                recordUsage();
+                if (error instanceof SalesforceError) throw error;
+                const failure = classify(error, observed.status);
+                const status = observed.status;
+                if (failure.kind === 'transient' && mayRetry(failure) && attempt < retry.attempts) {
+                    if (counted) metrics.salesforceCalls.inc({ outcome: 'retry' });
+                    const wait = backoff(attempt);
+                    logger.warn(
+                        { operation, attempt, status, sfErrorCode: sfCode(error as ThrownShape), waitMs: wait },
+                        'Salesforce call failed; retrying'
+                    );
+                    await sleep(wait);
+                    continue;
+                }
+                if (counted) metrics.salesforceCalls.inc({ outcome: 'error' });
+                const outcomeUnknown = failure.kind === 'transient' && !idempotent && failure.network === 'lost';
+                const mapped = toError(
+                    error,
+                    failure,
+                    status,
+                    operation,
+                    outcomeUnknown ? { outcomeUnknown: true } : {}
+                );
+                logger.warn(
+                    {
+                        operation,
+                        code: mapped.code,
+                        status,
+                        sfErrorCode: mapped.details.sfErrorCode,
+                        attempts: attempt
+                    },
+                    'Salesforce call failed'
+                );
+                throw mapped;
+            }
+        }
+    };
+
+    let authorizing: Promise<void> | undefined;
+    const authorize = (): Promise<void> => {
+        if (conn.accessToken) return Promise.resolve();
+        authorizing ??= withRetry(
+            'authorize',
+            async () => {
+                await conn.authorize(grantParams());
+                logger.info({ event: 'salesforce_authorized', grant: auth.kind }, 'Authorized with Salesforce');
+            },
+            () => true,
+            true
+        ).finally(() => {
+            authorizing = undefined;
+        });
+        return authorizing;
+    };
+
+    const call = async <T>(spec: CallSpec): Promise<T> => {
+        await authorize();
+        return withRetry(
+            spec.operation,
+            (observed) => {
+                const transport = {
+                    httpRequest: (req: HttpRequest, opts?: object) => {
+                        const pending = baseTransport.httpRequest(req, opts);
+                        pending.then(
+                            (res) => {
+                                observed.status = res.statusCode;
+                            },
+                            () => undefined
+                        );
+                        return pending;
+                    }
+                };
+                const request: HttpRequest = {
+                    method: spec.method,
+                    url: spec.url,
+                    headers: {
+                        ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
+                        ...(spec.headers ?? {})
+                    },
+                    ...(spec.body === undefined ? {} : { body: JSON.stringify(spec.body) })
+                };
+                return conn.request<T>(request, {
+                    transport,
+                    timeout: timeoutMs,
+                    retry: { maxRetries: 0 },
+                    ...(spec.noContent === undefined ? {} : { noContentResponse: spec.noContent })
+                });
+            },
+            (failure) => failure.kind === 'transient' && (spec.idempotent || failure.network !== 'lost'),
+            spec.idempotent
+        );
+    };
+
+    const checkId = (id: string): string => {
+        if (!RECORD_ID.test(id)) {
+            throw new SalesforceError('bridge_salesforce_api_error', 'Not a Salesforce record id', {
+                sfErrorCode: 'MALFORMED_ID',
+                fields: [],
+                status: undefined,
+                retryable: false
+            });
+        }
+        return id;
+    };
+
+    return {
+        authorize,
+
+        async query<T>(soql: string, options: { batchSize?: number } = {}): Promise<T[]> {
+            const headers = options.batchSize
+                ? { 'Sforce-Query-Options': `batchSize=${options.batchSize}` }
+                : undefined;
+            const records: T[] = [];
+            let url: string | undefined = `${base}/query?q=${encodeURIComponent(soql)}`;
+            while (url !== undefined) {
+                const page: { records?: T[]; done?: boolean; nextRecordsUrl?: string } = await call({
+                    operation: 'query',
+                    method: 'GET',
+                    url,
+                    idempotent: true,
+                    ...(headers ? { headers } : {})
+                });
+                records.push(...(page.records ?? []));
+                url = page.done === false && page.nextRecordsUrl ? page.nextRecordsUrl : undefined;
+            }
+            return records;
+        },
+
+        async create(type, fields) {
+            const result = await call<{ id: string }>({
+                operation: 'create',
+                method: 'POST',
+                url: `${base}/sobjects/${assertApiName(type)}`,
+                body: fields,
+                idempotent: false
+            });
+            return { id: result.id };
+        },
+
+        async update(type, id, fields) {
+            await call({
+                operation: 'update',
+                method: 'PATCH',
+                url: `${base}/sobjects/${assertApiName(type)}/${checkId(id)}`,
+                body: fields,
+                idempotent: true,
+                noContent: {}
+            });
+        },
+
+        async upsert(type, externalIdField, externalId, fields) {
+            const result = await call<{ id?: string; created?: boolean }>({
+                operation: 'upsert',
+                method: 'PATCH',
+                url: `${base}/sobjects/${assertApiName(type)}/${assertApiName(externalIdField)}/${encodeURIComponent(externalId)}`,
+                body: fields,
+                idempotent: true,
+                noContent: { created: false }
+            });
+            return { id: result.id ?? '', created: result.created === true };
+        },
+
+        async retrieve<T>(type: string, id: string, fields: string[]): Promise<T | null> {
+            const list = fields.map(assertApiName).join(',');
+            try {
+                return await call<T>({
+                    operation: 'retrieve',
+                    method: 'GET',
+                    url: `${base}/sobjects/${assertApiName(type)}/${checkId(id)}${list ? `?fields=${list}` : ''}`,
+                    idempotent: true
+                });
+            } catch (error) {
+                if (error instanceof SalesforceError && error.details.sfErrorCode === 'NOT_FOUND') return null;
+                throw error;
+            }
+        },
+
+        async search<T>(sosl: string): Promise<T[]> {
+            const result = await call<{ searchRecords?: T[] } | T[]>({
+                operation: 'search',
+                method: 'GET',
+                url: `${base}/search?q=${encodeURIComponent(sosl)}`,
+                idempotent: true
+            });
+            return Array.isArray(result) ? result : (result.searchRecords ?? []);
+        },
+
+        apiUsage() {
+            const usage = conn.limitInfo.apiUsage;
+            return usage ? { used: usage.used, limit: usage.limit } : undefined;
+        }
+    };
+}

@@ -1,0 +1,7 @@
+import type { Migration } from './migration';
+import { initialSchema } from './0001-initial';
+
+export type { Migration } from './migration';
+
+/** Every migration, in version order. Append new ones; never edit one that has shipped. */
+export const MIGRATIONS: readonly Migration[] = [initialSchema];

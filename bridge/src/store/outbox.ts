@@ -1,0 +1,265 @@
+import type { Queryable } from './db';
+import { asDate, asOptionalDate, jsonParam, timeParam } from './sql';
+
+/**
+ * The durable outbox: every outbound call that must not be lost is written as a job in the same
+ * transaction as the state change that causes it, then run by the outbox worker (at least once).
+ *
+ * Rules, in one place:
+ * - Ordering: jobs sharing an `orderingKey` run one at a time, in enqueue (id) order. A job is
+ *   claimable only when no earlier job of its key is still `pending` or `running` (a job waiting for
+ *   its retry time is `pending`, so it holds the later ones back).
+ * - A `dead` job does NOT block later jobs of its key: one poison message must not stall a user's
+ *   conversation forever. Operators see it in `listDeadJobs` and may retry it (it then runs ahead of
+ *   any still-open later job of its key, but after those that already finished).
+ * - Claims are leases (`locked_until`). A worker that crashes mid-job loses nothing: once the lease
+ *   has passed the job is claimable again, so handlers must be idempotent (they get an idempotency key).
+ * - Outcome writes are fenced by the attempt number, so a worker whose lease was taken over cannot
+ *   overwrite the newer attempt's outcome.
+ * - After the enqueuing transaction commits, call the worker's `notify()` so the job starts now
+ *   rather than at the next poll.
+ */
+export type OutboxState = 'pending' | 'running' | 'done' | 'dead';
+
+export interface NewOutboxJob {
+    /** Which handler runs it, e.g. `haptik.sendMessage`. */
+    kind: string;
+    /** Jobs with the same key run in order, one at a time (e.g. one Haptik user). */
+    orderingKey: string;
+    /** JSON-serialisable; may hold personal data, so it is never logged. */
+    payload: unknown;
+    /** A repeat with the same key (across all kinds) is a no-op returning the first job. */
+    idempotencyKey?: string | undefined;
+    /** Not before this time; default: at once. */
+    runAt?: Date | undefined;
+}
+
+export interface OutboxJob {
+    id: string;
+    kind: string;
+    orderingKey: string;
+    payload: unknown;
+    idempotencyKey: string | null;
+    state: OutboxState;
+    /** Attempts started so far (a claimed job counts its current attempt). */
+    attempts: number;
+    runAt: Date | null;
+    lockedUntil: Date | null;
+    lastError: string | null;
+    lastErrorCode: string | null;
+    createdAt: Date;
+    updatedAt: Date;
+    finishedAt: Date | null;
+}
+
+export interface OutboxDepth {
+    pending: number;
+    running: number;
+    dead: number;
+}
+
+/** What a claimed job is identified by when its outcome is recorded. */
+export type ClaimedJob = Pick<OutboxJob, 'id' | 'attempts'>;
+
+export interface JobError {
+    code: string;
+    message: string;
+}
+
+interface OutboxRow {
+    id: string;
+    kind: string;
+    ordering_key: string;
+    payload: unknown;
+    idempotency_key: string | null;
+    state: OutboxState;
+    attempts: number;
+    run_at: unknown;
+    locked_until: unknown;
+    last_error: string | null;
+    last_error_code: string | null;
+    created_at: unknown;
+    updated_at: unknown;
+    finished_at: unknown;
+}
+
+const MAX_ERROR_TEXT = 2000;
+
+/** Adds a job inside the caller's transaction. */
+export async function enqueue(q: Queryable, job: NewOutboxJob): Promise<{ id: string; duplicate: boolean }> {
+    const inserted = await q.query<{ id: string }>(
+        `INSERT INTO outbox_jobs (kind, ordering_key, payload, idempotency_key, run_at)
+         VALUES ($1, $2, $3::jsonb, $4, $5::timestamptz)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id`,
+        [job.kind, job.orderingKey, jsonParam(job.payload ?? null), job.idempotencyKey ?? null, timeParam(job.runAt)]
+    );
+    const row = inserted.rows[0];
+    if (row !== undefined) return { id: String(row.id), duplicate: false };
+    const existing = await q.query<{ id: string }>('SELECT id FROM outbox_jobs WHERE idempotency_key = $1', [
+        job.idempotencyKey ?? null
+    ]);
+    return { id: String(existing.rows[0]!.id), duplicate: true };
+}
+
+/**
+ * Leases up to `limit` due jobs (at most one per ordering key) to `workerId` until now + leaseMs.
+ * SKIP LOCKED lets several workers claim side by side without waiting on each other's rows.
+ */
+export async function claimJobs(
+    q: Queryable,
+    options: { now: Date; leaseMs: number; limit: number; workerId: string }
+): Promise<OutboxJob[]> {
+    const leaseUntil = new Date(options.now.getTime() + options.leaseMs);
+    const result = await q.query<OutboxRow>(
+        `WITH candidate AS (
+             SELECT j.id FROM outbox_jobs j
+             WHERE ((j.state = 'pending' AND (j.run_at IS NULL OR j.run_at <= $1::timestamptz))
+                    OR (j.state = 'running' AND j.locked_until <= $1::timestamptz))
+               AND NOT EXISTS (
+                   SELECT 1 FROM outbox_jobs earlier
+                   WHERE earlier.ordering_key = j.ordering_key
+                     AND earlier.id < j.id
+                     AND earlier.state IN ('pending', 'running'))
+             ORDER BY j.id
+             LIMIT $3
+             FOR UPDATE SKIP LOCKED
+         )
+         UPDATE outbox_jobs j
+         SET state = 'running', attempts = j.attempts + 1, locked_until = $2::timestamptz,
+             locked_by = $4, updated_at = $1::timestamptz
+         FROM candidate WHERE j.id = candidate.id
+         RETURNING j.*`,
+        [options.now.toISOString(), leaseUntil.toISOString(), options.limit, options.workerId]
+    );
+    return result.rows.map(toJob).sort((a, b) => compareIds(a.id, b.id));
+}
+
+/** Records success; false when the lease was lost to a newer attempt (that attempt decides). */
+export async function completeJob(q: Queryable, job: ClaimedJob, now: Date): Promise<boolean> {
+    const result = await q.query(
+        `UPDATE outbox_jobs SET state = 'done', locked_until = NULL, locked_by = NULL,
+             updated_at = $3::timestamptz, finished_at = $3::timestamptz
+         WHERE id = $1 AND state = 'running' AND attempts = $2`,
+        [job.id, job.attempts, now.toISOString()]
+    );
+    return result.affectedRows === 1;
+}
+
+/** Puts a failed job back to wait until `runAt`. */
+export async function rescheduleJob(
+    q: Queryable,
+    job: ClaimedJob,
+    outcome: { now: Date; runAt: Date; error: JobError }
+): Promise<boolean> {
+    const result = await q.query(
+        `UPDATE outbox_jobs SET state = 'pending', run_at = $3::timestamptz, locked_until = NULL, locked_by = NULL,
+             last_error = $4, last_error_code = $5, updated_at = $6::timestamptz
+         WHERE id = $1 AND state = 'running' AND attempts = $2`,
+        [
+            job.id,
+            job.attempts,
+            outcome.runAt.toISOString(),
+            outcome.error.message.slice(0, MAX_ERROR_TEXT),
+            outcome.error.code,
+            outcome.now.toISOString()
+        ]
+    );
+    return result.affectedRows === 1;
+}
+
+/** Gives up on a job: it stays as `dead` for an operator to inspect and retry. */
+export async function deadLetterJob(
+    q: Queryable,
+    job: ClaimedJob,
+    outcome: { now: Date; error: JobError }
+): Promise<boolean> {
+    const result = await q.query(
+        `UPDATE outbox_jobs SET state = 'dead', locked_until = NULL, locked_by = NULL,
+             last_error = $3, last_error_code = $4, updated_at = $5::timestamptz, finished_at = $5::timestamptz
+         WHERE id = $1 AND state = 'running' AND attempts = $2`,
+        [
+            job.id,
+            job.attempts,
+            outcome.error.message.slice(0, MAX_ERROR_TEXT),
+            outcome.error.code,
+            outcome.now.toISOString()
+        ]
+    );
+    return result.affectedRows === 1;
+}
+
+export async function getOutboxJob(q: Queryable, id: string): Promise<OutboxJob | undefined> {
+    const result = await q.query<OutboxRow>('SELECT * FROM outbox_jobs WHERE id = $1', [id]);
+    const row = result.rows[0];
+    return row === undefined ? undefined : toJob(row);
+}
+
+/** Dead letters, oldest first. */
+export async function listDeadJobs(q: Queryable, limit = 100): Promise<OutboxJob[]> {
+    const result = await q.query<OutboxRow>(`SELECT * FROM outbox_jobs WHERE state = 'dead' ORDER BY id LIMIT $1`, [
+        limit
+    ]);
+    return result.rows.map(toJob);
+}
+
+/** Sends a dead job back to the queue with a fresh attempt budget; false if it is not dead. */
+export async function retryDeadJob(q: Queryable, id: string): Promise<boolean> {
+    const result = await q.query(
+        `UPDATE outbox_jobs SET state = 'pending', attempts = 0, run_at = NULL, finished_at = NULL, updated_at = now()
+         WHERE id = $1 AND state = 'dead'`,
+        [id]
+    );
+    return result.affectedRows === 1;
+}
+
+/** Retries every dead job; returns how many. */
+export async function retryAllDead(q: Queryable): Promise<number> {
+    const result = await q.query(
+        `UPDATE outbox_jobs SET state = 'pending', attempts = 0, run_at = NULL, finished_at = NULL, updated_at = now()
+         WHERE state = 'dead'`
+    );
+    return result.affectedRows;
+}
+
+export async function outboxDepth(q: Queryable): Promise<OutboxDepth> {
+    const result = await q.query<{ state: OutboxState; count: string }>(
+        `SELECT state, count(*)::text AS count FROM outbox_jobs WHERE state <> 'done' GROUP BY state`
+    );
+    const depth: OutboxDepth = { pending: 0, running: 0, dead: 0 };
+    for (const row of result.rows) {
+        if (row.state !== 'done') depth[row.state] = Number(row.count);
+    }
+    return depth;
+}
+
+/** Deletes finished jobs older than the given time; returns how many. */
+export async function pruneDoneJobs(q: Queryable, finishedBefore: Date): Promise<number> {
+    const result = await q.query(`DELETE FROM outbox_jobs WHERE state = 'done' AND finished_at < $1::timestamptz`, [
+        finishedBefore.toISOString()
+    ]);
+    return result.affectedRows;
+}
+
+function compareIds(a: string, b: string): number {
+    return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+function toJob(row: OutboxRow): OutboxJob {
+    return {
+        id: String(row.id),
+        kind: row.kind,
+        orderingKey: row.ordering_key,
+        payload: row.payload,
+        idempotencyKey: row.idempotency_key,
+        state: row.state,
+        attempts: Number(row.attempts),
+        runAt: asOptionalDate(row.run_at),
+        lockedUntil: asOptionalDate(row.locked_until),
+        lastError: row.last_error,
+        lastErrorCode: row.last_error_code,
+        createdAt: asDate(row.created_at),
+        updatedAt: asDate(row.updated_at),
+        finishedAt: asOptionalDate(row.finished_at)
+    };
+}

@@ -1,0 +1,98 @@
+import { Pool } from 'pg';
+import type { PoolClient } from 'pg';
+import type { Logger } from '../observability/logger';
+import type { Db, Queryable, QueryResult } from './db';
+
+export interface PostgresDbOptions {
+    /** postgres://user:password@host:port/database */
+    url: string;
+    /** Schema to work in (created if missing); default: the server's search_path (public). */
+    schema?: string | undefined;
+    /** Pool size; default 10. */
+    max?: number | undefined;
+    logger?: Logger | undefined;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const UNIQUE_VIOLATION = '23505';
+const DUPLICATE_SCHEMA = '42P06';
+const WRITE_COMMANDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
+
+/**
+ * A PostgreSQL server through a node-postgres pool. With `schema`, every pooled connection starts with
+ * that search_path (sent in the startup packet), so a test run can own a schema and never collide.
+ * Connects once before returning, so a wrong URL fails here rather than on the first request.
+ */
+export async function openPostgresDb(options: PostgresDbOptions): Promise<Db> {
+    const { schema } = options;
+    if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+        throw new Error(`schema name ${JSON.stringify(schema)} must be a lower-case SQL identifier`);
+    }
+    if (schema !== undefined) await createSchema(options.url, schema);
+    const pool = new Pool({
+        connectionString: options.url,
+        max: options.max ?? 10,
+        ...(schema === undefined ? {} : { options: `-c search_path=${schema}` })
+    });
+    // An idle connection dropped by the server must not crash the process; the pool replaces it.
+    pool.on('error', (error) => options.logger?.warn({ err: error.message }, 'idle PostgreSQL connection failed'));
+    try {
+        const client = await pool.connect();
+        client.release();
+    } catch (error) {
+        await pool.end().catch(() => undefined);
+        throw error;
+    }
+    return {
+        kind: 'postgres',
+        query: <Row>(sql: string, params?: readonly unknown[]) => run<Row>(pool, sql, params),
+        transaction: async <T>(fn: (tx: Queryable) => Promise<T>) => {
+            const client = await pool.connect();
+            let broken: Error | undefined;
+            try {
+                await client.query('BEGIN');
+                const result = await fn({
+                    query: <Row>(sql: string, params?: readonly unknown[]) => run<Row>(client, sql, params)
+                });
+                await client.query('COMMIT');
+                return result;
+            } catch (error) {
+                try {
+                    await client.query('ROLLBACK');
+                } catch (rollbackError) {
+                    // A connection that cannot roll back is not given back to the pool.
+                    broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+                }
+                throw error;
+            } finally {
+                client.release(broken);
+            }
+        },
+        close: () => pool.end()
+    };
+}
+
+async function createSchema(url: string, schema: string): Promise<void> {
+    const pool = new Pool({ connectionString: url, max: 1 });
+    try {
+        await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    } catch (error) {
+        // Two instances creating it at once: IF NOT EXISTS does not cover the race, the loser gets these.
+        const code = (error as { code?: unknown }).code;
+        if (code !== UNIQUE_VIOLATION && code !== DUPLICATE_SCHEMA) throw error;
+    } finally {
+        await pool.end();
+    }
+}
+
+async function run<Row>(
+    target: Pool | PoolClient,
+    sql: string,
+    params: readonly unknown[] | undefined
+): Promise<QueryResult<Row>> {
+    const result = await target.query(sql, params === undefined ? undefined : [...params]);
+    return {
+        rows: result.rows as Row[],
+        affectedRows: WRITE_COMMANDS.has(result.command) ? (result.rowCount ?? 0) : 0
+    };
+}

@@ -1,0 +1,22 @@
+/**
+ * Parameter helpers shared by the repositories. JSON goes in as text cast to jsonb because
+ * node-postgres would turn a JS array into a PostgreSQL array, and dates go in as ISO strings so both
+ * engines read the same instant whatever the session time zone.
+ */
+export function jsonParam(value: unknown): string | null {
+    if (value === undefined) return null;
+    return JSON.stringify(value);
+}
+
+export function timeParam(value: Date | undefined | null): string | null {
+    return value === undefined || value === null ? null : value.toISOString();
+}
+
+/** A timestamptz column read back (both engines give Date; strings are tolerated for safety). */
+export function asDate(value: unknown): Date {
+    return value instanceof Date ? value : new Date(String(value));
+}
+
+export function asOptionalDate(value: unknown): Date | null {
+    return value === null || value === undefined ? null : asDate(value);
+}

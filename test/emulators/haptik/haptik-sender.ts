@@ -1,0 +1,236 @@
+import { textHsl } from '../../../bridge/src/haptik/hsl';
+import { SIGNATURE_HEADERS, signHaptikBody } from '../../../bridge/src/http/signature';
+import type { HaptikSignatureAlgorithm } from '../../../bridge/src/http/signature';
+
+/**
+ * Haptik's side of the inbound routes: factories for the payloads Haptik documents (haptik.md §A3-§A5)
+ * and a sender that posts them to a bridge signed the way Haptik signs (HMAC of the raw body).
+ */
+
+export const HAPTIK_ROUTE_PATHS = {
+    webhook: '/haptik/webhook',
+    tractMessage: '/haptik/tract/message',
+    tractEvent: '/haptik/tract/event',
+    customer: '/haptik/integrations/customer',
+    handover: '/haptik/integrations/handover',
+    caseEvent: (template: string): string => `/haptik/integrations/case/${encodeURIComponent(template)}`
+} as const;
+
+const DEFAULT_BUSINESS_ID = 343;
+
+export interface WebhookUserInput {
+    userId?: string;
+    userName?: string;
+    authId?: string;
+    devicePlatform?: number;
+    businessId?: number;
+}
+
+/** Bot API webhook, `event_name: message` (a bot or agent message to the user). */
+export function webhookMessage(
+    input: WebhookUserInput & { messageId?: number; text?: string; eventName?: string; agentName?: string } = {}
+): Record<string, unknown> {
+    return {
+        version: '1.0',
+        timestamp: '2026-11-25T10:00:00.000Z',
+        user: webhookUser(input),
+        business_id: input.businessId ?? DEFAULT_BUSINESS_ID,
+        business_name: 'Acme Support',
+        event_name: input.eventName ?? 'message',
+        agent: { id: 1, name: input.agentName ?? 'gogo', profile_image: '', is_automated: true, email: '' },
+        message: {
+            id: input.messageId ?? 1001,
+            body: JSON.parse(textHsl(input.text ?? 'Hello from the bot')) as unknown
+        }
+    };
+}
+
+/** Bot API webhook, `event_name: webhook_conversation_complete`. */
+export function webhookConversationComplete(
+    input: WebhookUserInput & {
+        conversationNo?: number;
+        completionType?: 'gogo' | 'agent' | 'autocomplete';
+        conversationDetails?: Record<string, unknown>;
+        userDetails?: Record<string, unknown>;
+    } = {}
+): Record<string, unknown> {
+    return {
+        version: '1.0',
+        timestamp: '2026-11-25T10:05:00.000Z',
+        user: webhookUser(input),
+        business_id: input.businessId ?? DEFAULT_BUSINESS_ID,
+        business_name: 'Acme Support',
+        event_name: 'webhook_conversation_complete',
+        agent: { id: 1, name: 'gogo', profile_image: '', is_automated: true, email: '' },
+        message: { id: 2001, body: { text: 'Conversation complete', type: 'SYSTEM', data: {} } },
+        data: {
+            conversation_no: input.conversationNo ?? 1,
+            collection_id: 98765,
+            conversation_identifier: 'conv-identifier-1',
+            complete_chat_link: 'https://example.invalid/chat/1',
+            completion_type: input.completionType ?? 'gogo',
+            completion_by: 'gogo',
+            closing_categories: { reason: '', subReason: '', comment: '' },
+            conversation_details: input.conversationDetails ?? {},
+            user_details: input.userDetails ?? {}
+        },
+        follow_up_details: {}
+    };
+}
+
+/** TRACT hook `message/receive`: a user message while an ECT holds the thread. */
+export function tractMessage(input: {
+    userId: string;
+    text: string;
+    messageId: number;
+    conversationNumber?: number;
+    sender?: string;
+    metadata?: unknown;
+}): Record<string, unknown> {
+    return {
+        user_id: input.userId,
+        message_id: input.messageId,
+        conversation_number: input.conversationNumber ?? 1,
+        message_body: textHsl(input.text),
+        sender: input.sender ?? 'ceu',
+        timestamp: '2026-11-25T10:01:00.000Z',
+        metadata: input.metadata ?? ''
+    };
+}
+
+/** TRACT event hook, e.g. `collection_state`/`incomplete` when the bot asks for an agent. */
+export function tractEvent(input: {
+    userId: string;
+    category?: string;
+    subcategory?: string;
+    conversationNumber?: number;
+    metadata?: unknown;
+}): Record<string, unknown> {
+    return {
+        conversation_number: input.conversationNumber ?? 1,
+        user_id: input.userId,
+        category: input.category ?? 'collection_state',
+        subcategory: input.subcategory ?? 'incomplete',
+        metadata: input.metadata ?? ''
+    };
+}
+
+/** The bot integration request (Static node "Integrations" or Code node). */
+export function integrationRequest(
+    input: {
+        userId?: string;
+        userName?: string;
+        fullName?: string;
+        authId?: string;
+        authCode?: string;
+        devicePlatform?: number;
+        languageCode?: string;
+        conversationNo?: number;
+        node?: string;
+        entities?: Record<string, string | readonly string[]>;
+        conversationDetails?: Record<string, unknown>;
+        userDetails?: Record<string, unknown>;
+        envVariables?: Record<string, unknown>;
+    } = {}
+): Record<string, unknown> {
+    const entities: Record<string, unknown[]> = {};
+    for (const [name, value] of Object.entries(input.entities ?? {})) {
+        const values: readonly string[] = typeof value === 'string' ? [value] : value;
+        entities[name] = values.map((v) => ({ entity_value: v, detection: 'message', original_text: v }));
+    }
+    return {
+        node: input.node ?? 'lookup_customer',
+        event: 'API_INTEGRATION',
+        user: {
+            user_id: input.userId ?? 'u-1001',
+            user_name: input.userName ?? 'haptik_user_1001',
+            full_name: input.fullName ?? 'Asha Rao',
+            device_platform: input.devicePlatform ?? 5,
+            language_code: input.languageCode ?? 'en',
+            auth_id: input.authId ?? 'crm-1001',
+            auth_code: input.authCode ?? ''
+        },
+        conversation_no: input.conversationNo ?? 1,
+        conversation_details: input.conversationDetails ?? {},
+        user_details: input.userDetails ?? {},
+        entities,
+        env_variables: input.envVariables ?? {}
+    };
+}
+
+export interface SendOptions {
+    secret: string;
+    /** Default sha1 (what Haptik documents). */
+    algorithm?: HaptikSignatureAlgorithm;
+    /** Replaces the computed signature header value (for tests of bad signatures); null sends none. */
+    signature?: string | null;
+    headers?: Record<string, string>;
+    method?: string;
+}
+
+export interface SendResult {
+    status: number;
+    /** Parsed JSON, or the text when it is not JSON. */
+    body: unknown;
+    headers: Headers;
+}
+
+/** Posts a payload (an object, or a raw string sent byte for byte) to `bridgeUrl + path`, signed. */
+export async function sendToBridge(
+    bridgeUrl: string,
+    path: string,
+    payload: unknown,
+    options: SendOptions
+): Promise<SendResult> {
+    const raw = typeof payload === 'string' ? payload : JSON.stringify(payload);
+    const algorithm = options.algorithm ?? 'sha1';
+    const headers: Record<string, string> = { 'Content-Type': 'application/json', ...options.headers };
+    const signature =
+        options.signature === undefined ? signHaptikBody(options.secret, raw, algorithm) : options.signature;
+    if (signature !== null) headers[SIGNATURE_HEADERS[algorithm]] = signature;
+    const response = await fetch(`${bridgeUrl}${path}`, { method: options.method ?? 'POST', headers, body: raw });
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+        body = JSON.parse(text) as unknown;
+    } catch {
+        // Not JSON: the text is the body.
+    }
+    return { status: response.status, body, headers: response.headers };
+}
+
+/** A sender bound to one bridge and secret, with one method per contract route. */
+export function createHaptikSender(bridgeUrl: string, defaults: SendOptions) {
+    const send = (path: string, payload: unknown, options: Partial<SendOptions> = {}): Promise<SendResult> =>
+        sendToBridge(bridgeUrl, path, payload, { ...defaults, ...options });
+    return {
+        send,
+        webhook: (payload: unknown, options?: Partial<SendOptions>) =>
+            send(HAPTIK_ROUTE_PATHS.webhook, payload, options),
+        tractMessage: (payload: unknown, options?: Partial<SendOptions>) =>
+            send(HAPTIK_ROUTE_PATHS.tractMessage, payload, options),
+        tractEvent: (payload: unknown, options?: Partial<SendOptions>) =>
+            send(HAPTIK_ROUTE_PATHS.tractEvent, payload, options),
+        customer: (payload: unknown, options?: Partial<SendOptions>) =>
+            send(HAPTIK_ROUTE_PATHS.customer, payload, options),
+        handover: (payload: unknown, options?: Partial<SendOptions>) =>
+            send(HAPTIK_ROUTE_PATHS.handover, payload, options),
+        caseEvent: (template: string, payload: unknown, options?: Partial<SendOptions>) =>
+            send(HAPTIK_ROUTE_PATHS.caseEvent(template), payload, options)
+    };
+}
+
+export type HaptikSender = ReturnType<typeof createHaptikSender>;
+
+function webhookUser(input: WebhookUserInput): Record<string, unknown> {
+    return {
+        auth_id: input.authId ?? 'crm-1001',
+        device_platform: input.devicePlatform ?? 13,
+        device_platform_name: 'Bot API',
+        user_name: input.userName ?? 'haptik_user_1001',
+        user_id: input.userId ?? 'u-1001',
+        phone_model: '',
+        os_version: '',
+        package_name: ''
+    };
+}

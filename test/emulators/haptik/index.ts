@@ -1,0 +1,3 @@
+// The Haptik emulator (outbound calls of the bridge) and sender (inbound calls to the bridge).
+export * from './haptik-emulator';
+export * from './haptik-sender';

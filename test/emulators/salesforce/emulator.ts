@@ -1,0 +1,916 @@
+/**
+ * An in-process Salesforce emulator on loopback: OAuth token endpoint, the REST resources the bridge
+ * uses (sObject CRUD, external-id upsert, SOQL with paging, sObject Collections, limits), Salesforce's
+ * error arrays and Sforce-Limit-Info, plus fault injection. Tests drive it through the returned object;
+ * other processes through JSON routes under /__emulator/.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { issueToken } from './oauth';
+import type { OAuthSettings } from './oauth';
+import { runSoql, SoqlError } from './soql-engine';
+import type { SfRecord, SoqlContext } from './soql-engine';
+import { runSosl, SoslError } from './sosl-engine';
+import {
+    DEFAULT_EXTERNAL_ID_FIELDS,
+    DEFAULT_REQUIRED_FIELDS,
+    FIELD_LENGTHS,
+    KEY_PREFIXES,
+    OBJECT_FIELDS,
+    PERSON_ACCOUNT_FIELDS,
+    isReadOnly,
+    makeId,
+    sfDateTime,
+    toId18
+} from './schema';
+
+export type { SfRecord } from './soql-engine';
+
+export interface SalesforceEmulatorOptions {
+    port?: number;
+    clientId?: string;
+    clientSecret?: string;
+    username?: string;
+    /** SPKI PEM public key the JWT bearer assertions must be signed for (the Connected App certificate). */
+    jwtPublicKey?: string;
+    orgId?: string;
+    /** Daily API request limit reported in Sforce-Limit-Info; reaching it answers REQUEST_LIMIT_EXCEEDED. */
+    apiLimit?: number;
+    /** Default SOQL batch size (Salesforce: 2000); Sforce-Query-Options: batchSize=N overrides it per query. */
+    queryBatchSize?: number;
+    /** More fields per object (custom fields); an object not known yet becomes known. */
+    extraFields?: Record<string, string[]>;
+    /** External-id fields per object; default Case.Haptik_Conversation_Key__c and Case.Haptik_Event_Key__c. */
+    externalIdFields?: Record<string, string[]>;
+    /**
+     * Replaces the built-in SOSL engine (sosl-engine.ts) for `GET …/search?q=`. Returns the REST body
+     * (`{searchRecords: [...]}`); throw a SoqlError-like `{errorCode, message}` to answer 400.
+     */
+    searchHandler?: (sosl: string, emulator: SalesforceEmulator) => unknown;
+    /**
+     * Person Accounts enabled (default false). On: Account has IsPersonAccount, FirstName, LastName, PersonEmail,
+     * PersonMobilePhone, PersonContactId…, an Account stored with a LastName is a person account with a person
+     * Contact (IsPersonAccount = true) kept in step with it. Off: those fields are INVALID_FIELD, as in Salesforce.
+     */
+    personAccounts?: boolean;
+}
+
+/** One injected failure for the next REST call. */
+export type InjectedFailure =
+    | { status: 500 | 503; errorCode?: string; message?: string }
+    /** Drops the TCP connection without an answer (the client sees ECONNRESET / socket hang up). */
+    | { resetConnection: true }
+    /** Answers normally, but only after this delay (for client timeouts). */
+    | { delayMs: number };
+
+export interface ValidationFailure {
+    errorCode: string;
+    message: string;
+    fields: string[];
+    /** How many writes fail; unlimited when omitted. */
+    times?: number;
+}
+
+export interface ApiError {
+    message: string;
+    errorCode: string;
+    fields?: string[];
+}
+
+export interface RequestLogEntry {
+    method: string;
+    path: string;
+    kind: string;
+    status: number;
+    /** Salesforce's errorCode of an error answer (MALFORMED_QUERY, INVALID_FIELD, …). */
+    errorCode?: string;
+}
+
+export interface ApiCallCounters {
+    total: number;
+    byKind: Record<string, number>;
+}
+
+export interface SalesforceEmulator {
+    readonly url: string;
+    close(): Promise<void>;
+    /** Stored records of one object (live copies are not exposed). */
+    records(type: string): SfRecord[];
+    /** Seeds a record directly (no validation, no API usage); returns it with its Id. */
+    insert(type: string, fields: SfRecord): SfRecord;
+    /** Every token issued so far becomes invalid (401 INVALID_SESSION_ID). */
+    expireTokens(): void;
+    /** The consumer secret the token endpoint accepts from now on (as when an admin rotates it). */
+    setClientSecret(secret: string): void;
+    failNext(count: number, failure: InjectedFailure): void;
+    limitExceeded(on: boolean): void;
+    requireFields(type: string, fields: string[]): void;
+    /** Makes writes to `type` fail with this error; `null` clears it. */
+    failValidation(type: string, failure: ValidationFailure | null): void;
+    declareExternalId(type: string, field: string): void;
+    /** Clears fault injection and counters (records stay). */
+    reset(): void;
+    readonly apiCalls: ApiCallCounters;
+    readonly tokensIssued: number;
+    readonly apiUsage: { used: number; limit: number };
+    readonly requests: readonly RequestLogEntry[];
+}
+
+type WriteCheck = { ok: true; fields: SfRecord } | { ok: false; error: ApiError };
+
+class HttpError extends Error {
+    constructor(
+        readonly status: number,
+        readonly body: unknown
+    ) {
+        super(`HTTP ${status}`);
+    }
+}
+
+const apiError = (status: number, errorCode: string, message: string, fields?: string[]): HttpError =>
+    new HttpError(status, [fields === undefined ? { message, errorCode } : { message, errorCode, fields }]);
+
+const notFound = (): HttpError => apiError(404, 'NOT_FOUND', 'The requested resource does not exist');
+
+const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]*$/;
+const VERSIONS = ['60.0', '61.0', '62.0', '63.0', '64.0', '65.0', '66.0', '67.0'];
+
+export async function startSalesforceEmulator(options: SalesforceEmulatorOptions = {}): Promise<SalesforceEmulator> {
+    const orgId = options.orgId ?? '00DHp00000EmuLAT0R';
+    const userId = makeId('005', 1);
+    const apiLimit = options.apiLimit ?? 100000;
+    const defaultBatch = options.queryBatchSize ?? 2000;
+
+    const fieldLists = new Map<string, string[]>();
+    for (const [type, list] of Object.entries(OBJECT_FIELDS)) fieldLists.set(type, [...list]);
+    const personAccounts = options.personAccounts === true;
+    if (personAccounts) {
+        for (const [type, list] of Object.entries(PERSON_ACCOUNT_FIELDS)) fieldLists.get(type)?.push(...list);
+    }
+    const knownTypes = new Map<string, string>(); // lower-case name → canonical name
+    const prefixes = new Map<string, string>(Object.entries(KEY_PREFIXES));
+    for (const type of prefixes.keys()) knownTypes.set(type.toLowerCase(), type);
+    let customIndex = 0;
+    for (const [type, extra] of Object.entries(options.extraFields ?? {})) {
+        if (!knownTypes.has(type.toLowerCase())) {
+            knownTypes.set(type.toLowerCase(), type);
+            prefixes.set(type, `a0${String.fromCharCode(65 + (customIndex++ % 26))}`);
+        }
+        const list = fieldLists.get(type);
+        if (list) list.push(...extra);
+    }
+    const externalIds = new Map<string, string[]>();
+    for (const [type, list] of Object.entries(options.externalIdFields ?? DEFAULT_EXTERNAL_ID_FIELDS)) {
+        externalIds.set(type, [...list]);
+    }
+    const required = new Map<string, string[]>();
+    for (const [type, list] of Object.entries(DEFAULT_REQUIRED_FIELDS)) required.set(type, [...list]);
+
+    const store = new Map<string, Map<string, SfRecord>>();
+    const byId = new Map<string, { type: string; record: SfRecord }>();
+    let idCounter = 1000;
+    let caseNumber = 1000;
+
+    let validTokens = new Set<string>();
+    let tokensIssued = 0;
+    let apiUsed = 0;
+    let limitFlag = false;
+    let failures: InjectedFailure[] = [];
+    const validationFailures = new Map<string, ValidationFailure>();
+    let counters: ApiCallCounters = { total: 0, byKind: {} };
+    const log: RequestLogEntry[] = [];
+    const cursors = new Map<string, { records: SfRecord[]; batch: number }>();
+    let baseUrl = '';
+
+    const canonicalType = (name: string): string | undefined => knownTypes.get(name.toLowerCase());
+    const tableOf = (type: string): Map<string, SfRecord> => {
+        let table = store.get(type);
+        if (!table) {
+            table = new Map();
+            store.set(type, table);
+        }
+        return table;
+    };
+    const canonicalField = (type: string, name: string): string | undefined => {
+        const list = fieldLists.get(type);
+        const lower = name.toLowerCase();
+        if (list) return list.find((f) => f.toLowerCase() === lower);
+        if (!NAME_PATTERN.test(name)) return undefined;
+        if (lower === 'id') return 'Id';
+        for (const record of tableOf(type).values()) {
+            const hit = Object.keys(record).find((k) => k.toLowerCase() === lower);
+            if (hit) return hit;
+        }
+        return name;
+    };
+    const recordUrl = (version: string) => (type: string, id: string) =>
+        `/services/data/v${version}/sobjects/${type}/${id}`;
+
+    const fullName = (record: SfRecord): string =>
+        [record.FirstName, record.LastName].filter((v) => typeof v === 'string' && v !== '').join(' ');
+
+    /** A person account's Contact mirrors the person fields of its Account. */
+    const syncPersonContact = (account: SfRecord): void => {
+        const contact = byId.get(String(account.PersonContactId))?.record;
+        if (!contact) return;
+        Object.assign(contact, {
+            FirstName: account.FirstName ?? null,
+            LastName: account.LastName ?? null,
+            Salutation: account.Salutation ?? null,
+            Email: account.PersonEmail ?? null,
+            MobilePhone: account.PersonMobilePhone ?? null,
+            HomePhone: account.PersonHomePhone ?? null,
+            OtherPhone: account.PersonOtherPhone ?? null,
+            Phone: account.Phone ?? null,
+            LastModifiedDate: account.LastModifiedDate,
+            SystemModstamp: account.SystemModstamp
+        });
+        contact.Name = fullName(contact);
+    };
+
+    const derive = (type: string, record: SfRecord): void => {
+        if (type === 'Contact' || type === 'Lead') record.Name = fullName(record);
+        if (type === 'Account' && personAccounts && record.IsPersonAccount === true) {
+            record.Name = fullName(record);
+            syncPersonContact(record);
+        }
+        if (type === 'Case') record.IsClosed = record.Status === 'Closed';
+    };
+
+    const storeNew = (type: string, fields: SfRecord): SfRecord => {
+        const prefix = prefixes.get(type) ?? 'a0Z';
+        const id = makeId(prefix, ++idCounter);
+        const now = sfDateTime(new Date());
+        const record: SfRecord = {
+            Id: id,
+            IsDeleted: false,
+            CreatedDate: now,
+            CreatedById: userId,
+            LastModifiedDate: now,
+            LastModifiedById: userId,
+            SystemModstamp: now,
+            OwnerId: userId
+        };
+        if (type === 'Case') {
+            record.CaseNumber = String(++caseNumber).padStart(8, '0');
+            record.Status = 'New';
+            record.Priority = 'Medium';
+        }
+        if (type === 'Lead') {
+            record.Status = 'Open - Not Contacted';
+            record.IsConverted = false;
+        }
+        if (personAccounts && (type === 'Contact' || type === 'Account')) record.IsPersonAccount = false;
+        Object.assign(record, fields);
+        tableOf(type).set(id, record);
+        byId.set(id, { type, record });
+        // An Account saved with a LastName is a person account; Salesforce creates its person Contact with it.
+        if (type === 'Account' && personAccounts && typeof record.LastName === 'string' && record.LastName !== '') {
+            record.IsPersonAccount = true;
+            const contact = storeNew('Contact', { AccountId: id, IsPersonAccount: true });
+            record.PersonContactId = contact.Id;
+        }
+        derive(type, record);
+        return record;
+    };
+
+    const applyUpdate = (type: string, record: SfRecord, fields: SfRecord): void => {
+        Object.assign(record, fields);
+        const now = sfDateTime(new Date());
+        record.LastModifiedDate = now;
+        record.SystemModstamp = now;
+        derive(type, record);
+    };
+
+    /** Salesforce's checks on a write, in its order; returns canonical fields or the error. */
+    const fail = (error: ApiError): WriteCheck => ({ ok: false, error });
+    const validateWrite = (type: string, body: unknown, mode: 'insert' | 'update'): WriteCheck => {
+        if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+            return fail({ message: 'The request body must be a JSON object', errorCode: 'JSON_PARSER_ERROR' });
+        }
+        const out: SfRecord = {};
+        for (const [key, value] of Object.entries(body as SfRecord)) {
+            if (key === 'attributes') continue;
+            if (key.toLowerCase() === 'id') {
+                return fail({
+                    message: 'The Id field should not be specified in the sobject data.',
+                    errorCode: 'INVALID_FIELD'
+                });
+            }
+            const field = canonicalField(type, key);
+            if (!field) {
+                return fail({
+                    message: `No such column '${key}' on sobject of type ${type}`,
+                    errorCode: 'INVALID_FIELD',
+                    fields: []
+                });
+            }
+            if (isReadOnly(type, field)) {
+                return fail({
+                    message: `Unable to create/update fields: ${field}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`,
+                    errorCode: 'INVALID_FIELD_FOR_INSERT_UPDATE',
+                    fields: [field]
+                });
+            }
+            out[field] = value;
+        }
+        const injected = validationFailures.get(type);
+        if (injected) {
+            if (injected.times !== undefined) {
+                injected.times -= 1;
+                if (injected.times <= 0) validationFailures.delete(type);
+            }
+            return fail({ message: injected.message, errorCode: injected.errorCode, fields: [...injected.fields] });
+        }
+        const blank = (v: unknown): boolean => v === undefined || v === null || v === '';
+        const person = type === 'Account' && personAccounts && !blank(out.LastName);
+        const missing = (required.get(type) ?? [])
+            .map((f) => (person && f === 'Name' ? 'LastName' : f))
+            .filter((f) => (mode === 'insert' ? blank(out[f]) : f in out && blank(out[f])));
+        if (missing.length > 0) {
+            return fail({
+                message: `Required fields are missing: [${missing.join(', ')}]`,
+                errorCode: 'REQUIRED_FIELD_MISSING',
+                fields: missing
+            });
+        }
+        for (const [field, max] of Object.entries(FIELD_LENGTHS[type] ?? {})) {
+            const value = out[field];
+            if (typeof value === 'string' && value.length > max) {
+                return fail({
+                    message: `${field}: data value too large: ${value.slice(0, 20)}... (max length=${max})`,
+                    errorCode: 'STRING_TOO_LONG',
+                    fields: [field]
+                });
+            }
+        }
+        return { ok: true, fields: out };
+    };
+    const soqlContext = (version: string): SoqlContext => ({
+        isKnownType: (type) => knownTypes.has(type.toLowerCase()),
+        canonicalType,
+        canonicalField,
+        records: (type) => [...tableOf(type).values()],
+        findById: (id) => (typeof id === 'string' ? byId.get(toId18(id) ?? '') : undefined),
+        recordUrl: recordUrl(version)
+    });
+
+    const shapeRecord = (version: string, type: string, record: SfRecord, fields?: string[]): SfRecord => {
+        const out: SfRecord = { attributes: { type, url: recordUrl(version)(type, String(record.Id)) } };
+        if (fields) {
+            for (const f of fields) {
+                const canonical = canonicalField(type, f);
+                if (!canonical)
+                    throw apiError(400, 'INVALID_FIELD', `No such column '${f}' on sobject of type ${type}`);
+                out[canonical] = record[canonical] ?? null;
+            }
+        } else {
+            const all = fieldLists.get(type) ?? Object.keys(record);
+            for (const f of all) out[f] = record[f] ?? null;
+        }
+        return out;
+    };
+
+    const findRecord = (type: string, rawId: string): SfRecord => {
+        const hit = byId.get(toId18(rawId) ?? '');
+        if (!hit || hit.type !== type) throw notFound();
+        return hit.record;
+    };
+
+    const knownTypeOr404 = (raw: string): string => {
+        const type = canonicalType(raw);
+        if (!type) throw notFound();
+        return type;
+    };
+
+    const queryPage = (version: string, locator: string, offset: number): SfRecord => {
+        const cursor = cursors.get(locator);
+        if (!cursor) throw apiError(400, 'INVALID_QUERY_LOCATOR', 'invalid query locator');
+        const page = cursor.records.slice(offset, offset + cursor.batch);
+        const next = offset + cursor.batch;
+        const done = next >= cursor.records.length;
+        if (done) cursors.delete(locator);
+        return {
+            totalSize: cursor.records.length,
+            done,
+            ...(done ? {} : { nextRecordsUrl: `/services/data/v${version}/query/${locator}-${next}` }),
+            records: page
+        };
+    };
+
+    const parseJson = (raw: string): unknown => {
+        try {
+            return JSON.parse(raw === '' ? 'null' : raw) as unknown;
+        } catch (error) {
+            throw apiError(
+                400,
+                'JSON_PARSER_ERROR',
+                `Unexpected character: ${error instanceof Error ? error.message : ''}`
+            );
+        }
+    };
+
+    const classify = (method: string, rest: string[]): string => {
+        const [head, a, b, c] = rest;
+        if (head === undefined || head === '') return 'resources';
+        if (head === 'query' || head === 'queryAll') return a === undefined ? 'query' : 'queryMore';
+        if (head === 'search' || head === 'parameterizedSearch') return 'search';
+        if (head === 'limits') return 'limits';
+        if (head === 'composite') return 'composite';
+        if (head === 'sobjects') {
+            if (a === undefined) return 'describeGlobal';
+            if (b === undefined) return method === 'POST' ? 'create' : 'describe';
+            if (c !== undefined) return 'upsert';
+            if (method === 'GET') return 'retrieve';
+            if (method === 'PATCH') return 'update';
+            if (method === 'DELETE') return 'delete';
+        }
+        return 'other';
+    };
+
+    /** The REST resources under /services/data/v{version}/. Returns [status, body]. */
+    const handleRest = (
+        method: string,
+        version: string,
+        rest: string[],
+        url: URL,
+        req: IncomingMessage,
+        raw: string
+    ): [number, unknown] => {
+        const [head, a, b, c] = rest;
+        if (head === undefined || head === '') {
+            if (method !== 'GET')
+                throw apiError(405, 'METHOD_NOT_ALLOWED', `HTTP Method '${method}' not allowed. Allowed are GET`);
+            const base = `/services/data/v${version}`;
+            return [
+                200,
+                {
+                    sobjects: `${base}/sobjects`,
+                    query: `${base}/query`,
+                    queryAll: `${base}/queryAll`,
+                    search: `${base}/search`,
+                    limits: `${base}/limits`,
+                    composite: `${base}/composite`
+                }
+            ];
+        }
+        if ((head === 'query' || head === 'queryAll') && method === 'GET') {
+            if (a !== undefined) {
+                const m = /^(01g[A-Za-z0-9]+)-(\d+)$/.exec(a);
+                if (!m) throw apiError(400, 'INVALID_QUERY_LOCATOR', 'invalid query locator');
+                return [200, queryPage(version, m[1] ?? '', Number(m[2]))];
+            }
+            const q = url.searchParams.get('q');
+            if (!q) throw apiError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
+            let result;
+            try {
+                result = runSoql(q, soqlContext(version));
+            } catch (error) {
+                if (error instanceof SoqlError) throw apiError(400, error.errorCode, error.message);
+                throw error;
+            }
+            if (result.records === undefined) return [200, { totalSize: result.totalSize, done: true, records: [] }];
+            const header = req.headers['sforce-query-options'];
+            const m = /batchSize=(\d+)/i.exec(Array.isArray(header) ? header.join(',') : (header ?? ''));
+            const batch = Math.max(1, m ? Number(m[1]) : defaultBatch);
+            const locator = `01g${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x').slice(0, 12)}`;
+            cursors.set(locator, { records: result.records, batch });
+            return [200, queryPage(version, locator, 0)];
+        }
+        if (head === 'limits' && method === 'GET') {
+            return [200, { DailyApiRequests: { Max: apiLimit, Remaining: Math.max(0, apiLimit - apiUsed) } }];
+        }
+        if (head === 'search' && method === 'GET') {
+            const q = url.searchParams.get('q') ?? '';
+            if (!options.searchHandler) {
+                try {
+                    return [200, { searchRecords: runSosl(q, soqlContext(version)) }];
+                } catch (error) {
+                    if (error instanceof SoslError) throw apiError(400, error.errorCode, error.message);
+                    throw error;
+                }
+            }
+            try {
+                return [200, options.searchHandler(q, emulator)];
+            } catch (error) {
+                const e = error as Partial<ApiError>;
+                throw apiError(400, e.errorCode ?? 'MALFORMED_SEARCH', e.message ?? 'search failed');
+            }
+        }
+        if (head === 'composite' && a === 'sobjects' && b === undefined && method === 'POST') {
+            return [200, compositeCreate(parseJson(raw))];
+        }
+        if (head === 'sobjects' && a !== undefined) {
+            const type = knownTypeOr404(a);
+            if (b === undefined && method === 'POST') {
+                const result = validateWrite(type, parseJson(raw), 'insert');
+                if (!result.ok) throw new HttpError(400, [result.error]);
+                const record = storeNew(type, result.fields);
+                return [201, { id: record.Id, success: true, errors: [] }];
+            }
+            if (b !== undefined && c === undefined) {
+                if (method === 'GET') {
+                    const fieldsParam = url.searchParams.get('fields');
+                    const fields = fieldsParam
+                        ? fieldsParam
+                              .split(',')
+                              .map((f) => f.trim())
+                              .filter(Boolean)
+                        : undefined;
+                    return [200, shapeRecord(version, type, findRecord(type, b), fields)];
+                }
+                if (method === 'PATCH') {
+                    const record = findRecord(type, b);
+                    const result = validateWrite(type, parseJson(raw), 'update');
+                    if (!result.ok) throw new HttpError(400, [result.error]);
+                    applyUpdate(type, record, result.fields);
+                    return [204, undefined];
+                }
+                if (method === 'DELETE') {
+                    const record = findRecord(type, b);
+                    tableOf(type).delete(String(record.Id));
+                    byId.delete(String(record.Id));
+                    return [204, undefined];
+                }
+            }
+            if (b !== undefined && c !== undefined && method === 'PATCH') {
+                return upsert(version, type, b, decodeURIComponent(c), parseJson(raw));
+            }
+        }
+        throw notFound();
+    };
+
+    const upsert = (
+        version: string,
+        type: string,
+        rawField: string,
+        value: string,
+        body: unknown
+    ): [number, unknown] => {
+        const field = (externalIds.get(type) ?? []).find((f) => f.toLowerCase() === rawField.toLowerCase());
+        if (!field) {
+            throw apiError(
+                404,
+                'NOT_FOUND',
+                `Provided external ID field does not exist or is not accessible: ${rawField}`
+            );
+        }
+        const lower = value.toLowerCase();
+        const matches = [...tableOf(type).values()].filter(
+            (r) => typeof r[field] === 'string' && r[field].toLowerCase() === lower
+        );
+        if (matches.length > 1) {
+            return [300, matches.map((r) => recordUrl(version)(type, String(r.Id)))];
+        }
+        const withoutKey = { ...(body as SfRecord) };
+        for (const k of Object.keys(withoutKey)) if (k.toLowerCase() === field.toLowerCase()) delete withoutKey[k];
+        const existing = matches[0];
+        const result = validateWrite(type, withoutKey, existing ? 'update' : 'insert');
+        if (!result.ok) throw new HttpError(400, [result.error]);
+        if (existing) {
+            applyUpdate(type, existing, result.fields);
+            return [200, { id: existing.Id, success: true, errors: [], created: false }];
+        }
+        const record = storeNew(type, { ...result.fields, [field]: value });
+        return [201, { id: record.Id, success: true, errors: [], created: true }];
+    };
+
+    const compositeCreate = (body: unknown): unknown[] => {
+        const input = body as { allOrNone?: unknown; records?: unknown } | null;
+        if (!input || !Array.isArray(input.records)) throw apiError(400, 'JSON_PARSER_ERROR', 'records is required');
+        if (input.records.length > 200) {
+            throw apiError(
+                400,
+                'EXCEEDED_ID_LIMIT',
+                'record limit reached. cannot submit more than 200 records into this call'
+            );
+        }
+        const checked = (input.records as unknown[]).map((r) => {
+            const rec = (r ?? {}) as SfRecord;
+            const attrs = rec.attributes as { type?: unknown } | undefined;
+            const type = typeof attrs?.type === 'string' ? canonicalType(attrs.type) : undefined;
+            if (!type)
+                return {
+                    type: '',
+                    result: fail({ message: 'sObject type is not supported', errorCode: 'INVALID_TYPE', fields: [] })
+                };
+            return { type, result: validateWrite(type, rec, 'insert') };
+        });
+        const anyError = checked.some((c) => !c.result.ok);
+        if (input.allOrNone === true && anyError) {
+            return checked.map((c) =>
+                !c.result.ok
+                    ? {
+                          success: false,
+                          errors: [
+                              {
+                                  statusCode: c.result.error.errorCode,
+                                  message: c.result.error.message,
+                                  fields: c.result.error.fields ?? []
+                              }
+                          ]
+                      }
+                    : {
+                          success: false,
+                          errors: [
+                              {
+                                  statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK',
+                                  message:
+                                      'Record rolled back because not all records were valid and the request was using AllOrNone header',
+                                  fields: []
+                              }
+                          ]
+                      }
+            );
+        }
+        return checked.map((c) => {
+            if (!c.result.ok) {
+                return {
+                    success: false,
+                    errors: [
+                        {
+                            statusCode: c.result.error.errorCode,
+                            message: c.result.error.message,
+                            fields: c.result.error.fields ?? []
+                        }
+                    ]
+                };
+            }
+            return { id: storeNew(c.type, c.result.fields).Id, success: true, errors: [] };
+        });
+    };
+
+    const handleControl = (method: string, parts: string[], raw: string): [number, unknown] => {
+        const [what, arg] = parts;
+        const body = (raw === '' ? {} : parseJson(raw)) as Record<string, unknown>;
+        const state = () => ({
+            apiCalls: emulator.apiCalls,
+            tokensIssued,
+            apiUsage: emulator.apiUsage,
+            limitExceeded: limitFlag,
+            pendingFailures: failures.length
+        });
+        if (what === 'state' && method === 'GET') return [200, state()];
+        if (what === 'requests' && method === 'GET') return [200, log];
+        if (what === 'records' && arg !== undefined) {
+            if (method === 'GET') return [200, emulator.records(arg)];
+            if (method === 'POST') return [201, emulator.insert(arg, body)];
+        }
+        if (method !== 'POST') throw notFound();
+        switch (what ?? '') {
+            case 'expire-tokens':
+                emulator.expireTokens();
+                return [200, state()];
+            case 'fail-next': {
+                const count = typeof body.count === 'number' ? body.count : 1;
+                if (body.resetConnection === true) emulator.failNext(count, { resetConnection: true });
+                else if (typeof body.delayMs === 'number') emulator.failNext(count, { delayMs: body.delayMs });
+                else {
+                    emulator.failNext(count, {
+                        status: body.status === 500 ? 500 : 503,
+                        ...(typeof body.errorCode === 'string' ? { errorCode: body.errorCode } : {}),
+                        ...(typeof body.message === 'string' ? { message: body.message } : {})
+                    });
+                }
+                return [200, state()];
+            }
+            case 'limit-exceeded':
+                emulator.limitExceeded(body.on !== false);
+                return [200, state()];
+            case 'require-fields':
+                emulator.requireFields(String(body.type), Array.isArray(body.fields) ? body.fields.map(String) : []);
+                return [200, state()];
+            case 'fail-validation':
+                emulator.failValidation(
+                    String(body.type),
+                    body.clear === true
+                        ? null
+                        : {
+                              errorCode:
+                                  typeof body.errorCode === 'string'
+                                      ? body.errorCode
+                                      : 'FIELD_CUSTOM_VALIDATION_EXCEPTION',
+                              message: typeof body.message === 'string' ? body.message : 'Validation failed',
+                              fields: Array.isArray(body.fields) ? body.fields.map(String) : [],
+                              ...(typeof body.times === 'number' ? { times: body.times } : {})
+                          }
+                );
+                return [200, state()];
+            case 'external-id':
+                emulator.declareExternalId(String(body.type), String(body.field));
+                return [200, state()];
+            case 'reset':
+                emulator.reset();
+                return [200, state()];
+            default:
+                throw notFound();
+        }
+    };
+
+    const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
+        const payload = body === undefined ? '' : JSON.stringify(body);
+        res.writeHead(status, {
+            ...(body === undefined ? {} : { 'Content-Type': 'application/json;charset=UTF-8' }),
+            ...headers
+        });
+        res.end(payload);
+    };
+
+    const readBody = (req: IncomingMessage): Promise<string> =>
+        new Promise((resolve, reject) => {
+            const chunks: Buffer[] = [];
+            req.on('data', (c: Buffer) => chunks.push(c));
+            req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+            req.on('error', reject);
+        });
+
+    const oauthSettings: OAuthSettings = {
+        clientId: options.clientId ?? 'emulator-client-id',
+        clientSecret: options.clientSecret ?? 'emulator-client-secret',
+        username: options.username ?? 'integration@haptik.example',
+        jwtPublicKey: options.jwtPublicKey,
+        orgId,
+        userId,
+        audiences: ['https://login.salesforce.com', 'https://test.salesforce.com'],
+        baseUrl: () => baseUrl,
+        now: () => Date.now()
+    };
+
+    const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+        const raw = await readBody(req);
+        const method = (req.method ?? 'GET').toUpperCase();
+        const url = new URL(req.url ?? '/', baseUrl);
+        const path = url.pathname.replace(/\/+$/, '');
+
+        if (path === '/services/oauth2/token') {
+            if (method !== 'POST')
+                return send(res, 400, { error: 'invalid_request', error_description: 'must use HTTP POST' });
+            const outcome = issueToken(new URLSearchParams(raw), oauthSettings);
+            log.push({ method, path, kind: 'token', status: outcome.ok ? 200 : outcome.status });
+            if (!outcome.ok) return send(res, outcome.status, outcome.body);
+            tokensIssued += 1;
+            validTokens.add(outcome.accessToken);
+            return send(res, 200, outcome.body);
+        }
+        if (path.startsWith('/__emulator/')) {
+            const [status, body] = handleControl(
+                method,
+                path.slice('/__emulator/'.length).split('/').map(decodeURIComponent),
+                raw
+            );
+            return send(res, status, body);
+        }
+        if (path === '/services/data' && method === 'GET') {
+            return send(
+                res,
+                200,
+                VERSIONS.map((v) => ({ label: `v${v}`, url: `/services/data/v${v}`, version: v }))
+            );
+        }
+        const m = /^\/services\/data\/v(\d+\.\d)(\/.*)?$/.exec(path);
+        if (!m) return send(res, 404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }]);
+        const version = m[1] ?? '64.0';
+        const rest = (m[2] ?? '').split('/').filter((p) => p !== '');
+        const kind = classify(method, rest);
+        const entry: RequestLogEntry = { method, path, kind, status: 0 };
+        log.push(entry);
+        const limitHeader = (): Record<string, string> => ({ 'Sforce-Limit-Info': `api-usage=${apiUsed}/${apiLimit}` });
+        const reply = (status: number, body: unknown): void => {
+            entry.status = status;
+            const first: unknown = Array.isArray(body) ? body[0] : undefined;
+            const errorCode = (first as { errorCode?: unknown } | undefined)?.errorCode;
+            if (typeof errorCode === 'string') entry.errorCode = errorCode;
+            send(res, status, body, limitHeader());
+        };
+
+        const auth = req.headers.authorization ?? '';
+        const token = auth.startsWith('Bearer ') ? auth.slice(7) : auth.startsWith('OAuth ') ? auth.slice(6) : '';
+        if (!validTokens.has(token)) {
+            return reply(401, [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }]);
+        }
+        counters.total += 1;
+        counters.byKind[kind] = (counters.byKind[kind] ?? 0) + 1;
+        if (limitFlag || apiUsed >= apiLimit) {
+            return reply(403, [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
+        }
+        const failure = failures.shift();
+        if (failure && 'resetConnection' in failure) {
+            entry.status = -1;
+            req.socket.destroy();
+            return;
+        }
+        if (failure && 'status' in failure) {
+            apiUsed += 1;
+            const errorCode =
+                failure.errorCode ?? (failure.status === 503 ? 'SERVER_UNAVAILABLE' : 'UNKNOWN_EXCEPTION');
+            const message =
+                failure.message ??
+                (failure.status === 503
+                    ? 'Server is temporarily unavailable. Please try again later.'
+                    : 'An unexpected error occurred. Please include this ErrorId if you contact support: 123456789-1 (-1)');
+            return reply(failure.status, [{ message, errorCode }]);
+        }
+        if (failure && 'delayMs' in failure) {
+            await new Promise((r) => setTimeout(r, failure.delayMs));
+            if (res.destroyed || req.socket.destroyed) return;
+        }
+        apiUsed += 1;
+        try {
+            const [status, body] = handleRest(method, version, rest, url, req, raw);
+            reply(status, body);
+        } catch (error) {
+            if (error instanceof HttpError) return reply(error.status, error.body);
+            reply(500, [
+                {
+                    message: `emulator error: ${error instanceof Error ? error.message : String(error)}`,
+                    errorCode: 'UNKNOWN_EXCEPTION'
+                }
+            ]);
+        }
+    };
+
+    const sockets = new Set<Socket>();
+    const server = createServer((req, res) => {
+        handle(req, res).catch((error: unknown) => {
+            if (!res.headersSent) send(res, 500, [{ message: String(error), errorCode: 'UNKNOWN_EXCEPTION' }]);
+        });
+    });
+    server.on('connection', (socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    });
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    oauthSettings.audiences.push(baseUrl);
+
+    const emulator: SalesforceEmulator = {
+        url: baseUrl,
+        close: () =>
+            new Promise<void>((resolve, reject) => {
+                for (const s of sockets) s.destroy();
+                server.close((err) => (err ? reject(err) : resolve()));
+            }),
+        records: (type) => [...tableOf(canonicalType(type) ?? type).values()].map((r) => ({ ...r })),
+        insert: (type, fields) => {
+            const canonical = canonicalType(type);
+            if (!canonical) throw new Error(`unknown sObject type ${type}`);
+            const clean: SfRecord = {};
+            for (const [k, v] of Object.entries(fields)) clean[canonicalField(canonical, k) ?? k] = v;
+            return { ...storeNew(canonical, clean) };
+        },
+        expireTokens: () => {
+            validTokens = new Set();
+        },
+        setClientSecret: (secret) => {
+            oauthSettings.clientSecret = secret;
+        },
+        failNext: (count, failure) => {
+            for (let i = 0; i < count; i++) failures.push(failure);
+        },
+        limitExceeded: (on) => {
+            limitFlag = on;
+        },
+        requireFields: (type, fields) => {
+            const canonical = canonicalType(type) ?? type;
+            const list = required.get(canonical) ?? [];
+            for (const f of fields) if (!list.includes(f)) list.push(canonicalField(canonical, f) ?? f);
+            required.set(canonical, list);
+        },
+        failValidation: (type, failure) => {
+            const canonical = canonicalType(type) ?? type;
+            if (failure) validationFailures.set(canonical, { ...failure, fields: [...failure.fields] });
+            else validationFailures.delete(canonical);
+        },
+        declareExternalId: (type, field) => {
+            const canonical = canonicalType(type) ?? type;
+            const list = externalIds.get(canonical) ?? [];
+            list.push(field);
+            externalIds.set(canonical, list);
+        },
+        reset: () => {
+            failures = [];
+            limitFlag = false;
+            validationFailures.clear();
+            counters = { total: 0, byKind: {} };
+            log.length = 0;
+        },
+        get apiCalls() {
+            return { total: counters.total, byKind: { ...counters.byKind } };
+        },
+        get tokensIssued() {
+            return tokensIssued;
+        },
+        get apiUsage() {
+            return { used: apiUsed, limit: apiLimit };
+        },
+        get requests() {
+            return [...log];
+        }
+    };
+    return emulator;
+}

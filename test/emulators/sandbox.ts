@@ -1,0 +1,132 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startBridge } from '../../bridge/src/bridge';
+import type { RunningBridge } from '../../bridge/src/bridge';
+import { loadConfig } from '../../bridge/src/config/env';
+import type { BridgeConfig } from '../../bridge/src/config/env';
+import { parseSettings } from '../../bridge/src/config/mapping-file';
+import type { Logger } from '../../bridge/src/observability/logger';
+import { silentLogger } from '../../bridge/src/observability/logger';
+import { createMetrics } from '../../bridge/src/observability/metrics';
+import type { Metrics } from '../../bridge/src/observability/metrics';
+import { startHaptikEmulator } from './haptik';
+import type { HaptikEmulator, HaptikSender } from './haptik';
+import { createHaptikSender } from './haptik';
+import { startSalesforceEmulator } from './salesforce';
+import type { SalesforceEmulator, SalesforceEmulatorOptions } from './salesforce';
+
+/**
+ * A whole world on loopback: the Salesforce and Haptik emulators and a real bridge configured, through
+ * the same environment variables an operator sets, to talk to them. Tests, the demo and
+ * `npm run emulators` all start this one.
+ */
+export const SANDBOX_CREDENTIALS = {
+    haptikClientId: 'haptik-client-demo',
+    haptikApiToken: 'haptik-token-demo',
+    haptikBusinessId: 343,
+    webhookSecret: 'demo-webhook-secret',
+    sfClientId: 'demo-consumer-key',
+    sfClientSecret: 'demo-consumer-secret',
+    sfOrgId: '00DHp00000EmuLAT0R'
+} as const;
+
+export interface SandboxOptions {
+    /** Embedded database folder (default: in the OS temp folder) or a PostgreSQL URL + schema. */
+    database?: { dataDir: string } | { url: string; schema?: string };
+    /** Extra or overriding environment variables for the bridge. */
+    env?: Record<string, string>;
+    /** The mapping file's content, as parsed YAML/JSON. */
+    mapping?: unknown;
+    salesforce?: SalesforceEmulatorOptions;
+    logger?: Logger;
+    port?: number;
+    outbox?: { pollIntervalMs?: number; backoff?: { baseMs: number; maxMs: number }; maxAttempts?: number };
+}
+
+export interface Sandbox {
+    salesforce: SalesforceEmulator;
+    haptik: HaptikEmulator;
+    bridge: RunningBridge;
+    config: BridgeConfig;
+    metrics: Metrics;
+    /** Signed requests to the bridge's Haptik routes. */
+    send: HaptikSender;
+    stop(): Promise<void>;
+}
+
+export function sandboxEnv(salesforceUrl: string, haptikUrl: string): Record<string, string> {
+    const c = SANDBOX_CREDENTIALS;
+    return {
+        PORT: '0',
+        HAPTIK_BASE_URL: haptikUrl,
+        HAPTIK_CLIENT_ID: c.haptikClientId,
+        HAPTIK_API_TOKEN: c.haptikApiToken,
+        HAPTIK_BUSINESS_ID: String(c.haptikBusinessId),
+        HAPTIK_WEBHOOK_SECRET: c.webhookSecret,
+        SF_LOGIN_URL: salesforceUrl,
+        SF_AUTH: 'client_credentials',
+        SF_CLIENT_ID: c.sfClientId,
+        SF_CLIENT_SECRET: c.sfClientSecret,
+        SF_ORG_ID: c.sfOrgId,
+        SF_API_VERSION: '64.0',
+        SF_CHAT_API: 'enhanced',
+        SF_SCRT_URL: salesforceUrl,
+        SF_ES_DEVELOPER_NAME: 'Haptik_Bridge'
+    };
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+    const c = SANDBOX_CREDENTIALS;
+    const salesforce = await startSalesforceEmulator({
+        clientId: c.sfClientId,
+        clientSecret: c.sfClientSecret,
+        orgId: c.sfOrgId,
+        ...options.salesforce
+    });
+    const haptik = await startHaptikEmulator({
+        clientId: c.haptikClientId,
+        apiToken: c.haptikApiToken,
+        businessId: c.haptikBusinessId
+    });
+    try {
+        const database = options.database ?? { dataDir: await temporaryDataDir() };
+        const env: Record<string, string> = {
+            ...sandboxEnv(salesforce.url, haptik.url),
+            ...('url' in database ? { DATABASE_URL: database.url } : { BRIDGE_DATA_DIR: database.dataDir }),
+            ...(options.port === undefined ? {} : { PORT: String(options.port) }),
+            ...options.env
+        };
+        const config = loadConfig(env);
+        const metrics = createMetrics();
+        const bridge = await startBridge({
+            config,
+            settings: parseSettings(options.mapping ?? {}),
+            logger: options.logger ?? silentLogger(),
+            metrics,
+            host: '127.0.0.1',
+            ...('url' in database && database.schema ? { databaseSchema: database.schema } : {}),
+            ...(options.outbox ? { outbox: options.outbox } : {})
+        });
+        const send = createHaptikSender(bridge.url, { secret: c.webhookSecret });
+        return {
+            salesforce,
+            haptik,
+            bridge,
+            config,
+            metrics,
+            send,
+            async stop() {
+                await bridge.stop();
+                await Promise.all([salesforce.close(), haptik.close()]);
+            }
+        };
+    } catch (error) {
+        await Promise.all([salesforce.close(), haptik.close()]);
+        throw error;
+    }
+}
+
+function temporaryDataDir(): Promise<string> {
+    return mkdtemp(path.join(tmpdir(), 'haptik-bridge-'));
+}
