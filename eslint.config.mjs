@@ -8,9 +8,20 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const lwcRecommended = require('@salesforce/eslint-config-lwc/recommended');
+const lwcRecommendedTs = require('@salesforce/eslint-config-lwc/recommended-ts');
 
 export default defineConfig([
-    globalIgnores(['node_modules/**', 'dist/**', 'data/**', 'coverage/**', '.sf/**', '.sfdx/**', 'jest.config.js']),
+    globalIgnores([
+        'node_modules/**',
+        'dist/**',
+        'data/**',
+        'coverage/**',
+        '.sf/**',
+        '.sfdx/**',
+        'jest.config.js',
+        'preview/dist/**',
+        '.artifacts/**'
+    ]),
     {
         files: ['bridge/**/*.ts', 'test/**/*.ts', 'scripts/**/*.ts'],
         extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
@@ -90,6 +101,20 @@ export default defineConfig([
     {
         files: ['force-app/**/lwc/**/*.js'],
         extends: [lwcRecommended]
+    },
+    {
+        // LWC sources in TypeScript: babel-parsed, so type-only syntax trips core scope rules that tsc covers.
+        files: ['lwc-src/**/*.ts'],
+        extends: [lwcRecommendedTs],
+        rules: { 'no-undef': 'off', 'no-unused-vars': 'off', 'no-restricted-globals': 'off' }
+    },
+    {
+        files: ['force-app/test/jest-mocks/**/*.js', 'jest-sa11y-setup.js'],
+        languageOptions: { globals: { ...globals.node, ...globals.jest } }
+    },
+    {
+        files: ['preview/**/*.{js,mjs}'],
+        languageOptions: { globals: { ...globals.browser, ...globals.node } }
     },
     {
         files: ['force-app/**/lwc/**/__tests__/**/*.js'],

@@ -10,7 +10,12 @@ module.exports = {
             displayName: 'lwc',
             rootDir: __dirname,
             roots: ['<rootDir>/force-app'],
-            modulePathIgnorePatterns: ['<rootDir>/.localdevserver']
+            modulePathIgnorePatterns: ['<rootDir>/.localdevserver'],
+            // The default stub of lightning/navigation records nothing; ours remembers where a click went.
+            moduleNameMapper: {
+                '^lightning/navigation$': '<rootDir>/force-app/test/jest-mocks/lightning/navigation'
+            },
+            setupFilesAfterEnv: [...jestConfig.setupFilesAfterEnv, '<rootDir>/jest-sa11y-setup.js']
         },
         {
             displayName: 'bridge',

@@ -1,0 +1,344 @@
+// Shows an agent what the Haptik chatbot learned before it handed the conversation over: who the
+// customer is, why they want an agent, what the bot collected, the CRM match and the last messages.
+// Reads only through Lightning Data Service (getRecord), so it needs no Apex and respects field-level
+// security: on a Case it reads Haptik_Bot_Context__c; on a chat record it follows CaseId first.
+import { LightningElement, api, wire } from 'lwc';
+import { getRecord } from 'lightning/uiRecordApi';
+import type { FieldId, RecordRepresentation, WireResult } from 'lightning/uiRecordApi';
+import { NavigationMixin } from 'lightning/navigation';
+import type { PageReference } from 'lightning/navigation';
+import BOT_CONTEXT_FIELD from '@salesforce/schema/Case.Haptik_Bot_Context__c';
+import CASE_NUMBER_FIELD from '@salesforce/schema/Case.CaseNumber';
+import { describeError, isBlank, parseBotContext, resolveObjectType, sameRecordId } from './botContextModel';
+import type { BotContextView, ChatMessage, CrmMatch, DisplayText, LabelledValue } from './botContextModel';
+
+const CASE_OBJECT = 'Case';
+const CASE_FIELDS: FieldId[] = [BOT_CONTEXT_FIELD, CASE_NUMBER_FIELD];
+// Strings, not schema imports: a schema import of an object the org lacks (no Messaging, no legacy
+// Chat) would fail the whole deployment, while an unknown optional field is simply left out.
+const CHAT_CASE_FIELDS: Record<string, FieldId[]> = {
+    MessagingSession: ['MessagingSession.CaseId'],
+    LiveChatTranscript: ['LiveChatTranscript.CaseId']
+};
+
+type Status = 'loading' | 'error' | 'message' | 'invalid' | 'ready';
+
+interface MessageRow extends ChatMessage {
+    itemClass: string;
+    textClass: string;
+}
+
+const MESSAGE_STYLES: Record<ChatMessage['sender'], { item: string; text: string }> = {
+    user: { item: 'slds-chat-listitem_inbound', text: 'slds-chat-message__text_inbound' },
+    bot: { item: 'slds-chat-listitem_outbound', text: 'slds-chat-message__text_outbound' },
+    agent: { item: 'slds-chat-listitem_outbound', text: 'slds-chat-message__text_outbound-agent' },
+    other: { item: 'slds-chat-listitem_inbound', text: 'slds-chat-message__text_inbound' }
+};
+
+export const MESSAGES = {
+    unsupported: 'Place this component on a Case, Messaging Session or Chat Transcript record page.',
+    unlinked: 'This chat is not linked to a Case yet, so there is no bot context to show.',
+    noCaseAccess: 'You cannot see the Case linked to this chat.',
+    noFieldAccess:
+        'You cannot see the Haptik Bot Context field. Ask your Salesforce admin for the Haptik Agent permission set.',
+    empty: 'No bot context yet. It appears here when the Haptik chatbot hands a conversation over.'
+};
+
+export default class HaptikBotContext extends NavigationMixin(LightningElement) {
+    /** Id of the record whose page shows the component; set by the record page. */
+    @api recordId?: string;
+    /** API name of that record's object (Case, MessagingSession or LiveChatTranscript); set by the record page. */
+    @api objectApiName?: string;
+
+    status: Status = 'loading';
+    infoMessage = '';
+    errorMessage = '';
+    invalidReason = '';
+    invalidExcerpt = '';
+    caseNumber = '';
+    context: BotContextView | undefined;
+    notes: string[] = [];
+    messagesExpanded = true;
+    crmUrl = '';
+
+    private pageRecord: RecordRepresentation | undefined;
+    private pageError?: unknown;
+    private caseRecord: RecordRepresentation | undefined;
+    private caseError?: unknown;
+    private crmKey = '';
+
+    get objectType(): string | undefined {
+        return resolveObjectType(this.objectApiName, this.recordId);
+    }
+
+    get pageFields(): FieldId[] | undefined {
+        const type = this.objectType;
+        if (type === CASE_OBJECT) {
+            return CASE_FIELDS;
+        }
+        return type === undefined ? undefined : CHAT_CASE_FIELDS[type];
+    }
+
+    /** The Case a chat record points to; undefined on a Case page or before the chat record loads. */
+    get linkedCaseId(): string | undefined {
+        const type = this.objectType;
+        if (type === undefined || type === CASE_OBJECT || this.pageRecord === undefined) {
+            return undefined;
+        }
+        const value = this.pageRecord.fields.CaseId?.value;
+        return typeof value === 'string' && value ? value : undefined;
+    }
+
+    @wire(getRecord, { recordId: '$recordId', optionalFields: '$pageFields' })
+    wiredPage({ data, error }: WireResult<RecordRepresentation>): void {
+        // Each wire only takes its own record: a page record is never read as the linked Case.
+        if (data && !sameRecordId(data.id, this.recordId)) {
+            return;
+        }
+        this.pageRecord = data;
+        this.pageError = data ? undefined : error;
+        this.refresh();
+    }
+
+    @wire(getRecord, { recordId: '$linkedCaseId', optionalFields: CASE_FIELDS })
+    wiredCase({ data, error }: WireResult<RecordRepresentation>): void {
+        if (data && !sameRecordId(data.id, this.linkedCaseId)) {
+            return;
+        }
+        if (!data && !error) {
+            return;
+        }
+        this.caseRecord = data;
+        this.caseError = data ? undefined : error;
+        this.refresh();
+    }
+
+    override connectedCallback(): void {
+        this.refresh();
+    }
+
+    get isLoading(): boolean {
+        return this.status === 'loading';
+    }
+    get isError(): boolean {
+        return this.status === 'error';
+    }
+    get isMessage(): boolean {
+        return this.status === 'message';
+    }
+    get isInvalid(): boolean {
+        return this.status === 'invalid';
+    }
+    get isReady(): boolean {
+        return this.status === 'ready';
+    }
+
+    get hasNotes(): boolean {
+        return this.notes.length > 0;
+    }
+    get hasCaseNumber(): boolean {
+        return this.caseNumber.length > 0;
+    }
+    get name(): DisplayText | undefined {
+        return this.context?.name;
+    }
+    get hasName(): boolean {
+        return this.context?.name !== undefined;
+    }
+    get who(): LabelledValue[] {
+        return this.context?.who ?? [];
+    }
+    get hasWho(): boolean {
+        return this.who.length > 0;
+    }
+    get why(): LabelledValue[] {
+        const context = this.context;
+        if (context === undefined) {
+            return [];
+        }
+        const rows: LabelledValue[] = [];
+        if (context.intent !== undefined) {
+            rows.push({ key: 'intent', label: 'Intent', value: context.intent });
+        }
+        if (context.handoverReason !== undefined) {
+            rows.push({ key: 'handoverReason', label: 'Handover reason', value: context.handoverReason });
+        }
+        return rows;
+    }
+    get hasWhy(): boolean {
+        return this.why.length > 0;
+    }
+    get entities(): LabelledValue[] {
+        return this.context?.entities ?? [];
+    }
+    get hasEntities(): boolean {
+        return this.entities.length > 0;
+    }
+    get details(): LabelledValue[] {
+        return this.context?.details ?? [];
+    }
+    get hasDetails(): boolean {
+        return this.details.length > 0;
+    }
+    get crm(): CrmMatch | undefined {
+        return this.context?.crm;
+    }
+    get hasCrm(): boolean {
+        return this.crm !== undefined;
+    }
+    get crmHref(): string {
+        return this.crmUrl || '#';
+    }
+    get messages(): MessageRow[] {
+        return (this.context?.messages ?? []).map((message) => {
+            const style = MESSAGE_STYLES[message.sender];
+            return {
+                ...message,
+                itemClass: `slds-chat-listitem ${style.item}`,
+                textClass: `slds-chat-message__text ${style.text}`
+            };
+        });
+    }
+    get hasMessages(): boolean {
+        return this.messages.length > 0;
+    }
+    get messageCount(): number {
+        return this.context?.messages.length ?? 0;
+    }
+    get messagesAriaExpanded(): string {
+        return String(this.messagesExpanded);
+    }
+    get messagesToggleIcon(): string {
+        return this.messagesExpanded ? 'utility:chevrondown' : 'utility:chevronright';
+    }
+    get messagesBodyClass(): string {
+        return this.messagesExpanded ? 'slds-chat messages-body' : 'slds-chat messages-body slds-hide';
+    }
+
+    handleToggleMessages(): void {
+        this.messagesExpanded = !this.messagesExpanded;
+    }
+
+    handleCrmClick(event: Event): void {
+        const target = this.crmPageReference();
+        if (target === undefined) {
+            return;
+        }
+        event.preventDefault();
+        event.stopPropagation();
+        this[NavigationMixin.Navigate](target);
+    }
+
+    private crmPageReference(): PageReference | undefined {
+        const crm = this.crm;
+        if (crm === undefined) {
+            return undefined;
+        }
+        return {
+            type: 'standard__recordPage',
+            attributes: { recordId: crm.id, objectApiName: crm.objectType, actionName: 'view' }
+        };
+    }
+
+    /** Works out what to show from the two wires; every branch ends in one status. */
+    private refresh(): void {
+        const type = this.objectType;
+        if (!this.recordId || type === undefined || this.pageFields === undefined) {
+            this.show('message', MESSAGES.unsupported);
+            return;
+        }
+        if (this.pageError !== undefined) {
+            this.showError(this.pageError);
+            return;
+        }
+        if (this.pageRecord === undefined) {
+            this.show('loading');
+            return;
+        }
+        let caseRecord: RecordRepresentation;
+        if (type === CASE_OBJECT) {
+            caseRecord = this.pageRecord;
+        } else {
+            if (this.pageRecord.fields.CaseId === undefined) {
+                this.show('message', MESSAGES.noCaseAccess);
+                return;
+            }
+            if (this.linkedCaseId === undefined) {
+                this.show('message', MESSAGES.unlinked);
+                return;
+            }
+            if (this.caseError !== undefined) {
+                this.showError(this.caseError);
+                return;
+            }
+            if (this.caseRecord === undefined || !sameRecordId(this.caseRecord.id, this.linkedCaseId)) {
+                this.show('loading');
+                return;
+            }
+            caseRecord = this.caseRecord;
+        }
+        const caseNumber = caseRecord.fields.CaseNumber?.value;
+        this.caseNumber = typeof caseNumber === 'string' ? caseNumber : '';
+        const contextField = caseRecord.fields.Haptik_Bot_Context__c;
+        if (contextField === undefined) {
+            this.show('message', MESSAGES.noFieldAccess);
+            return;
+        }
+        const result = parseBotContext(contextField.value);
+        if (
+            result.kind === 'empty' ||
+            (result.kind === 'ready' && isBlank(result.context) && result.notes.length === 0)
+        ) {
+            this.show('message', MESSAGES.empty);
+            return;
+        }
+        if (result.kind === 'invalid') {
+            this.context = undefined;
+            this.invalidReason = result.reason;
+            this.invalidExcerpt = result.excerpt;
+            this.status = 'invalid';
+            return;
+        }
+        this.context = result.context;
+        this.notes = result.notes;
+        this.status = 'ready';
+        this.generateCrmUrl();
+    }
+
+    private show(status: 'loading' | 'message', message = ''): void {
+        this.status = status;
+        this.infoMessage = message;
+        this.context = undefined;
+        this.notes = [];
+    }
+
+    private showError(error: unknown): void {
+        this.status = 'error';
+        this.errorMessage = describeError(error);
+        this.context = undefined;
+        this.notes = [];
+    }
+
+    private generateCrmUrl(): void {
+        const target = this.crmPageReference();
+        const key = target === undefined ? '' : `${this.crm?.objectType}:${this.crm?.id}`;
+        if (key === this.crmKey) {
+            return;
+        }
+        this.crmKey = key;
+        this.crmUrl = '';
+        if (target === undefined) {
+            return;
+        }
+        this[NavigationMixin.GenerateUrl](target)
+            .then((url) => {
+                if (this.crmKey === key) {
+                    this.crmUrl = url;
+                }
+            })
+            .catch(() => {
+                // The link still works without a URL: the click handler navigates.
+                this.crmUrl = '';
+            });
+    }
+}

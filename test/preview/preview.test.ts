@@ -1,0 +1,129 @@
+// Renders the compiled component outside Salesforce (LWC OSS + lightning-base-components + SLDS)
+// in headless Chromium and checks what an agent would read; the screenshot lands in .artifacts/.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { startPreviewServer } from '../../scripts/preview-server';
+import type { PreviewServer } from '../../scripts/preview-server';
+
+const CHROMIUM = '/usr/bin/chromium';
+const APP = 'preview/dist/app.js';
+const SCREENSHOTS = '.artifacts/preview';
+const INPUTS = [
+    'force-app/main/default/lwc',
+    'preview/src',
+    'preview/stubs',
+    'preview/sample-records.js',
+    'preview/rollup.config.mjs'
+];
+
+function newestInput(path: string): number {
+    const stat = statSync(path);
+    if (!stat.isDirectory()) {
+        return stat.mtimeMs;
+    }
+    return Math.max(0, ...readdirSync(path).map((name) => newestInput(join(path, name))));
+}
+
+/** Rebuilds the preview only when the component or the preview sources changed since the last build. */
+function ensureFreshBuild(): void {
+    if (existsSync(APP) && statSync(APP).mtimeMs > Math.max(...INPUTS.map(newestInput))) {
+        return;
+    }
+    rmSync('preview/dist', { recursive: true, force: true });
+    execFileSync(
+        process.execPath,
+        ['node_modules/rollup/dist/bin/rollup', '-c', 'preview/rollup.config.mjs', '--silent'],
+        {
+            stdio: 'inherit'
+        }
+    );
+}
+
+describe('browser preview of c-haptik-bot-context', () => {
+    let server: PreviewServer;
+    let browser: Browser;
+    let page: Page;
+    const pageErrors: string[] = [];
+
+    beforeAll(async () => {
+        ensureFreshBuild();
+        server = await startPreviewServer({ root: process.cwd(), port: 0 });
+        browser = await chromium.launch({
+            executablePath: CHROMIUM,
+            headless: true,
+            args: [
+                '--headless',
+                '--no-sandbox',
+                '--disable-gpu',
+                '--disable-quic',
+                '--no-first-run',
+                '--disable-background-networking',
+                '--disable-component-update',
+                '--disable-sync'
+            ]
+        });
+        page = await browser.newPage({ viewport: { width: 520, height: 900 } });
+        page.on('pageerror', (error) => pageErrors.push(error.message));
+    }, 180_000);
+
+    afterAll(async () => {
+        await browser?.close();
+        await server?.close();
+    });
+
+    const text = async (selector: string): Promise<string> =>
+        ((await page.locator(`c-haptik-bot-context ${selector}`).first().textContent()) ?? '').trim();
+    const texts = async (selector: string): Promise<string[]> =>
+        (await page.locator(`c-haptik-bot-context ${selector}`).allTextContents()).map((t) => t.trim());
+
+    it('shows the bot context of the Case linked to a Messaging Session', async () => {
+        await page.goto(server.url, { waitUntil: 'networkidle' });
+        await page.locator('c-haptik-bot-context .customer-name').waitFor();
+
+        expect(await text('.customer-name')).toBe('Asha Verma');
+        expect(await text('.case-number')).toBe('Case 00001043');
+        expect(await texts('.why-list dd')).toEqual(['Refund request', 'user asked for an agent']);
+        expect(await texts('.entity-list dt')).toEqual(['Order id', 'Refund amount', 'Delivery address']);
+        expect((await texts('.entity-list dd')).slice(0, 2)).toEqual(['A-1001', '1,499 INR']);
+        expect(await text('a.crm-link')).toBe('Asha Verma');
+        expect(await page.locator('c-haptik-bot-context a.crm-link').getAttribute('href')).toBe(
+            '#/lightning/r/Contact/003xx000004TmiQAAS/view'
+        );
+        expect(await texts('.message-text')).toEqual([
+            'My order A-1001 arrived damaged. I want a refund.',
+            'Sorry about that! Can you confirm the order number?',
+            'A-1001. Please let me talk to a person.',
+            'Connecting you to an agent now.'
+        ]);
+        // SLDS is applied: the card is styled, not bare markup.
+        // Runs in the page; the test itself compiles without the DOM lib, hence the local type.
+        type StyleWindow = { getComputedStyle(element: unknown): { backgroundColor: string } };
+        const cardBackground = await page
+            .locator('c-haptik-bot-context article.slds-card')
+            .evaluate((el: unknown) => (globalThis as unknown as StyleWindow).getComputedStyle(el).backgroundColor);
+        expect(cardBackground).toBe('rgb(255, 255, 255)');
+
+        mkdirSync(SCREENSHOTS, { recursive: true });
+        await page.screenshot({ path: join(SCREENSHOTS, 'haptik-bot-context.png'), fullPage: true });
+        expect(pageErrors).toEqual([]);
+    });
+
+    it('collapses the recent messages from the keyboard-reachable toggle', async () => {
+        const toggle = page.locator('c-haptik-bot-context button.messages-toggle');
+        expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+        await toggle.click();
+        expect(await toggle.getAttribute('aria-expanded')).toBe('false');
+        expect(await page.locator('c-haptik-bot-context .message-list').isVisible()).toBe(false);
+    });
+
+    it('shows an error panel for malformed JSON', async () => {
+        await page.goto(`${server.url}?scenario=malformed`, { waitUntil: 'networkidle' });
+        await page.locator('c-haptik-bot-context .invalid-panel').waitFor();
+        expect(await text('.invalid-panel h3')).toBe('The bot context on this Case cannot be read');
+        await page.screenshot({ path: join(SCREENSHOTS, 'haptik-bot-context-malformed.png'), fullPage: true });
+        expect(pageErrors).toEqual([]);
+    });
+});
