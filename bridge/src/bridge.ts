@@ -1,6 +1,5 @@
 import type { BridgeConfig } from './config/env';
 import type { BridgeSettings } from './config/mapping-file';
-import type { LookupRequest } from './core/customer-lookup';
 import { createHaptikClient } from './haptik/haptik-client';
 import type { HaptikClient } from './haptik/haptik-client';
 import { textHsl } from './haptik/hsl';
@@ -14,7 +13,15 @@ import { createCrmDirectory } from './salesforce/crm-directory';
 import { createSalesforceClient } from './salesforce/salesforce-client';
 import type { SalesforceClient } from './salesforce/salesforce-client';
 import { createCustomerLookupService } from './services/customer-lookup-service';
-import { outboundJobHandlers } from './services/outbound-jobs';
+import { createEventCaseService } from './services/event-case-service';
+import { createHandoverService } from './services/handover-service';
+import type { ChatAdapter } from './core/handover/chat-port';
+import { createEnhancedChatAdapter } from './salesforce/enhanced-chat';
+import type { EnhancedChatAdapterOptions } from './salesforce/enhanced-chat';
+import { createTranscriptCaseService } from './services/transcript-case-service';
+import { createRedactor } from './core/redaction';
+import type { LookupRequest } from './core/customer-lookup';
+import { outboundBatchHandlers, outboundJobHandlers } from './services/outbound-jobs';
 import type { Db } from './store/db';
 import { recordInboundEvent } from './store/inbox';
 import { openDb } from './store/open-db';
@@ -37,8 +44,17 @@ export interface BridgeOptions {
     databaseSchema?: string;
     /** Listen address; default all interfaces. */
     host?: string;
+    /** The Salesforce chat adapter; default: the Enhanced Chat adapter when SF_CHAT_API=enhanced. */
+    chatAdapter?: ChatAdapter;
+    /** Enhanced Chat adapter tuning for tests and the demo (reconnect, heartbeat, rate windows). */
+    enhancedChat?: EnhancedChatTuning;
     /** Outbox tuning for tests and the demo. */
-    outbox?: { pollIntervalMs?: number; backoff?: { baseMs: number; maxMs: number }; maxAttempts?: number };
+    outbox?: {
+        pollIntervalMs?: number;
+        backoff?: { baseMs: number; maxMs: number };
+        maxAttempts?: number;
+        concurrency?: number;
+    };
 }
 
 export interface RunningBridge {
@@ -53,6 +69,32 @@ export interface RunningBridge {
 }
 
 const systemClock = { now: (): Date => new Date() };
+
+export type EnhancedChatTuning = Partial<
+    Pick<
+        EnhancedChatAdapterOptions,
+        'reconnect' | 'heartbeatTimeoutMs' | 'tokenRatePerMinute' | 'messageRatePerMinute' | 'rateWindowMs' | 'retry'
+    >
+>;
+
+/** The adapter of SF_CHAT_API; the legacy Chat adapter is not built yet, so `legacy` has none (routes answer 501). */
+function chatAdapterFor(
+    config: BridgeConfig,
+    logger: Logger,
+    metrics: Metrics,
+    tuning: EnhancedChatTuning | undefined
+): ChatAdapter | undefined {
+    const chat = config.salesforce.chat;
+    if (chat.api !== 'enhanced') return undefined;
+    return createEnhancedChatAdapter({
+        scrtUrl: chat.scrtUrl,
+        orgId: config.salesforce.orgId,
+        esDeveloperName: chat.esDeveloperName,
+        logger: logger.child({ component: 'enhanced-chat' }),
+        metrics,
+        ...tuning
+    });
+}
 
 function lookupRequestOf(request: HaptikIntegrationRequest): LookupRequest {
     return {
@@ -74,15 +116,17 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
 
     const salesforce = createSalesforceClient(config.salesforce, { logger, metrics, clock });
     const haptik = createHaptikClient({ ...config.haptik, logger });
-    const outbox = createOutboxWorker({
+    const businessId = String(config.haptik.businessId);
+    const redact = createRedactor(settings.redaction.rules);
+    const transcripts = createTranscriptCaseService({
         db,
-        handlers: outboundJobHandlers({ haptik, salesforce }),
-        clock,
-        logger,
-        metrics,
-        ...options.outbox
+        haptik,
+        salesforce,
+        settings: settings.transcript,
+        businessId,
+        redact,
+        logger
     });
-
     const customerLookup = createCustomerLookupService({
         directory: createCrmDirectory(salesforce, { personAccounts: settings.lookup.personAccounts }),
         rules: settings.lookup,
@@ -91,13 +135,92 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         toHsl: (text) => textHsl(text)
     });
 
+    // Live-agent handover: the chat adapter of SF_CHAT_API (a test may hand in its own).
+    const chat = options.chatAdapter ?? chatAdapterFor(config, logger, metrics, options.enhancedChat);
+    const handover =
+        chat === undefined
+            ? undefined
+            : createHandoverService({
+                  db,
+                  outbox: { notify: () => outbox.notify() },
+                  chat,
+                  settings: settings.handover,
+                  businessId,
+                  haptik,
+                  salesforce,
+                  customerLookup,
+                  logger,
+                  clock,
+                  names: {
+                      userName: settings.transcript.userName,
+                      botName: settings.transcript.botName,
+                      agentName: settings.transcript.agentName
+                  }
+              });
+    const outbox = createOutboxWorker({
+        db,
+        handlers: {
+            ...outboundJobHandlers({ haptik, salesforce }),
+            ...transcripts.handlers,
+            ...(handover === undefined ? {} : handover.handlers)
+        },
+        batchHandlers: outboundBatchHandlers({ salesforce }),
+        clock,
+        logger,
+        metrics,
+        ...options.outbox
+    });
+
+    const eventCases = createEventCaseService({
+        db,
+        outbox: { notify: () => outbox.notify() },
+        salesforce,
+        customerLookup,
+        settings: settings.cases,
+        messages: settings.messages,
+        businessId,
+        redact,
+        logger,
+        toHsl: (text) => textHsl(text)
+    });
+
     const handlers: HaptikRouteHandlers = {
         // The webhook is answered only once the event is stored; a redelivery is recognised and not redone.
+        // A completed conversation's transcript job is queued in the same transaction as its event.
         webhook: async ({ payload, eventId }) => {
-            const { duplicate } = await recordInboundEvent(db, { source: 'haptik.webhook', eventId, payload });
+            const inbound = { source: 'haptik.webhook', eventId };
+            const { duplicate, queued } = await db.transaction(async (tx) => {
+                const recorded = await recordInboundEvent(tx, { ...inbound, payload });
+                const queuedJob =
+                    !recorded.duplicate && payload.event_name === 'webhook_conversation_complete'
+                        ? await transcripts.onConversationComplete(tx, payload, inbound)
+                        : false;
+                return { duplicate: recorded.duplicate, queued: queuedJob };
+            });
+            if (queued) outbox.notify();
             return { status: 200, body: { status: duplicate ? 'duplicate' : 'accepted' } };
         },
-        customer: async ({ payload }) => ({ status: 200, body: await customerLookup.lookup(lookupRequestOf(payload)) })
+        customer: async ({ payload }) => ({ status: 200, body: await customerLookup.lookup(lookupRequestOf(payload)) }),
+        caseEvent: async ({ payload, params }) => ({
+            status: 200,
+            body: await eventCases.createCase(params['template'] ?? '', payload)
+        }),
+        ...(handover === undefined
+            ? {}
+            : {
+                  handover: async ({ payload }) => ({
+                      status: 200,
+                      body: await handover.startFromIntegration(payload)
+                  }),
+                  tractMessage: async ({ payload, eventId }) => ({
+                      status: 200,
+                      body: { status: await handover.onTractMessage(payload, eventId) }
+                  }),
+                  tractEvent: async ({ payload, eventId }) => ({
+                      status: 200,
+                      body: { status: await handover.onTractEvent(payload, eventId) }
+                  })
+              })
     };
 
     const app = createApp({
@@ -127,6 +250,13 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
 
     const server = await startHttpServer(app, { port: config.port, ...(options.host ? { host: options.host } : {}) });
     outbox.start();
+    if (chat !== undefined && handover !== undefined) {
+        chat.onEvent((envelope) => handover.onChatEvent(envelope));
+        // In the background: thousands of open chats may take a while to reconnect, and requests may come meanwhile.
+        void handover
+            .resumeActive()
+            .catch((error: unknown) => logger.error({ err: error }, 'resuming handovers failed'));
+    }
     logger.info({ url: server.url, database: db.kind, chatApi: config.salesforce.chat.api }, 'bridge started');
 
     let stopping: Promise<void> | undefined;
@@ -140,6 +270,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         stop() {
             stopping ??= (async () => {
                 await server.close();
+                await chat?.close();
                 await outbox.stop();
                 await db.close();
                 logger.info('bridge stopped');

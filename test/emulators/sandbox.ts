@@ -14,6 +14,9 @@ import { startHaptikEmulator } from './haptik';
 import type { HaptikEmulator, HaptikSender } from './haptik';
 import { createHaptikSender } from './haptik';
 import { startSalesforceEmulator } from './salesforce';
+import { startEnhancedChatEmulator } from './enhanced-chat';
+import type { EnhancedChatEmulator, EnhancedChatEmulatorOptions } from './enhanced-chat';
+import type { EnhancedChatTuning } from '../../bridge/src/bridge';
 import type { SalesforceEmulator, SalesforceEmulatorOptions } from './salesforce';
 
 /**
@@ -31,6 +34,8 @@ export const SANDBOX_CREDENTIALS = {
     sfOrgId: '00DHp00000EmuLAT0R'
 } as const;
 
+export const SANDBOX_ES_DEVELOPER_NAME = 'Haptik_Bridge';
+
 export interface SandboxOptions {
     /** Embedded database folder (default: in the OS temp folder) or a PostgreSQL URL + schema. */
     database?: { dataDir: string } | { url: string; schema?: string };
@@ -42,10 +47,16 @@ export interface SandboxOptions {
     logger?: Logger;
     port?: number;
     outbox?: { pollIntervalMs?: number; backoff?: { baseMs: number; maxMs: number }; maxAttempts?: number };
+    /** Enhanced Chat emulator settings (limits, token life, ping interval). */
+    enhancedChat?: Partial<Omit<EnhancedChatEmulatorOptions, 'orgId' | 'esDeveloperName' | 'salesforce'>>;
+    /** The bridge's Enhanced Chat adapter tuning (reconnect, heartbeat, rate windows). */
+    chatTuning?: EnhancedChatTuning;
 }
 
 export interface Sandbox {
     salesforce: SalesforceEmulator;
+    /** The Enhanced Chat API (SCRT2) with its agent control API; SF_SCRT_URL points at it. */
+    chat: EnhancedChatEmulator;
     haptik: HaptikEmulator;
     bridge: RunningBridge;
     config: BridgeConfig;
@@ -72,7 +83,7 @@ export function sandboxEnv(salesforceUrl: string, haptikUrl: string): Record<str
         SF_API_VERSION: '64.0',
         SF_CHAT_API: 'enhanced',
         SF_SCRT_URL: salesforceUrl,
-        SF_ES_DEVELOPER_NAME: 'Haptik_Bridge'
+        SF_ES_DEVELOPER_NAME: SANDBOX_ES_DEVELOPER_NAME
     };
 }
 
@@ -89,10 +100,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         apiToken: c.haptikApiToken,
         businessId: c.haptikBusinessId
     });
+    const chat = await startEnhancedChatEmulator({
+        orgId: c.sfOrgId,
+        esDeveloperName: SANDBOX_ES_DEVELOPER_NAME,
+        salesforce,
+        host: '127.0.0.1',
+        ...options.enhancedChat
+    });
     try {
         const database = options.database ?? { dataDir: await temporaryDataDir() };
         const env: Record<string, string> = {
             ...sandboxEnv(salesforce.url, haptik.url),
+            SF_SCRT_URL: chat.url,
             ...('url' in database ? { DATABASE_URL: database.url } : { BRIDGE_DATA_DIR: database.dataDir }),
             ...(options.port === undefined ? {} : { PORT: String(options.port) }),
             ...options.env
@@ -106,11 +125,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             metrics,
             host: '127.0.0.1',
             ...('url' in database && database.schema ? { databaseSchema: database.schema } : {}),
-            ...(options.outbox ? { outbox: options.outbox } : {})
+            ...(options.outbox ? { outbox: options.outbox } : {}),
+            ...(options.chatTuning ? { enhancedChat: options.chatTuning } : {})
         });
         const send = createHaptikSender(bridge.url, { secret: c.webhookSecret });
         return {
             salesforce,
+            chat,
             haptik,
             bridge,
             config,
@@ -118,11 +139,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             send,
             async stop() {
                 await bridge.stop();
-                await Promise.all([salesforce.close(), haptik.close()]);
+                await Promise.all([salesforce.close(), haptik.close(), chat.close()]);
             }
         };
     } catch (error) {
-        await Promise.all([salesforce.close(), haptik.close()]);
+        await Promise.all([salesforce.close(), haptik.close(), chat.close()]);
         throw error;
     }
 }

@@ -3,13 +3,33 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BridgeError } from '../core/errors';
 import type { LookupRules } from '../core/customer-lookup';
+import { BASE_CASE_TEMPLATE, DEFAULT_CASE_TEMPLATES, RESERVED_CASE_FIELDS } from '../core/case-templates';
+import type { CaseSettings, CaseTemplate } from '../core/case-templates';
+import { compileRule, DEFAULT_REDACTION_RULES } from '../core/redaction';
+import type { RedactionRule } from '../core/redaction';
+import type { TranscriptSettings } from '../core/transcript';
+import type { HandoverSettings } from '../core/handover/handover-settings';
+import { handoverSectionSchema, handoverSettingsOf } from './handover-section';
 
 /**
  * The optional mapping file (BRIDGE_CONFIG_FILE, YAML or JSON) holds the non-secret settings an admin tunes:
- * CRM lookup rules, user-facing texts. Every section has defaults that work without the file.
+ * CRM lookup rules, case templates, transcript and redaction rules, user-facing texts. Every section has
+ * defaults that work without the file.
  */
 export interface BridgeSettings {
     lookup: LookupRules;
+    cases: CaseSettings;
+    transcript: TranscriptSettings;
+    redaction: { rules: RedactionRule[] };
+    messages: UserMessages;
+    handover: HandoverSettings;
+}
+
+/** Texts the bot shows the user; `{case_number}` is filled in. */
+export interface UserMessages {
+    caseCreated: string;
+    casePending: string;
+    caseFailed: string;
 }
 
 /** Salesforce API names: letters, digits and underscores, starting with a letter (custom ones end in __c). */
@@ -58,7 +78,157 @@ const lookupSchema = z
         timeoutMs: 8000
     });
 
-const fileSchema = z.object({ lookup: lookupSchema }).loose();
+/** A 15- or 18-character Salesforce record id (record type, queue or user). */
+const recordId = z.string().regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/, { error: 'is not a Salesforce record id' });
+const caseFieldName = apiName;
+
+const caseTemplateSchema = z
+    .object({
+        subject: z.string().max(2000).optional(),
+        description: z.string().max(32000).optional(),
+        origin: z.string().max(255).optional(),
+        type: z.string().max(255).optional(),
+        reason: z.string().max(255).optional(),
+        priority: z.string().max(255).optional(),
+        status: z.string().max(255).optional(),
+        recordTypeId: recordId.optional(),
+        ownerId: recordId.optional(),
+        suppliedName: z.string().max(500).optional(),
+        suppliedEmail: z.string().max(500).optional(),
+        suppliedPhone: z.string().max(500).optional(),
+        suppliedCompany: z.string().max(500).optional(),
+        /** Custom fields: API name → template. */
+        fields: z.record(caseFieldName, z.string().max(32000)).optional(),
+        /** Custom text fields' lengths, so long values are cut instead of rejected. */
+        fieldLengths: z.record(caseFieldName, z.number().int().min(1).max(131072)).optional()
+    })
+    .superRefine((template, ctx) => {
+        for (const name of Object.keys(template.fields ?? {})) {
+            if (RESERVED_CASE_FIELDS.includes(name)) {
+                ctx.addIssue({
+                    code: 'custom',
+                    path: ['fields', name],
+                    message: 'is written by the bridge itself and cannot be mapped'
+                });
+            }
+        }
+    });
+
+const casesSchema = z
+    .object({
+        /** Default Origin of every template that names none. */
+        origin: z.string().max(255).default('Chatbot'),
+        templates: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,80}$/), caseTemplateSchema).default({}),
+        awaitTimeoutMs: z.number().int().min(0).max(25000).default(10000)
+    })
+    .default({ origin: 'Chatbot', templates: {}, awaitTimeoutMs: 10000 });
+
+const transcriptSchema = z
+    .object({
+        mode: z.enum(['all', 'handover', 'off']).default('all'),
+        botName: z.string().min(1).max(80).default('Bot'),
+        agentName: z.string().min(1).max(80).default('Agent'),
+        userName: z.string().min(1).max(80).default('User'),
+        subject: z.string().min(1).max(255).default('Chat with {name} on {channel}'),
+        origin: z.string().max(255).default('Chatbot'),
+        status: z.string().max(255).optional(),
+        duplicateWindowSeconds: z.number().int().min(0).max(3600).default(120)
+    })
+    .default({
+        mode: 'all',
+        botName: 'Bot',
+        agentName: 'Agent',
+        userName: 'User',
+        subject: 'Chat with {name} on {channel}',
+        origin: 'Chatbot',
+        duplicateWindowSeconds: 120
+    });
+
+const redactionRuleSchema = z
+    .object({
+        name: z.string().regex(/^\w{1,40}$/),
+        pattern: z.string().min(1).max(2000),
+        flags: z
+            .string()
+            .regex(/^[imsu]*$/, { error: 'may only hold the flags i, m, s and u' })
+            .optional(),
+        replacement: z.string().max(200).default('[redacted]'),
+        check: z.enum(['luhn', 'verhoeff']).optional()
+    })
+    .superRefine((rule, ctx) => {
+        try {
+            compileRule({ name: rule.name, pattern: rule.pattern, replacement: '', flags: rule.flags ?? '' });
+        } catch {
+            ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'is not a valid regular expression' });
+        }
+    });
+
+const redactionSchema = z
+    .object({
+        /** Keep the built-in rules (cards, OTPs, Aadhaar, PAN, SSN) before the file's own. */
+        defaults: z.boolean().default(true),
+        rules: z.array(redactionRuleSchema).default([])
+    })
+    .default({ defaults: true, rules: [] });
+
+const messagesSchema = z
+    .object({
+        caseCreated: z.string().min(1).max(1000).default('Your request {case_number} is logged'),
+        casePending: z.string().min(1).max(1000).default('We have your request and will confirm its number shortly'),
+        caseFailed: z
+            .string()
+            .min(1)
+            .max(1000)
+            .default('Sorry, we could not log your request right now. Please try again later.')
+    })
+    .default({
+        caseCreated: 'Your request {case_number} is logged',
+        casePending: 'We have your request and will confirm its number shortly',
+        caseFailed: 'Sorry, we could not log your request right now. Please try again later.'
+    });
+
+const fileSchema = z
+    .object({
+        lookup: lookupSchema,
+        cases: casesSchema,
+        transcript: transcriptSchema,
+        redaction: redactionSchema,
+        messages: messagesSchema,
+        handover: handoverSectionSchema
+    })
+    .loose();
+
+type CaseTemplateInput = z.infer<typeof caseTemplateSchema>;
+
+/** A file template over the default of the same name (or the base one): only what it names changes. */
+function caseTemplateOf(name: string, input: CaseTemplateInput, origin: string): CaseTemplate {
+    const base = DEFAULT_CASE_TEMPLATES[name] ?? { ...BASE_CASE_TEMPLATE, origin };
+    const merged: CaseTemplate = {
+        ...base,
+        fields: { ...base.fields, ...input.fields },
+        fieldLengths: { ...base.fieldLengths, ...input.fieldLengths }
+    };
+    const keys = [
+        'subject',
+        'description',
+        'origin',
+        'type',
+        'reason',
+        'priority',
+        'status',
+        'recordTypeId',
+        'ownerId',
+        'suppliedName',
+        'suppliedEmail',
+        'suppliedPhone',
+        'suppliedCompany'
+    ] as const;
+    for (const key of keys) {
+        const value = input[key];
+        if (value !== undefined) merged[key] = value;
+    }
+    return merged;
+}
 
 /** Identifiers tried in order when the mapping file names none. */
 export const DEFAULT_IDENTIFIERS: LookupRules['identifiers'] = [
@@ -80,7 +250,14 @@ export function parseSettings(raw: unknown, source = 'the mapping file'): Bridge
             { details: { problems } }
         );
     }
-    const lookup = parsed.data.lookup;
+    const { lookup, cases, transcript, redaction, messages, handover } = parsed.data;
+    const templates: Record<string, CaseTemplate> = {};
+    for (const [name, template] of Object.entries(DEFAULT_CASE_TEMPLATES)) {
+        templates[name] = { ...template, origin: cases.origin };
+    }
+    for (const [name, input] of Object.entries(cases.templates)) {
+        templates[name] = caseTemplateOf(name, input, cases.origin);
+    }
     return {
         lookup: {
             objects: lookup.objects,
@@ -95,7 +272,32 @@ export function parseSettings(raw: unknown, source = 'the mapping file'): Bridge
             ...(lookup.greeting !== undefined ? { greeting: lookup.greeting } : {}),
             cacheTtlMs: lookup.cacheTtlSeconds * 1000,
             timeoutMs: lookup.timeoutMs
-        }
+        },
+        cases: { templates, awaitTimeoutMs: cases.awaitTimeoutMs },
+        transcript: {
+            mode: transcript.mode,
+            botName: transcript.botName,
+            agentName: transcript.agentName,
+            userName: transcript.userName,
+            subject: transcript.subject,
+            origin: transcript.origin,
+            ...(transcript.status !== undefined ? { status: transcript.status } : {}),
+            duplicateWindowMs: transcript.duplicateWindowSeconds * 1000
+        },
+        redaction: {
+            rules: [
+                ...(redaction.defaults ? DEFAULT_REDACTION_RULES : []),
+                ...redaction.rules.map((rule) => ({
+                    name: rule.name,
+                    pattern: rule.pattern,
+                    replacement: rule.replacement,
+                    ...(rule.flags !== undefined ? { flags: rule.flags } : {}),
+                    ...(rule.check !== undefined ? { check: rule.check } : {})
+                }))
+            ]
+        },
+        messages,
+        handover: handoverSettingsOf(handover)
     };
 }
 

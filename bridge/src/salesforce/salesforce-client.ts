@@ -19,11 +19,24 @@ import { createJwtAssertion } from './jwt-assertion';
 import { SalesforceError } from './salesforce-error';
 import type { SalesforceErrorDetails } from './salesforce-error';
 import { assertApiName } from './soql';
+import { COLLECTION_LIMIT, chunk, scrubSalesforceMessage, upsertResults } from './record-results';
+import type { UpsertManyResult } from './record-results';
 
 export { SalesforceError, isSalesforceError } from './salesforce-error';
 export type { SalesforceErrorCode, SalesforceErrorDetails } from './salesforce-error';
 
 export type SfFields = Record<string, unknown>;
+export type { UpsertManyResult } from './record-results';
+
+export interface NewTextFile {
+    title: string;
+    /** File name with extension, e.g. `transcript.txt`. */
+    pathOnClient: string;
+    /** UTF-8 text content. */
+    text: string;
+    /** Record the file is shared with at once (a ContentDocumentLink is created for it). */
+    firstPublishLocationId: string;
+}
 
 export interface SalesforceClient {
     /** Makes sure a token is held; cheap when one is cached (for /readyz). */
@@ -39,6 +52,20 @@ export interface SalesforceClient {
         externalId: string,
         fields: SfFields
     ): Promise<{ id: string; created: boolean }>;
+    /**
+     * Upserts many records of one type by an external-id field with sObject Collections: one call per
+     * 200 records. Each record carries its external-id value. One result per record, in order; a record
+     * Salesforce rejects is `{ok: false}` with a SalesforceError naming the fields (retryable only for
+     * lock-type codes). A whole-call failure throws like every call (idempotent, so retried inside first).
+     */
+    upsertMany(
+        type: string,
+        externalIdField: string,
+        records: SfFields[],
+        options?: { allOrNone?: boolean }
+    ): Promise<UpsertManyResult[]>;
+    /** Stores a UTF-8 text file (ContentVersion) linked to a record; returns its ids. */
+    createContentVersion(file: NewTextFile): Promise<{ id: string; contentDocumentId: string }>;
     /** One record with the given fields, or null when it does not exist. */
     retrieve<T = SfFields>(type: string, id: string, fields: string[]): Promise<T | null>;
     /** Runs a SOSL search (build the term with escapeSoslTerm()); returns searchRecords. */
@@ -237,7 +264,7 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
         const e = (error ?? {}) as ThrownShape;
         const sfErrorCode = sfCode(e);
         const fields = errorFields(e.data);
-        const sfMessage = typeof e.message === 'string' ? e.message : String(error);
+        const sfMessage = scrubSalesforceMessage(typeof e.message === 'string' ? e.message : String(error));
         const details: SalesforceErrorDetails = { sfErrorCode, fields, status, retryable: false, operation, ...extra };
         switch (failure.kind) {
             case 'auth':
@@ -454,6 +481,51 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
                 noContent: { created: false }
             });
             return { id: result.id ?? '', created: result.created === true };
+        },
+
+        async upsertMany(type, externalIdField, records, options = {}) {
+            const sobject = assertApiName(type);
+            const field = assertApiName(externalIdField);
+            const results: UpsertManyResult[] = [];
+            for (const part of chunk(records, COLLECTION_LIMIT)) {
+                const answer = await call<unknown>({
+                    operation: 'upsertMany',
+                    method: 'PATCH',
+                    url: `${base}/composite/sobjects/${sobject}/${field}`,
+                    body: {
+                        allOrNone: options.allOrNone === true,
+                        records: part.map((fields) => ({ attributes: { type: sobject }, ...fields }))
+                    },
+                    idempotent: true
+                });
+                results.push(...upsertResults('upsertMany', answer, part.length));
+            }
+            return results;
+        },
+
+        async createContentVersion(file) {
+            const created = await call<{ id: string }>({
+                operation: 'createContentVersion',
+                method: 'POST',
+                url: `${base}/sobjects/ContentVersion`,
+                body: {
+                    Title: file.title,
+                    PathOnClient: file.pathOnClient,
+                    VersionData: Buffer.from(file.text, 'utf8').toString('base64'),
+                    FirstPublishLocationId: checkId(file.firstPublishLocationId)
+                },
+                idempotent: false
+            });
+            const version = await call<{ ContentDocumentId?: unknown }>({
+                operation: 'retrieve',
+                method: 'GET',
+                url: `${base}/sobjects/ContentVersion/${checkId(created.id)}?fields=ContentDocumentId`,
+                idempotent: true
+            });
+            return {
+                id: created.id,
+                contentDocumentId: typeof version.ContentDocumentId === 'string' ? version.ContentDocumentId : ''
+            };
         },
 
         async retrieve<T>(type: string, id: string, fields: string[]): Promise<T | null> {

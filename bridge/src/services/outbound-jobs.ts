@@ -1,10 +1,16 @@
 import { z } from 'zod';
 import { BridgeError } from '../core/errors';
 import type { HaptikClient } from '../haptik/haptik-client';
-import type { SalesforceClient } from '../salesforce/salesforce-client';
+import type { SalesforceClient, SfFields, UpsertManyResult } from '../salesforce/salesforce-client';
 import type { Queryable } from '../store/db';
 import { enqueue } from '../store/outbox';
-import type { OutboxHandler, OutboxHandlers } from '../store/outbox-worker';
+import type {
+    BatchItemOutcome,
+    OutboxBatchHandler,
+    OutboxBatchHandlers,
+    OutboxHandler,
+    OutboxHandlers
+} from '../store/outbox-worker';
 
 /**
  * The outbound calls that must not be lost, as outbox job kinds. Features enqueue them in the same
@@ -51,20 +57,90 @@ export function enqueueOutbound<K extends OutboundJobKind>(
     return enqueue(q, { kind, ...job });
 }
 
+function parsePayload<K extends OutboundJobKind>(kind: K, raw: unknown): OutboundJobPayload<K> {
+    const parsed = OUTBOUND_JOB_SCHEMAS[kind].safeParse(raw);
+    if (!parsed.success) {
+        // A payload this version cannot read will not get better with retries.
+        throw new BridgeError('bridge_outbox_bad_payload', `Job payload of ${kind} is not readable`, {
+            details: { retryable: false, issues: parsed.error.issues.map((i) => i.path.join('.')) }
+        });
+    }
+    return parsed.data as OutboundJobPayload<K>;
+}
+
 function handler<K extends OutboundJobKind>(
     kind: K,
     run: (payload: OutboundJobPayload<K>) => Promise<unknown>
 ): OutboxHandler {
-    return async (raw) => {
-        const parsed = OUTBOUND_JOB_SCHEMAS[kind].safeParse(raw);
-        if (!parsed.success) {
-            // A payload this version cannot read will not get better with retries.
-            throw new BridgeError('bridge_outbox_bad_payload', `Job payload of ${kind} is not readable`, {
-                details: { retryable: false, issues: parsed.error.issues.map((i) => i.path.join('.')) }
+    return async (raw) => run(parsePayload(kind, raw));
+}
+
+type UpsertPayload = OutboundJobPayload<'salesforce.upsert'>;
+
+/**
+ * `salesforce.upsert` jobs due together go out as sObject Collections upserts (≤ 200 records a call)
+ * grouped by object and external-id field; each job gets its own `{id, created}` or its own error.
+ * Two jobs for the same external id in one batch go in consecutive calls, in job order, because one
+ * collections request must not name the same external id twice.
+ */
+function salesforceUpsertBatch(salesforce: SalesforceClient): OutboxBatchHandler {
+    return {
+        maxBatch: 200,
+        groupBy(raw) {
+            const p = parsePayload('salesforce.upsert', raw);
+            return `${p.type}\u0000${p.externalIdField}`;
+        },
+        async run(items) {
+            const outcomes: BatchItemOutcome[] = new Array<BatchItemOutcome>(items.length);
+            let waiting: Array<{ index: number; payload: UpsertPayload }> = [];
+            items.forEach((item, index) => {
+                try {
+                    waiting.push({ index, payload: parsePayload('salesforce.upsert', item.payload) });
+                } catch (error) {
+                    outcomes[index] = { ok: false, error };
+                }
             });
+            while (waiting.length > 0) {
+                const seen = new Set<string>();
+                const round: typeof waiting = [];
+                const later: typeof waiting = [];
+                for (const entry of waiting) {
+                    const key = entry.payload.externalId.toLowerCase();
+                    (seen.has(key) ? later : round).push(entry);
+                    seen.add(key);
+                }
+                const first = round[0]!.payload;
+                const records: SfFields[] = round.map(({ payload }) => ({
+                    ...payload.fields,
+                    [payload.externalIdField]: payload.externalId
+                }));
+                const results: UpsertManyResult[] = await salesforce.upsertMany(
+                    first.type,
+                    first.externalIdField,
+                    records
+                );
+                round.forEach(({ index }, i) => {
+                    const result = results[i];
+                    outcomes[index] =
+                        result === undefined
+                            ? {
+                                  ok: false,
+                                  error: new BridgeError('bridge_outbox_batch_incomplete', 'no result for this record')
+                              }
+                            : result.ok
+                              ? { ok: true, result: { id: result.id, created: result.created } }
+                              : { ok: false, error: result.error };
+                });
+                waiting = later;
+            }
+            return outcomes;
         }
-        await run(parsed.data as OutboundJobPayload<K>);
     };
+}
+
+/** Job kinds that run in batches when several are due together. */
+export function outboundBatchHandlers(deps: { salesforce: SalesforceClient }): OutboxBatchHandlers {
+    return { 'salesforce.upsert': salesforceUpsertBatch(deps.salesforce) };
 }
 
 export function outboundJobHandlers(deps: { haptik: HaptikClient; salesforce: SalesforceClient }): OutboxHandlers {
@@ -82,6 +158,7 @@ export function outboundJobHandlers(deps: { haptik: HaptikClient; salesforce: Sa
             })
         ),
         'haptik.thread_control': handler('haptik.thread_control', (p) => haptik.passThreadControl(p)),
+        // Returns {id, created}: kept as the job's result for awaitJob.
         'salesforce.upsert': handler('salesforce.upsert', (p) =>
             salesforce.upsert(p.type, p.externalIdField, p.externalId, p.fields)
         ),

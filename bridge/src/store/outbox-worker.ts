@@ -22,16 +22,39 @@ export interface OutboxJobContext {
     logger: Logger;
 }
 
-export type OutboxHandler = (payload: unknown, ctx: OutboxJobContext) => Promise<void>;
+/** Runs one job; what it resolves with (JSON-serialisable) is kept as the job's result (see awaitJob). */
+export type OutboxHandler = (payload: unknown, ctx: OutboxJobContext) => Promise<unknown>;
 export type OutboxHandlers = Readonly<Record<string, OutboxHandler>>;
+
+/** One job's outcome inside a batch: each job completes, retries or dead-letters on its own. */
+export type BatchItemOutcome = { ok: true; result?: unknown } | { ok: false; error: unknown };
+
+/**
+ * Runs many due jobs of one kind in one remote call (e.g. 200 Case upserts in one sObject Collections
+ * request). `run` gets the jobs of one group, in id order, and answers one outcome per item in the
+ * same order; if it throws, the whole call failed and every job of the group gets that error.
+ */
+export interface OutboxBatchHandler {
+    /** Most jobs per call (Salesforce collections: 200). */
+    maxBatch: number;
+    /** Jobs with the same group go in one call (e.g. sObject type + external-id field). */
+    groupBy(payload: unknown): string;
+    run(items: Array<{ payload: unknown; ctx: OutboxJobContext }>): Promise<BatchItemOutcome[]>;
+}
+export type OutboxBatchHandlers = Readonly<Record<string, OutboxBatchHandler>>;
 
 export interface OutboxWorkerOptions {
     db: Db;
     handlers: OutboxHandlers;
+    /**
+     * Kinds that may run in batches. Due jobs of such a kind are claimed together (still one per
+     * ordering key at a time) and run with one call per group; a lone job still goes at once.
+     */
+    batchHandlers?: OutboxBatchHandlers | undefined;
     clock: OutboxClock;
     logger: Logger;
     metrics?: Metrics | undefined;
-    /** Jobs run at the same time (each of a different ordering key). Default 4. */
+    /** Jobs (or batches) run at the same time (each job of a different ordering key). Default 4. */
     concurrency?: number | undefined;
     /** How often to look for due jobs when not woken by notify(). Default 1000. */
     pollIntervalMs?: number | undefined;
@@ -93,6 +116,7 @@ export function backoffDelayMs(
 
 export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     const { db, handlers, clock, metrics } = options;
+    const batchHandlers = options.batchHandlers ?? {};
     const logger = options.logger.child({ component: 'outbox' });
     const concurrency = Math.max(1, options.concurrency ?? 4);
     const pollIntervalMs = options.pollIntervalMs ?? 1000;
@@ -108,46 +132,127 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     let timer: NodeJS.Timeout | undefined;
     const inFlight = new Set<Promise<void>>();
 
-    async function claim(limit: number): Promise<OutboxJob[]> {
-        return claimJobs(db, { now: clock.now(), leaseMs, limit, workerId });
+    /**
+     * Claims up to `limit` units of work: single jobs, or batches of a batchable kind. When a claim
+     * finds jobs of a batchable kind it tops them up with more due jobs of that kind (one per ordering
+     * key, so per-key order holds), then splits them by group and maxBatch.
+     */
+    async function claim(limit: number): Promise<Unit[]> {
+        const jobs = await claimJobs(db, { now: clock.now(), leaseMs, limit, workerId });
+        const units: Unit[] = [];
+        const byKind = new Map<string, OutboxJob[]>();
+        for (const job of jobs) {
+            if (batchHandlers[job.kind] === undefined) units.push({ jobs: [job] });
+            else byKind.set(job.kind, [...(byKind.get(job.kind) ?? []), job]);
+        }
+        for (const [kind, first] of byKind) {
+            const batch = batchHandlers[kind]!;
+            const maxBatch = Math.max(1, batch.maxBatch);
+            let more: OutboxJob[] = [];
+            if (first.length < maxBatch) {
+                try {
+                    more = await claimJobs(db, {
+                        now: clock.now(),
+                        leaseMs,
+                        limit: maxBatch - first.length,
+                        workerId,
+                        kinds: [kind]
+                    });
+                } catch (error) {
+                    // The jobs already claimed must still run now, not wait for their lease to pass.
+                    logger.warn({ errorMessage: errorOf(error).message }, 'could not fill an outbox batch');
+                }
+            }
+            const groups = new Map<string, OutboxJob[]>();
+            for (const job of [...first, ...more].sort((a, b) => compareIds(a.id, b.id))) {
+                let group: string;
+                try {
+                    group = `g:${batch.groupBy(job.payload)}`;
+                } catch {
+                    // An unreadable payload goes alone; its handler reports the problem for that job only.
+                    group = `job:${job.id}`;
+                }
+                groups.set(group, [...(groups.get(group) ?? []), job]);
+            }
+            for (const members of groups.values()) {
+                for (let i = 0; i < members.length; i += maxBatch) {
+                    units.push({ jobs: members.slice(i, i + maxBatch), batch: { kind, handler: batch } });
+                }
+            }
+        }
+        return units;
+    }
+
+    function contextOf(job: OutboxJob): OutboxJobContext {
+        return {
+            jobId: job.id,
+            kind: job.kind,
+            orderingKey: job.orderingKey,
+            idempotencyKey: job.idempotencyKey ?? `outbox:${job.id}`,
+            attempt: job.attempts,
+            logger: logger.child({ jobId: job.id, kind: job.kind })
+        };
+    }
+
+    async function runUnit(unit: Unit): Promise<void> {
+        if (unit.batch === undefined) {
+            for (const job of unit.jobs) await execute(job);
+            return;
+        }
+        const { jobs } = unit;
+        let outcomes: BatchItemOutcome[];
+        try {
+            outcomes = await unit.batch.handler.run(jobs.map((job) => ({ payload: job.payload, ctx: contextOf(job) })));
+        } catch (error) {
+            outcomes = jobs.map(() => ({ ok: false, error }));
+        }
+        await Promise.all(
+            jobs.map((job, i) =>
+                recordOutcome(
+                    job,
+                    outcomes[i] ?? {
+                        ok: false,
+                        error: new BridgeError('bridge_outbox_batch_incomplete', 'the batch handler gave no outcome')
+                    }
+                )
+            )
+        );
+    }
+
+    async function recordOutcome(job: OutboxJob, outcome: BatchItemOutcome): Promise<void> {
+        try {
+            if (outcome.ok) {
+                await completeJob(db, job, clock.now(), outcome.result);
+                metrics?.outboxJobs.inc({ kind: job.kind, outcome: 'done' });
+            } else {
+                await recordFailure(job, outcome.error);
+            }
+        } catch (error) {
+            logger.error(
+                { jobId: job.id, kind: job.kind, errorMessage: errorOf(error).message },
+                'could not record outbox job outcome; it will run again after its lease'
+            );
+        }
     }
 
     async function execute(job: OutboxJob): Promise<void> {
         const handler = handlers[job.kind];
         let failure: unknown;
         let succeeded = false;
+        let result: unknown;
         try {
             if (handler === undefined) {
                 throw permanentFailure(
                     new BridgeError('bridge_outbox_unknown_kind', `no outbox handler for job kind "${job.kind}"`)
                 );
             }
-            await handler(job.payload, {
-                jobId: job.id,
-                kind: job.kind,
-                orderingKey: job.orderingKey,
-                idempotencyKey: job.idempotencyKey ?? `outbox:${job.id}`,
-                attempt: job.attempts,
-                logger: logger.child({ jobId: job.id, kind: job.kind })
-            });
+            result = await handler(job.payload, contextOf(job));
             succeeded = true;
         } catch (error) {
             failure = error;
         }
-        try {
-            if (succeeded) {
-                await completeJob(db, job, clock.now());
-                metrics?.outboxJobs.inc({ kind: job.kind, outcome: 'done' });
-            } else {
-                await recordFailure(job, failure);
-            }
-        } catch (error) {
-            // The outcome could not be written (database gone): the lease runs out and the job runs again.
-            logger.error(
-                { jobId: job.id, kind: job.kind, errorMessage: errorOf(error).message },
-                'could not record outbox job outcome; it will run again after its lease'
-            );
-        }
+        // If the outcome cannot be written (database gone), the lease runs out and the job runs again.
+        await recordOutcome(job, succeeded ? { ok: true, result } : { ok: false, error: failure });
     }
 
     async function recordFailure(job: OutboxJob, failure: unknown): Promise<void> {
@@ -165,7 +270,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
                     attempts: job.attempts,
                     permanent,
                     errorCode: error.code,
-                    errorMessage: error.message
+                    errorMessage: error.message,
+                    ...(error.fields === undefined ? {} : { fields: error.fields })
                 },
                 'outbox job dead-lettered'
             );
@@ -196,8 +302,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         return depth;
     }
 
-    function launch(job: OutboxJob): void {
-        const done: Promise<void> = execute(job).finally(() => {
+    function launch(unit: Unit): void {
+        const done: Promise<void> = runUnit(unit).finally(() => {
             inFlight.delete(done);
             kick();
         });
@@ -209,16 +315,18 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
             again = false;
             const free = concurrency - inFlight.size;
             if (free <= 0) return;
-            let jobs: OutboxJob[];
+            let units: Unit[];
             try {
-                jobs = await claim(free);
+                units = await claim(free);
             } catch (error) {
                 logger.warn({ errorMessage: errorOf(error).message }, 'could not claim outbox jobs; will poll again');
                 return;
             }
             // Claimed jobs run even if stop() came meanwhile: they are leased, stop() waits for them.
-            for (const job of jobs) launch(job);
-            if (jobs.length === free) again = true;
+            for (const unit of units) launch(unit);
+            // A full batch means more may be due: claim again while slots are free.
+            const fullBatch = units.some((u) => u.batch !== undefined && u.jobs.length >= u.batch.handler.maxBatch);
+            if (units.length >= free || fullBatch) again = true;
         } while (again && running);
     }
 
@@ -249,9 +357,9 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
 
     async function runOnce(): Promise<number> {
-        const jobs = await claim(concurrency);
-        await Promise.all(jobs.map((job) => execute(job)));
-        return jobs.length;
+        const units = await claim(concurrency);
+        await Promise.all(units.map((unit) => runUnit(unit)));
+        return units.reduce((n, unit) => n + unit.jobs.length, 0);
     }
 
     return {
@@ -281,8 +389,23 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     };
 }
 
-function errorOf(error: unknown): JobError {
-    if (error instanceof BridgeError) return { code: error.code, message: error.message };
+interface Unit {
+    jobs: OutboxJob[];
+    batch?: { kind: string; handler: OutboxBatchHandler };
+}
+
+function compareIds(a: string, b: string): number {
+    return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** A job error, plus the fields a Salesforce validation error names (for the dead-letter log line). */
+function errorOf(error: unknown): JobError & { fields?: string[] } {
+    if (error instanceof BridgeError) {
+        const fields = error.details['fields'];
+        return Array.isArray(fields) && fields.length > 0
+            ? { code: error.code, message: error.message, fields: fields.map(String) }
+            : { code: error.code, message: error.message };
+    }
     if (error instanceof Error) {
         const code = (error as Error & { code?: unknown }).code;
         return { code: typeof code === 'string' ? code : error.name, message: error.message || error.name };

@@ -1,4 +1,4 @@
-import type { Queryable } from './db';
+import type { Db, Queryable } from './db';
 import { asDate, asOptionalDate, jsonParam, timeParam } from './sql';
 
 /**
@@ -47,6 +47,8 @@ export interface OutboxJob {
     lockedUntil: Date | null;
     lastError: string | null;
     lastErrorCode: string | null;
+    /** What the handler returned when the job finished (`null` until then, or when it returned nothing). */
+    result?: unknown;
     createdAt: Date;
     updatedAt: Date;
     finishedAt: Date | null;
@@ -78,6 +80,7 @@ interface OutboxRow {
     locked_until: unknown;
     last_error: string | null;
     last_error_code: string | null;
+    result?: unknown;
     created_at: unknown;
     updated_at: unknown;
     finished_at: unknown;
@@ -108,14 +111,23 @@ export async function enqueue(q: Queryable, job: NewOutboxJob): Promise<{ id: st
  */
 export async function claimJobs(
     q: Queryable,
-    options: { now: Date; leaseMs: number; limit: number; workerId: string }
+    options: {
+        now: Date;
+        leaseMs: number;
+        limit: number;
+        workerId: string;
+        /** Only jobs of these kinds (used to fill a batch); default: any kind. */
+        kinds?: readonly string[] | undefined;
+    }
 ): Promise<OutboxJob[]> {
     const leaseUntil = new Date(options.now.getTime() + options.leaseMs);
+    const kinds = options.kinds === undefined ? null : jsonParam(options.kinds);
     const result = await q.query<OutboxRow>(
         `WITH candidate AS (
              SELECT j.id FROM outbox_jobs j
              WHERE ((j.state = 'pending' AND (j.run_at IS NULL OR j.run_at <= $1::timestamptz))
                     OR (j.state = 'running' AND j.locked_until <= $1::timestamptz))
+               AND ($5::jsonb IS NULL OR $5::jsonb ? j.kind)
                AND NOT EXISTS (
                    SELECT 1 FROM outbox_jobs earlier
                    WHERE earlier.ordering_key = j.ordering_key
@@ -130,20 +142,63 @@ export async function claimJobs(
              locked_by = $4, updated_at = $1::timestamptz
          FROM candidate WHERE j.id = candidate.id
          RETURNING j.*`,
-        [options.now.toISOString(), leaseUntil.toISOString(), options.limit, options.workerId]
+        [options.now.toISOString(), leaseUntil.toISOString(), options.limit, options.workerId, kinds]
     );
     return result.rows.map(toJob).sort((a, b) => compareIds(a.id, b.id));
 }
 
-/** Records success; false when the lease was lost to a newer attempt (that attempt decides). */
-export async function completeJob(q: Queryable, job: ClaimedJob, now: Date): Promise<boolean> {
-    const result = await q.query(
-        `UPDATE outbox_jobs SET state = 'done', locked_until = NULL, locked_by = NULL,
+/**
+ * Records success with the handler's JSON-serialisable result (kept for `awaitJob`); false when the
+ * lease was lost to a newer attempt (that attempt decides).
+ */
+export async function completeJob(q: Queryable, job: ClaimedJob, now: Date, result?: unknown): Promise<boolean> {
+    const updated = await q.query(
+        `UPDATE outbox_jobs SET state = 'done', locked_until = NULL, locked_by = NULL, result = $4::jsonb,
              updated_at = $3::timestamptz, finished_at = $3::timestamptz
          WHERE id = $1 AND state = 'running' AND attempts = $2`,
-        [job.id, job.attempts, now.toISOString()]
+        [job.id, job.attempts, now.toISOString(), jsonParam(result ?? null)]
     );
-    return result.affectedRows === 1;
+    return updated.affectedRows === 1;
+}
+
+export interface AwaitedJob {
+    /** `pending`/`running` when the timeout passed first. */
+    state: OutboxState;
+    /** The handler's result once `done`, else null. */
+    result: unknown;
+    lastErrorCode: string | null;
+}
+
+/**
+ * Waits until a job is done or dead, or the timeout passes (then resolves with the state it has).
+ * It polls with short single statements and holds no transaction, so the worker can finish the job
+ * meanwhile. A job that does not exist resolves as `dead` with `bridge_outbox_job_missing`.
+ */
+export async function awaitJob(
+    db: Db,
+    jobId: string,
+    options: { timeoutMs: number; pollMs?: number }
+): Promise<AwaitedJob> {
+    const pollMs = Math.max(1, options.pollMs ?? 25);
+    const deadline = performance.now() + Math.max(0, options.timeoutMs);
+    for (;;) {
+        const rows = await db.query<{ state: OutboxState; result: unknown; last_error_code: string | null }>(
+            'SELECT state, result, last_error_code FROM outbox_jobs WHERE id = $1',
+            [jobId]
+        );
+        const row = rows.rows[0];
+        if (row === undefined) return { state: 'dead', result: null, lastErrorCode: 'bridge_outbox_job_missing' };
+        const finished = row.state === 'done' || row.state === 'dead';
+        const left = deadline - performance.now();
+        if (finished || left <= 0) {
+            return {
+                state: row.state,
+                result: row.state === 'done' ? (row.result ?? null) : null,
+                lastErrorCode: row.last_error_code
+            };
+        }
+        await new Promise<void>((resolve) => setTimeout(resolve, Math.min(pollMs, left)));
+    }
 }
 
 /** Puts a failed job back to wait until `runAt`. */
@@ -258,6 +313,7 @@ function toJob(row: OutboxRow): OutboxJob {
         lockedUntil: asOptionalDate(row.locked_until),
         lastError: row.last_error,
         lastErrorCode: row.last_error_code,
+        result: row.result ?? null,
         createdAt: asDate(row.created_at),
         updatedAt: asDate(row.updated_at),
         finishedAt: asOptionalDate(row.finished_at)

@@ -71,6 +71,8 @@ export interface ValidationFailure {
     fields: string[];
     /** How many writes fail; unlimited when omitted. */
     times?: number;
+    /** Only writes whose fields hold all these values fail (a validation rule hitting some records). */
+    match?: Record<string, unknown>;
 }
 
 export interface ApiError {
@@ -100,6 +102,8 @@ export interface SalesforceEmulator {
     records(type: string): SfRecord[];
     /** Seeds a record directly (no validation, no API usage); returns it with its Id. */
     insert(type: string, fields: SfRecord): SfRecord;
+    /** Changes a stored record as Salesforce itself would (a status moving on); no validation, no API usage. */
+    update(type: string, id: string, fields: SfRecord): SfRecord;
     /** Every token issued so far becomes invalid (401 INVALID_SESSION_ID). */
     expireTokens(): void;
     /** The consumer secret the token endpoint accepts from now on (as when an admin rotates it). */
@@ -266,6 +270,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         Object.assign(record, fields);
         tableOf(type).set(id, record);
         byId.set(id, { type, record });
+        if (type === 'ContentVersion') storeContentDocument(record);
         // An Account saved with a LastName is a person account; Salesforce creates its person Contact with it.
         if (type === 'Account' && personAccounts && typeof record.LastName === 'string' && record.LastName !== '') {
             record.IsPersonAccount = true;
@@ -274,6 +279,44 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         }
         derive(type, record);
         return record;
+    };
+
+    /**
+     * Inserting a ContentVersion creates its ContentDocument (069…) and, for FirstPublishLocationId, the
+     * ContentDocumentLink sharing it with that record, as Salesforce does.
+     */
+    const storeContentDocument = (version: SfRecord): void => {
+        const data = typeof version.VersionData === 'string' ? Buffer.from(version.VersionData, 'base64') : undefined;
+        version.ContentSize = data?.length ?? 0;
+        version.IsLatest = true;
+        version.VersionNumber = '1';
+        const pathOnClient = typeof version.PathOnClient === 'string' ? version.PathOnClient : '';
+        version.FileExtension = pathOnClient.includes('.')
+            ? pathOnClient.slice(pathOnClient.lastIndexOf('.') + 1)
+            : null;
+        version.Title ??= pathOnClient.replace(/\.[^.]*$/, '');
+        const document = storeNew('ContentDocument', {
+            Title: version.Title,
+            LatestPublishedVersionId: version.Id,
+            FileExtension: version.FileExtension,
+            ContentSize: version.ContentSize
+        });
+        version.ContentDocumentId = document.Id;
+        const linked = version.FirstPublishLocationId;
+        if (typeof linked === 'string' && linked !== '') {
+            storeNew('ContentDocumentLink', {
+                ContentDocumentId: document.Id,
+                LinkedEntityId: toId18(linked) ?? linked,
+                ShareType: 'V',
+                Visibility: 'AllUsers'
+            });
+        }
+        storeNew('ContentDocumentLink', {
+            ContentDocumentId: document.Id,
+            LinkedEntityId: userId,
+            ShareType: 'I',
+            Visibility: 'AllUsers'
+        });
     };
 
     const applyUpdate = (type: string, record: SfRecord, fields: SfRecord): void => {
@@ -317,7 +360,9 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
             out[field] = value;
         }
         const injected = validationFailures.get(type);
-        if (injected) {
+        const hits = (rule: ValidationFailure): boolean =>
+            Object.entries(rule.match ?? {}).every(([k, v]) => out[canonicalField(type, k) ?? k] === v);
+        if (injected && hits(injected)) {
             if (injected.times !== undefined) {
                 injected.times -= 1;
                 if (injected.times <= 0) validationFailures.delete(type);
@@ -348,6 +393,35 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         }
         return { ok: true, fields: out };
     };
+    /**
+     * External-id fields are Unique here (as the contract's Case fields are): a write that would give
+     * another record the same value (case-insensitive) fails with DUPLICATE_VALUE, Salesforce's message.
+     */
+    const checkUnique = (type: string, fields: SfRecord, selfId?: unknown): ApiError | undefined => {
+        for (const field of externalIds.get(type) ?? []) {
+            const value = fields[field];
+            if (typeof value !== 'string' || value === '') continue;
+            const lower = value.toLowerCase();
+            for (const other of tableOf(type).values()) {
+                const theirs = other[field];
+                if (other.Id !== selfId && typeof theirs === 'string' && theirs.toLowerCase() === lower) {
+                    return {
+                        message: `duplicate value found: ${field} duplicates value on record with id: ${String(other.Id)}`,
+                        errorCode: 'DUPLICATE_VALUE',
+                        fields: []
+                    };
+                }
+            }
+        }
+        return undefined;
+    };
+
+    /** Checks a validated insert for uniqueness, then stores it. */
+    const insertChecked = (type: string, fields: SfRecord): WriteCheck => {
+        const duplicate = checkUnique(type, fields);
+        return duplicate ? fail(duplicate) : { ok: true, fields: storeNew(type, fields) };
+    };
+
     const soqlContext = (version: string): SoqlContext => ({
         isKnownType: (type) => knownTypes.has(type.toLowerCase()),
         canonicalType,
@@ -502,13 +576,20 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         if (head === 'composite' && a === 'sobjects' && b === undefined && method === 'POST') {
             return [200, compositeCreate(parseJson(raw))];
         }
+        if (head === 'composite' && a === 'sobjects' && b !== undefined && c !== undefined && method === 'PATCH') {
+            const type = knownTypeOr404(b);
+            return [200, compositeUpsert(type, externalIdFieldOr404(type, c), parseJson(raw))];
+        }
         if (head === 'sobjects' && a !== undefined) {
             const type = knownTypeOr404(a);
             if (b === undefined && method === 'POST') {
                 const result = validateWrite(type, parseJson(raw), 'insert');
                 if (!result.ok) throw new HttpError(400, [result.error]);
-                const record = storeNew(type, result.fields);
-                return [201, { id: record.Id, success: true, errors: [] }];
+                const missing = requiredOnCreate(type, result.fields);
+                if (missing) throw new HttpError(400, [missing]);
+                const stored = insertChecked(type, result.fields);
+                if (!stored.ok) throw new HttpError(400, [stored.error]);
+                return [201, { id: stored.fields.Id, success: true, errors: [] }];
             }
             if (b !== undefined && c === undefined) {
                 if (method === 'GET') {
@@ -525,6 +606,8 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
                     const record = findRecord(type, b);
                     const result = validateWrite(type, parseJson(raw), 'update');
                     if (!result.ok) throw new HttpError(400, [result.error]);
+                    const duplicate = checkUnique(type, result.fields, record.Id);
+                    if (duplicate) throw new HttpError(400, [duplicate]);
                     applyUpdate(type, record, result.fields);
                     return [204, undefined];
                 }
@@ -536,19 +619,22 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
                 }
             }
             if (b !== undefined && c !== undefined && method === 'PATCH') {
-                return upsert(version, type, b, decodeURIComponent(c), parseJson(raw));
+                const [status, result] = upsertOne(
+                    type,
+                    externalIdFieldOr404(type, b),
+                    decodeURIComponent(c),
+                    parseJson(raw)
+                );
+                if (status === 300)
+                    return [300, (result as SfRecord[]).map((r) => recordUrl(version)(type, String(r.Id)))];
+                if (status === 400) throw new HttpError(400, [result]);
+                return [status, result];
             }
         }
         throw notFound();
     };
 
-    const upsert = (
-        version: string,
-        type: string,
-        rawField: string,
-        value: string,
-        body: unknown
-    ): [number, unknown] => {
+    const externalIdFieldOr404 = (type: string, rawField: string): string => {
         const field = (externalIds.get(type) ?? []).find((f) => f.toLowerCase() === rawField.toLowerCase());
         if (!field) {
             throw apiError(
@@ -557,18 +643,52 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
                 `Provided external ID field does not exist or is not accessible: ${rawField}`
             );
         }
+        return field;
+    };
+
+    /** Salesforce's required-field check for an insert, for types with a field list (ContentVersion data). */
+    const requiredOnCreate = (type: string, fields: SfRecord): ApiError | undefined => {
+        if (type !== 'ContentVersion') return undefined;
+        const missing = ['PathOnClient', 'VersionData'].filter(
+            (f) => typeof fields[f] !== 'string' || fields[f] === ''
+        );
+        return missing.length > 0
+            ? {
+                  message: `Required fields are missing: [${missing.join(', ')}]`,
+                  errorCode: 'REQUIRED_FIELD_MISSING',
+                  fields: missing
+              }
+            : undefined;
+    };
+
+    /**
+     * One upsert by external id, shared by the single-record resource and sObject Collections:
+     * [201, result] created, [200, result] updated, [300, matches] ambiguous, [400, error] rejected.
+     */
+    const upsertOne = (
+        type: string,
+        field: string,
+        value: string,
+        body: unknown,
+        dryRun = false
+    ): [number, unknown] => {
         const lower = value.toLowerCase();
         const matches = [...tableOf(type).values()].filter(
             (r) => typeof r[field] === 'string' && r[field].toLowerCase() === lower
         );
-        if (matches.length > 1) {
-            return [300, matches.map((r) => recordUrl(version)(type, String(r.Id)))];
-        }
+        if (matches.length > 1) return [300, matches];
         const withoutKey = { ...(body as SfRecord) };
         for (const k of Object.keys(withoutKey)) if (k.toLowerCase() === field.toLowerCase()) delete withoutKey[k];
         const existing = matches[0];
         const result = validateWrite(type, withoutKey, existing ? 'update' : 'insert');
-        if (!result.ok) throw new HttpError(400, [result.error]);
+        if (!result.ok) return [400, result.error];
+        const duplicate = checkUnique(
+            type,
+            existing ? result.fields : { ...result.fields, [field]: value },
+            existing?.Id
+        );
+        if (duplicate) return [400, duplicate];
+        if (dryRun) return [existing ? 200 : 201, { success: true, errors: [], created: !existing }];
         if (existing) {
             applyUpdate(type, existing, result.fields);
             return [200, { id: existing.Id, success: true, errors: [], created: false }];
@@ -577,7 +697,19 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         return [201, { id: record.Id, success: true, errors: [], created: true }];
     };
 
-    const compositeCreate = (body: unknown): unknown[] => {
+    const recordErrorResult = (error: ApiError, created?: boolean): unknown => ({
+        success: false,
+        ...(created === undefined ? {} : { created }),
+        errors: [{ statusCode: error.errorCode, message: error.message, fields: error.fields ?? [] }]
+    });
+
+    const ROLLED_BACK: ApiError = {
+        errorCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK',
+        message: 'Record rolled back because not all records were valid and the request was using AllOrNone header',
+        fields: []
+    };
+
+    const collectionRecords = (body: unknown): { allOrNone: boolean; records: unknown[] } => {
         const input = body as { allOrNone?: unknown; records?: unknown } | null;
         if (!input || !Array.isArray(input.records)) throw apiError(400, 'JSON_PARSER_ERROR', 'records is required');
         if (input.records.length > 200) {
@@ -587,7 +719,79 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
                 'record limit reached. cannot submit more than 200 records into this call'
             );
         }
-        const checked = (input.records as unknown[]).map((r) => {
+        return { allOrNone: input.allOrNone === true, records: input.records as unknown[] };
+    };
+
+    /**
+     * PATCH composite/sobjects/{type}/{externalIdField}: up to 200 upserts in one call (one API request),
+     * 200 OK with one UpsertResult per record in order; per-record errors carry `statusCode`.
+     */
+    const compositeUpsert = (type: string, field: string, body: unknown): unknown[] => {
+        const { allOrNone, records } = collectionRecords(body);
+        const prepared = records.map((r): { value: string; body: SfRecord } | { error: ApiError } => {
+            const rec = (r ?? {}) as SfRecord;
+            const attrs = rec.attributes as { type?: unknown } | undefined;
+            if (typeof attrs?.type !== 'string' || canonicalType(attrs.type) !== type) {
+                return {
+                    error: {
+                        errorCode: 'INVALID_TYPE',
+                        message: `The sObject type in attributes must be ${type}`,
+                        fields: []
+                    }
+                };
+            }
+            const key = Object.keys(rec).find((k) => k.toLowerCase() === field.toLowerCase());
+            const value = key === undefined ? undefined : rec[key];
+            if (typeof value !== 'string' || value === '') {
+                return {
+                    error: { errorCode: 'MISSING_ARGUMENT', message: `${field} not specified`, fields: [field] }
+                };
+            }
+            const { attributes: _attributes, ...fields } = rec;
+            return { value, body: fields };
+        });
+        const counts = new Map<string, number>();
+        for (const p of prepared)
+            if ('value' in p) counts.set(p.value.toLowerCase(), (counts.get(p.value.toLowerCase()) ?? 0) + 1);
+        const checked = prepared.map((p): { value: string; body: SfRecord } | { error: ApiError } =>
+            'value' in p && (counts.get(p.value.toLowerCase()) ?? 0) > 1
+                ? {
+                      error: {
+                          errorCode: 'DUPLICATE_EXTERNAL_ID',
+                          message: `Duplicate external id specified: ${p.value}`,
+                          fields: [field]
+                      }
+                  }
+                : p
+        );
+        if (allOrNone) {
+            const verdicts = checked.map((p) => {
+                if ('error' in p) return p.error;
+                const [status, result] = upsertOne(type, field, p.value, p.body, true);
+                return status === 400 ? (result as ApiError) : status === 300 ? ambiguous(field, p.value) : undefined;
+            });
+            if (verdicts.some((v) => v !== undefined)) {
+                return verdicts.map((v) => recordErrorResult(v ?? ROLLED_BACK, false));
+            }
+        }
+        return checked.map((p) => {
+            if ('error' in p) return recordErrorResult(p.error, false);
+            const [status, result] = upsertOne(type, field, p.value, p.body);
+            if (status === 400) return recordErrorResult(result as ApiError, false);
+            if (status === 300) return recordErrorResult(ambiguous(field, p.value), false);
+            return result;
+        });
+    };
+
+    const ambiguous = (field: string, value: string): ApiError => ({
+        errorCode: 'DUPLICATE_EXTERNAL_ID',
+        message: `${field}: more than one record found for external id field: ${value}`,
+        fields: [field]
+    });
+
+    const compositeCreate = (body: unknown): unknown[] => {
+        const input = collectionRecords(body);
+        const checked = input.records.map((r) => {
             const rec = (r ?? {}) as SfRecord;
             const attrs = rec.attributes as { type?: unknown } | undefined;
             const type = typeof attrs?.type === 'string' ? canonicalType(attrs.type) : undefined;
@@ -596,7 +800,9 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
                     type: '',
                     result: fail({ message: 'sObject type is not supported', errorCode: 'INVALID_TYPE', fields: [] })
                 };
-            return { type, result: validateWrite(type, rec, 'insert') };
+            const result = validateWrite(type, rec, 'insert');
+            const missing = result.ok ? requiredOnCreate(type, result.fields) : undefined;
+            return { type, result: missing ? fail(missing) : result };
         });
         const anyError = checked.some((c) => !c.result.ok);
         if (input.allOrNone === true && anyError) {
@@ -638,7 +844,9 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
                     ]
                 };
             }
-            return { id: storeNew(c.type, c.result.fields).Id, success: true, errors: [] };
+            const stored = insertChecked(c.type, c.result.fields);
+            if (!stored.ok) return recordErrorResult(stored.error);
+            return { id: stored.fields.Id, success: true, errors: [] };
         });
     };
 
@@ -694,7 +902,10 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
                                       : 'FIELD_CUSTOM_VALIDATION_EXCEPTION',
                               message: typeof body.message === 'string' ? body.message : 'Validation failed',
                               fields: Array.isArray(body.fields) ? body.fields.map(String) : [],
-                              ...(typeof body.times === 'number' ? { times: body.times } : {})
+                              ...(typeof body.times === 'number' ? { times: body.times } : {}),
+                              ...(body.match !== null && typeof body.match === 'object'
+                                  ? { match: body.match as Record<string, unknown> }
+                                  : {})
                           }
                 );
                 return [200, state()];
@@ -862,6 +1073,15 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
             const clean: SfRecord = {};
             for (const [k, v] of Object.entries(fields)) clean[canonicalField(canonical, k) ?? k] = v;
             return { ...storeNew(canonical, clean) };
+        },
+        update: (type, id, fields) => {
+            const canonical = canonicalType(type);
+            if (!canonical) throw new Error(`unknown sObject type ${type}`);
+            const record = findRecord(canonical, id);
+            const clean: SfRecord = {};
+            for (const [k, v] of Object.entries(fields)) clean[canonicalField(canonical, k) ?? k] = v;
+            applyUpdate(canonical, record, clean);
+            return { ...record };
         },
         expireTokens: () => {
             validTokens = new Set();

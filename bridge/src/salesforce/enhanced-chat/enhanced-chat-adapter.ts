@@ -1,0 +1,294 @@
+/**
+ * The Enhanced Chat (Messaging for In-App and Web) implementation of the handover core's ChatAdapter:
+ * the bridge acts as one guest web user per handover (salesforce.md §3.2). Salesforce's limits are met
+ * by queuing, never by failing the user: access tokens through one per-org window (200/min), messages
+ * through one window per conversation (22/min), sent one at a time in call order.
+ *
+ * Token renewal: on a 401 the adapter asks for a continuation token with the old token (same subject,
+ * so the conversation stays reachable), and only if that is refused for a new guest token. Salesforce
+ * documents that a continuation token "doesn't extend the JWT expiration" and a new guest token is a new
+ * subject, so against a real org an expired guest token may lose the conversation; the emulator models
+ * the optimistic case. See the adapter's README notes in the lead's report.
+ */
+import { randomUUID } from 'node:crypto';
+import { BridgeError, asBridgeError, isBridgeError } from '../../core/errors';
+import type { ChatAdapter, ChatEventSink, ChatSessionState, OpenChatRequest } from '../../core/handover/chat-port';
+import type { Logger } from '../../observability/logger';
+import type { Metrics } from '../../observability/metrics';
+import { toChatUuid } from './chat-ids';
+import { createWindowLimiter } from './rate-limiter';
+import type { WindowLimiter } from './rate-limiter';
+import { createScrtClient } from './scrt-client';
+import type { AccessTokenAnswer, FetchLike, RetryPolicy } from './scrt-client';
+import { ChatStream, toState } from './sse-stream';
+import type { EnhancedChatData, HandoverSession, ReconnectPolicy } from './sse-stream';
+
+export type { EnhancedChatData } from './sse-stream';
+
+export interface EnhancedChatAdapterOptions {
+    /** The deployment's SCRT2 URL (`https://<MyDomain>.my.salesforce-scrt.com`). */
+    scrtUrl: string;
+    orgId: string;
+    /** API name of the Embedded Service deployment (Custom Client). */
+    esDeveloperName: string;
+    logger: Logger;
+    /** Accepted for symmetry with the other adapters; no chat-specific metric exists yet. */
+    metrics?: Metrics;
+    clock?: { now(): number };
+    fetch?: FetchLike;
+    /** Stream reconnects: default 1 s × 1.5ⁿ up to 30 s, as Salesforce's sample client. */
+    reconnect?: ReconnectPolicy;
+    /** No byte for this long means a dead stream (default 90 s, as the sample client). */
+    heartbeatTimeoutMs?: number;
+    /** Access tokens per window per org (default 200, Salesforce's limit). */
+    tokenRatePerMinute?: number;
+    /** Messages per window per conversation (default 22, Salesforce's limit). */
+    messageRatePerMinute?: number;
+    /** The limits' window (default 60 000 ms); tests shorten it. */
+    rateWindowMs?: number;
+    /** REST retries for 5xx, 429 and network errors (default 5 tries, 250 ms doubling to 5 s). */
+    retry?: RetryPolicy;
+    requestTimeoutMs?: number;
+}
+
+interface AdapterSession extends HandoverSession {
+    stream?: ChatStream;
+    limiter: WindowLimiter;
+    /** Sends of this handover, one after the other, in call order. */
+    sendTail: Promise<void>;
+    renewing?: Promise<void>;
+}
+
+function tokenExpiry(accessToken: string): string | null {
+    const payload = accessToken.split('.')[1];
+    if (payload === undefined) return null;
+    try {
+        const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown };
+        return typeof claims.exp === 'number' ? new Date(claims.exp * 1000).toISOString() : null;
+    } catch {
+        return null;
+    }
+}
+
+function readData(handoverId: string, state: ChatSessionState): EnhancedChatData {
+    const { accessToken, conversationId, tokenExpiresAt, messagingSessionId } = state.data;
+    if (typeof accessToken !== 'string' || typeof conversationId !== 'string') {
+        throw new BridgeError('bridge_chat_state', 'the saved chat state has no access token or conversation id', {
+            details: { handoverId, retryable: false }
+        });
+    }
+    return {
+        accessToken,
+        conversationId,
+        tokenExpiresAt: typeof tokenExpiresAt === 'string' ? tokenExpiresAt : null,
+        ...(typeof messagingSessionId === 'string' ? { messagingSessionId } : {})
+    };
+}
+
+export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): ChatAdapter {
+    const logger = options.logger;
+    const now = (): number => (options.clock ? options.clock.now() : Date.now());
+    const doFetch: FetchLike = options.fetch ?? fetch;
+    const windowMs = options.rateWindowMs ?? 60_000;
+    const messageRate = options.messageRatePerMinute ?? 22;
+    const tokenLimiter = createWindowLimiter(options.tokenRatePerMinute ?? 200, windowMs, now);
+    const client = createScrtClient({
+        scrtUrl: options.scrtUrl,
+        orgId: options.orgId,
+        esDeveloperName: options.esDeveloperName,
+        logger,
+        fetch: doFetch,
+        retry: options.retry ?? { attempts: 5, baseMs: 250, maxMs: 5000 },
+        requestTimeoutMs: options.requestTimeoutMs ?? 15_000
+    });
+    const sessions = new Map<string, AdapterSession>();
+    let sink: ChatEventSink | undefined;
+    let closed = false;
+
+    const newToken = async (): Promise<AccessTokenAnswer> => {
+        await tokenLimiter.acquire();
+        return client.unauthenticatedToken();
+    };
+
+    const applyToken = (session: AdapterSession, answer: AccessTokenAnswer): void => {
+        session.data = {
+            ...session.data,
+            accessToken: answer.accessToken,
+            tokenExpiresAt: tokenExpiry(answer.accessToken)
+        };
+        session.stateChanged = true;
+    };
+
+    /** One renewal at a time per handover; concurrent callers share it. */
+    const renewToken = (session: AdapterSession): Promise<void> => {
+        if (session.renewing) return session.renewing;
+        const run = async (): Promise<void> => {
+            try {
+                await tokenLimiter.acquire();
+                applyToken(session, await client.continuationToken(session.data.accessToken));
+                logger.info({ handoverId: session.handoverId, via: 'continuation' }, 'enhanced chat token renewed');
+            } catch (error) {
+                if (
+                    !isBridgeError(error, 'bridge_chat_unauthorized') &&
+                    !isBridgeError(error, 'bridge_chat_rejected')
+                ) {
+                    throw error;
+                }
+                applyToken(session, await newToken());
+                logger.warn({ handoverId: session.handoverId, via: 'new_guest_token' }, 'enhanced chat token replaced');
+            }
+        };
+        session.renewing = run().finally(() => {
+            delete session.renewing;
+        });
+        return session.renewing;
+    };
+
+    const sessionFor = (handoverId: string, state: ChatSessionState): AdapterSession => {
+        const known = sessions.get(handoverId);
+        if (known) return known;
+        const session: AdapterSession = {
+            handoverId,
+            data: readData(handoverId, state),
+            cursor: state.cursor,
+            stateChanged: false,
+            limiter: createWindowLimiter(messageRate, windowMs, now),
+            sendTail: Promise.resolve()
+        };
+        sessions.set(handoverId, session);
+        return session;
+    };
+
+    /** Runs a call with the session's token; a 401 renews the token once and tries again. */
+    const withToken = async <T>(session: AdapterSession, call: (token: string) => Promise<T>): Promise<T> => {
+        const expiresAt = session.data.tokenExpiresAt === null ? NaN : Date.parse(session.data.tokenExpiresAt);
+        if (expiresAt <= now()) await renewToken(session);
+        try {
+            return await call(session.data.accessToken);
+        } catch (error) {
+            if (!isBridgeError(error, 'bridge_chat_unauthorized')) throw error;
+            await renewToken(session);
+            return call(session.data.accessToken);
+        }
+    };
+
+    const startStream = (session: AdapterSession): void => {
+        if (session.stream?.running) return;
+        session.stream = new ChatStream(
+            {
+                scrtUrl: options.scrtUrl,
+                orgId: options.orgId,
+                fetch: doFetch,
+                logger,
+                reconnect: options.reconnect ?? { baseMs: 1000, factor: 1.5, maxMs: 30_000 },
+                heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 90_000,
+                sink: () => sink,
+                renewToken: (s) => renewToken(s as AdapterSession)
+            },
+            session
+        );
+        session.stream.start();
+    };
+
+    const assertOpen = (): void => {
+        if (closed) {
+            throw new BridgeError('bridge_chat_closed', 'the chat adapter is closed', { details: { retryable: true } });
+        }
+    };
+
+    return {
+        kind: 'enhanced',
+
+        async open(request: OpenChatRequest): Promise<ChatSessionState> {
+            assertOpen();
+            const existing = sessions.get(request.handoverId);
+            if (existing?.stream?.running) return toState(existing);
+            const conversationId = toChatUuid('conversation', request.handoverId);
+            try {
+                const token = await newToken();
+                const data: EnhancedChatData = {
+                    accessToken: token.accessToken,
+                    conversationId,
+                    tokenExpiresAt: tokenExpiry(token.accessToken)
+                };
+                await client.createConversation(token.accessToken, conversationId, request.routingAttributes);
+                const session = sessionFor(request.handoverId, { data: { ...data }, cursor: token.lastEventId });
+                session.data = data;
+                session.cursor = token.lastEventId;
+                logger.info({ handoverId: request.handoverId, conversationId }, 'enhanced chat conversation created');
+                startStream(session);
+                return toState(session);
+            } catch (error) {
+                throw asBridgeError(error, 'bridge_chat_open', 'could not start the Enhanced Chat conversation');
+            }
+        },
+
+        resume(handoverId: string, state: ChatSessionState): Promise<void> {
+            try {
+                assertOpen();
+                const session = sessionFor(handoverId, state);
+                if (!session.stream?.running) {
+                    session.data = readData(handoverId, state);
+                    session.cursor = state.cursor;
+                }
+                startStream(session);
+                return Promise.resolve();
+            } catch (error) {
+                return Promise.reject(asBridgeError(error, 'bridge_chat_resume'));
+            }
+        },
+
+        async sendMessage(handoverId, state, message): Promise<void> {
+            assertOpen();
+            const session = sessionFor(handoverId, state);
+            const id = toChatUuid('message', message.messageId);
+            const send = async (): Promise<void> => {
+                await session.limiter.acquire();
+                await withToken(session, (token) =>
+                    client.sendText(token, session.data.conversationId, id, message.text)
+                );
+            };
+            const turn = session.sendTail.then(send);
+            session.sendTail = turn.catch(() => undefined);
+            await turn;
+        },
+
+        async sendTyping(handoverId, state, typing): Promise<void> {
+            assertOpen();
+            const session = sessionFor(handoverId, state);
+            await withToken(session, (token) =>
+                client.sendTyping(token, session.data.conversationId, randomUUID(), typing)
+            );
+        },
+
+        async end(handoverId, state): Promise<void> {
+            assertOpen();
+            const session = sessionFor(handoverId, state);
+            await session.stream?.stop();
+            await withToken(session, (token) => client.endSession(token, session.data.conversationId));
+            // A guest (unverified) conversation ends with its session; closing it frees it at once.
+            await withToken(session, (token) => client.closeConversation(token, session.data.conversationId));
+            sessions.delete(handoverId);
+        },
+
+        detach(handoverId: string): void {
+            const session = sessions.get(handoverId);
+            if (!session) return;
+            sessions.delete(handoverId);
+            session.stream?.stop().catch((error: unknown) => {
+                logger.warn({ handoverId, err: error }, 'stopping an enhanced chat stream failed');
+            });
+        },
+
+        onEvent(next: ChatEventSink): void {
+            sink = next;
+        },
+
+        async close(): Promise<void> {
+            closed = true;
+            const all = [...sessions.values()];
+            sessions.clear();
+            await Promise.all(all.map((s) => s.stream?.stop() ?? Promise.resolve()));
+        }
+    };
+}

@@ -1,0 +1,257 @@
+/**
+ * The REST half of the Enhanced Chat API (salesforce.md §3.2 rows 2, 5–8, 11, 12) on the deployment's
+ * SCRT2 host, with retries: network errors, 429 and 5xx are retried with exponential backoff (honouring
+ * Retry-After when given); 401 surfaces as `bridge_chat_unauthorized` so the caller can renew the token;
+ * other 4xx are final. Every error is a BridgeError with `details.retryable`.
+ */
+import { BridgeError } from '../../core/errors';
+import type { Logger } from '../../observability/logger';
+
+export type FetchLike = typeof fetch;
+
+export interface RetryPolicy {
+    /** Tries in all, first one included. */
+    attempts: number;
+    baseMs: number;
+    maxMs: number;
+}
+
+export interface ScrtClientOptions {
+    scrtUrl: string;
+    orgId: string;
+    esDeveloperName: string;
+    logger: Logger;
+    fetch: FetchLike;
+    retry: RetryPolicy;
+    requestTimeoutMs: number;
+}
+
+export interface AccessTokenAnswer {
+    accessToken: string;
+    lastEventId: string | null;
+}
+
+export interface ScrtClient {
+    unauthenticatedToken(): Promise<AccessTokenAnswer>;
+    continuationToken(accessToken: string): Promise<AccessTokenAnswer>;
+    createConversation(
+        accessToken: string,
+        conversationId: string,
+        routingAttributes: Record<string, string>
+    ): Promise<void>;
+    sendText(accessToken: string, conversationId: string, messageId: string, text: string): Promise<void>;
+    sendTyping(accessToken: string, conversationId: string, entryId: string, typing: boolean): Promise<void>;
+    endSession(accessToken: string, conversationId: string): Promise<void>;
+    closeConversation(accessToken: string, conversationId: string): Promise<void>;
+}
+
+interface CallSpec {
+    method: 'GET' | 'POST' | 'DELETE';
+    path: string;
+    operation: string;
+    accessToken?: string;
+    body?: unknown;
+    /** Statuses that count as done (e.g. 404 on an end: already gone). */
+    acceptStatuses?: number[];
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function backoffDelay(policy: { baseMs: number; maxMs: number }, attempt: number, factor = 2): number {
+    return Math.min(policy.maxMs, Math.round(policy.baseMs * factor ** attempt));
+}
+
+function retryAfterMs(header: string | null): number | undefined {
+    if (header === null) return undefined;
+    const seconds = Number(header);
+    if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+    const at = Date.parse(header);
+    return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+export function createScrtClient(options: ScrtClientOptions): ScrtClient {
+    const base = options.scrtUrl.replace(/\/+$/, '');
+    const esQuery = `esDeveloperName=${encodeURIComponent(options.esDeveloperName)}`;
+
+    const call = async (spec: CallSpec): Promise<unknown> => {
+        let lastError: BridgeError | undefined;
+        for (let attempt = 0; attempt < options.retry.attempts; attempt++) {
+            if (attempt > 0) {
+                const delay = backoffDelay(options.retry, attempt - 1);
+                const waitMs = Math.max(delay, Number(lastError?.details.retryAfterMs ?? 0));
+                options.logger.warn(
+                    { operation: spec.operation, attempt, delayMs: waitMs, code: lastError?.code },
+                    'enhanced chat call failed; retrying'
+                );
+                await sleep(waitMs);
+            }
+            let response: Response;
+            try {
+                response = await options.fetch(`${base}${spec.path}`, {
+                    method: spec.method,
+                    headers: {
+                        Accept: 'application/json',
+                        ...(spec.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+                        ...(spec.accessToken === undefined ? {} : { Authorization: `Bearer ${spec.accessToken}` })
+                    },
+                    ...(spec.body === undefined ? {} : { body: JSON.stringify(spec.body) }),
+                    signal: AbortSignal.timeout(options.requestTimeoutMs)
+                });
+            } catch (error) {
+                lastError = new BridgeError('bridge_chat_unavailable', `${spec.operation}: Salesforce unreachable`, {
+                    cause: error,
+                    details: { operation: spec.operation, retryable: true }
+                });
+                continue;
+            }
+            const text = await response.text().catch(() => '');
+            if (response.ok || spec.acceptStatuses?.includes(response.status)) {
+                if (text === '') return undefined;
+                try {
+                    return JSON.parse(text) as unknown;
+                } catch {
+                    return undefined;
+                }
+            }
+            // Salesforce's error body is not documented for this API: keep only its code-like parts.
+            let errorCode: unknown;
+            try {
+                const parsed = JSON.parse(text) as Record<string, unknown>;
+                errorCode = parsed.code ?? parsed.errorCode;
+            } catch {
+                errorCode = undefined;
+            }
+            const details = {
+                operation: spec.operation,
+                status: response.status,
+                ...(errorCode === undefined ? {} : { errorCode }),
+                retryable: response.status === 429 || response.status >= 500
+            };
+            if (response.status === 401) {
+                throw new BridgeError('bridge_chat_unauthorized', `${spec.operation}: access token rejected`, {
+                    details: { ...details, retryable: true }
+                });
+            }
+            if (!details.retryable) {
+                throw new BridgeError(
+                    'bridge_chat_rejected',
+                    `${spec.operation}: Salesforce answered ${response.status}`,
+                    {
+                        details
+                    }
+                );
+            }
+            const after = retryAfterMs(response.headers.get('retry-after'));
+            lastError = new BridgeError(
+                response.status === 429 ? 'bridge_chat_throttled' : 'bridge_chat_unavailable',
+                `${spec.operation}: Salesforce answered ${response.status}`,
+                { details: after === undefined ? details : { ...details, retryAfterMs: after } }
+            );
+        }
+        throw (
+            lastError ??
+            new BridgeError('bridge_chat_unavailable', `${spec.operation}: no attempt made`, {
+                details: { operation: spec.operation, retryable: true }
+            })
+        );
+    };
+
+    const tokenAnswer = (body: unknown, operation: string): AccessTokenAnswer => {
+        const record = (body ?? {}) as Record<string, unknown>;
+        if (typeof record.accessToken !== 'string' || record.accessToken === '') {
+            throw new BridgeError('bridge_chat_protocol', `${operation}: no accessToken in the answer`, {
+                details: { operation, retryable: true }
+            });
+        }
+        const last = record.lastEventId;
+        return {
+            accessToken: record.accessToken,
+            lastEventId: typeof last === 'string' || typeof last === 'number' ? String(last) : null
+        };
+    };
+
+    const conversationPath = (conversationId: string): string =>
+        `/iamessage/api/v2/conversation/${encodeURIComponent(conversationId)}`;
+
+    return {
+        async unauthenticatedToken() {
+            const body = await call({
+                method: 'POST',
+                path: '/iamessage/api/v2/authorization/unauthenticated/access-token',
+                operation: 'access_token',
+                body: {
+                    orgId: options.orgId,
+                    esDeveloperName: options.esDeveloperName,
+                    capabilitiesVersion: '1',
+                    platform: 'Web'
+                }
+            });
+            return tokenAnswer(body, 'access_token');
+        },
+        async continuationToken(accessToken) {
+            const body = await call({
+                method: 'GET',
+                path: '/iamessage/api/v2/authorization/continuation-access-token',
+                operation: 'continuation_token',
+                accessToken
+            });
+            return tokenAnswer(body, 'continuation_token');
+        },
+        async createConversation(accessToken, conversationId, routingAttributes) {
+            await call({
+                method: 'POST',
+                path: '/iamessage/api/v2/conversation',
+                operation: 'create_conversation',
+                accessToken,
+                body: {
+                    conversationId,
+                    esDeveloperName: options.esDeveloperName,
+                    ...(Object.keys(routingAttributes).length > 0 ? { routingAttributes } : {})
+                }
+            });
+        },
+        async sendText(accessToken, conversationId, messageId, text) {
+            await call({
+                method: 'POST',
+                path: `${conversationPath(conversationId)}/message`,
+                operation: 'send_message',
+                accessToken,
+                body: {
+                    message: {
+                        id: messageId,
+                        messageType: 'StaticContentMessage',
+                        staticContent: { formatType: 'Text', text }
+                    },
+                    esDeveloperName: options.esDeveloperName
+                }
+            });
+        },
+        async sendTyping(accessToken, conversationId, entryId, typing) {
+            await call({
+                method: 'POST',
+                path: `${conversationPath(conversationId)}/entry`,
+                operation: 'send_typing',
+                accessToken,
+                body: { entryType: typing ? 'TypingStartedIndicator' : 'TypingStoppedIndicator', id: entryId }
+            });
+        },
+        async endSession(accessToken, conversationId) {
+            await call({
+                method: 'DELETE',
+                path: `${conversationPath(conversationId)}/session?${esQuery}`,
+                operation: 'end_session',
+                accessToken,
+                acceptStatuses: [404]
+            });
+        },
+        async closeConversation(accessToken, conversationId) {
+            await call({
+                method: 'DELETE',
+                path: `${conversationPath(conversationId)}?${esQuery}`,
+                operation: 'close_conversation',
+                accessToken,
+                acceptStatuses: [404]
+            });
+        }
+    };
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { BridgeError } from '../core/errors';
+import type { Queryable } from '../store/db';
+import { enqueue } from '../store/outbox';
+
+/**
+ * The outbox job kinds of live-agent handover: calls to the chat adapter (in order per handover, key
+ * `chat:<handoverId>`) and the handover's own timers and Salesforce links. The Haptik and Salesforce
+ * calls themselves use the shared kinds of outbound-jobs.ts.
+ */
+const triggerSchema = z.object({
+    source: z.enum(['integration', 'tract_event']),
+    user: z.looseObject({
+        user_id: z.string(),
+        user_name: z.string().nullish(),
+        full_name: z.string().nullish(),
+        auth_id: z.string().nullish(),
+        language_code: z.string().nullish(),
+        device_platform: z.union([z.number(), z.string()]).nullish()
+    }),
+    conversationNo: z.string(),
+    node: z.unknown().optional(),
+    conversation_details: z.record(z.string(), z.unknown()).optional(),
+    user_details: z.record(z.string(), z.unknown()).optional(),
+    entities: z
+        .record(
+            z.string(),
+            z.array(z.looseObject({ entity_value: z.unknown().optional(), original_text: z.string().nullish() }))
+        )
+        .optional()
+});
+
+export const HANDOVER_JOB_SCHEMAS = {
+    'chat.open': z.object({ handoverId: z.string(), trigger: triggerSchema }),
+    'chat.send_message': z.object({ handoverId: z.string(), messageId: z.string(), text: z.string() }),
+    'chat.typing': z.object({ handoverId: z.string(), typing: z.boolean() }),
+    'chat.end': z.object({ handoverId: z.string() }),
+    'handover.timeout': z.object({ handoverId: z.string() }),
+    'handover.link_case': z.object({
+        handoverId: z.string(),
+        chatRecordId: z.string(),
+        caseJobId: z.string(),
+        recordType: z.enum(['MessagingSession', 'LiveChatTranscript'])
+    })
+} as const;
+
+export type HandoverJobKind = keyof typeof HANDOVER_JOB_SCHEMAS;
+export type HandoverJobPayload<K extends HandoverJobKind> = z.infer<(typeof HANDOVER_JOB_SCHEMAS)[K]>;
+
+export function chatOrderingKey(handoverId: string): string {
+    return `chat:${handoverId}`;
+}
+
+export function enqueueHandoverJob<K extends HandoverJobKind>(
+    q: Queryable,
+    kind: K,
+    job: { orderingKey: string; idempotencyKey: string; payload: HandoverJobPayload<K>; runAt?: Date }
+): Promise<{ id: string; duplicate: boolean }> {
+    return enqueue(q, { kind, ...job });
+}
+
+export function parseHandoverJob<K extends HandoverJobKind>(kind: K, raw: unknown): HandoverJobPayload<K> {
+    const parsed = HANDOVER_JOB_SCHEMAS[kind].safeParse(raw);
+    if (!parsed.success) {
+        throw new BridgeError('bridge_outbox_bad_payload', `Job payload of ${kind} is not readable`, {
+            details: { retryable: false, issues: parsed.error.issues.map((i) => i.path.join('.')) }
+        });
+    }
+    return parsed.data as HandoverJobPayload<K>;
+}

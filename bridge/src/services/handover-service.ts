@@ -1,0 +1,843 @@
+import { randomUUID } from 'node:crypto';
+import { channelOf } from '../core/case-templates';
+import { asBridgeError, BridgeError, isBridgeError } from '../core/errors';
+import { agentBriefing, buildBotContext } from '../core/handover/bot-context';
+import type { BotContextMessage, BotContextV1, CrmMatch, HandoverTrigger } from '../core/handover/bot-context';
+import type { ChatAdapter, ChatEventEnvelope, ChatSessionState } from '../core/handover/chat-port';
+import { initialMachine, isTerminal, stateFromStored, storedState, transition } from '../core/handover/handover-state';
+import type { HandoverEffect, HandoverInput, HandoverMachine } from '../core/handover/handover-state';
+import { routingAttributesOf } from '../core/handover/handover-settings';
+import type { HandoverSettings } from '../core/handover/handover-settings';
+import { renderNotice } from '../core/handover/notices';
+import type { NoticeRequest } from '../core/handover/notices';
+import { isEndKeyword, renderUserMessage } from '../core/handover/user-message';
+import { historySender } from '../core/transcript';
+import type { HaptikClient } from '../haptik/haptik-client';
+import { textHsl } from '../haptik/hsl';
+import type {
+    HaptikIntegrationRequest,
+    HaptikIntegrationResponse,
+    TractEventPayload,
+    TractMessagePayload
+} from '../haptik/payloads';
+import type { Logger } from '../observability/logger';
+import type { SalesforceClient } from '../salesforce/salesforce-client';
+import { findActiveHandoverForUser, listActiveHandoverIds, lockHandoverSession } from '../store/active-handovers';
+import { conversationKey, getConversation, setConversationCase, upsertConversation } from '../store/conversations';
+import type { Db, Queryable } from '../store/db';
+import {
+    createHandoverSession,
+    getActiveHandover,
+    getHandoverSession,
+    updateHandoverSession
+} from '../store/handover-sessions';
+import type { HandoverSession } from '../store/handover-sessions';
+import { markInboundProcessed, recordInboundEvent } from '../store/inbox';
+import { appendMessage, listMessages } from '../store/message-log';
+import { getOutboxJob } from '../store/outbox';
+import { isPermanentFailure, permanentFailure } from '../store/outbox-worker';
+import type { OutboxHandlers } from '../store/outbox-worker';
+import type { CustomerLookupService } from './customer-lookup-service';
+import { chatOrderingKey, enqueueHandoverJob, parseHandoverJob } from './handover-jobs';
+import { enqueueOutbound } from './outbound-jobs';
+
+/**
+ * Live-agent handover (issue 6): starts a chat with a Salesforce agent when the bot asks for one, relays
+ * the user's and the agent's messages, and hands the user back to the bot when the chat ends.
+ *
+ * Durability: every input (trigger, TRACT message, chat event, timer) is handled in ONE transaction that
+ * stores the new state, the adapter's state and cursor, the logged messages and the outbox jobs of its
+ * effects; the outbox makes the calls afterwards, in order per Haptik user and per chat. A restart
+ * resumes every open chat from its stored cursor; a replayed agent message finds its entry id in the
+ * message log and is not sent again. Inputs of one handover are serialised in this process, and the
+ * session row is locked, so two inputs never interleave.
+ */
+export interface HandoverService {
+    /** `POST /haptik/integrations/handover`: answers at once with the text the user sees. */
+    startFromIntegration(request: HaptikIntegrationRequest): Promise<HaptikIntegrationResponse>;
+    /** TRACT `message/receive`: relays the user's message (once per message_id) or ends on the keyword. */
+    onTractMessage(payload: TractMessagePayload, eventId: string): Promise<TractOutcome>;
+    /** TRACT events: `collection_state`/`incomplete` starts a handover, `collection_state`/`complete` ends one. */
+    onTractEvent(payload: TractEventPayload, eventId: string): Promise<TractOutcome>;
+    /** The chat adapter's sink. */
+    onChatEvent(envelope: ChatEventEnvelope): Promise<void>;
+    /** Outbox handlers of the handover job kinds. */
+    handlers: OutboxHandlers;
+    /** Resumes the stream of every open chat (after a restart); returns how many. */
+    resumeActive(): Promise<number>;
+}
+
+export type TractOutcome = 'accepted' | 'duplicate' | 'ignored';
+
+export interface HandoverServiceDeps {
+    db: Db;
+    outbox: { notify(): void };
+    chat: ChatAdapter;
+    settings: HandoverSettings;
+    businessId: string;
+    haptik: Pick<HaptikClient, 'getChatHistory'>;
+    salesforce: Pick<SalesforceClient, 'update'>;
+    customerLookup?: CustomerLookupService | undefined;
+    logger: Logger;
+    clock: { now(): Date };
+    /** Labels of the agent's briefing (default User / Bot / Agent). */
+    names?: { userName: string; botName: string; agentName: string } | undefined;
+}
+
+/** What the service keeps next to the adapter's own state in `adapter_state`. */
+interface CoreState {
+    machine: Omit<HandoverMachine, 'state'>;
+    userId: string;
+    language: string;
+    /** Name shown to the agent and in the event Case. */
+    visitorName: string;
+    channel: string;
+    /** The conversation Case's upsert job, for the chat record's CaseId. */
+    caseJobId?: string;
+    briefingSent?: boolean;
+    /** Numbers the notices of this handover (their Haptik message ids). */
+    seq: number;
+}
+
+interface StoredAdapterState {
+    core: CoreState;
+    chat?: Record<string, unknown>;
+}
+
+const TRACT_MESSAGE_SOURCE = 'haptik.tract.message';
+const TRACT_EVENT_SOURCE = 'haptik.tract.event';
+/** TRACT senders whose messages are the user's own (haptik.md §A3). */
+const USER_SENDERS = new Set(['ceu', 'user', '']);
+
+function haptikOrderingKey(userId: string): string {
+    return `haptik:user:${userId}`;
+}
+
+function adapterStateOf(session: HandoverSession): StoredAdapterState {
+    const raw = session.adapterState as Partial<StoredAdapterState>;
+    if (raw.core === undefined) {
+        throw new BridgeError('bridge_handover_state_unreadable', 'The handover has no core state', {
+            details: { handoverId: session.id }
+        });
+    }
+    return { core: raw.core, ...(raw.chat === undefined ? {} : { chat: raw.chat }) };
+}
+
+function machineOf(session: HandoverSession, core: CoreState): HandoverMachine {
+    return { ...core.machine, state: stateFromStored(session.state, session.stateReason) };
+}
+
+function chatStateOf(session: HandoverSession): ChatSessionState {
+    return { data: adapterStateOf(session).chat ?? {}, cursor: session.lastEventId };
+}
+
+function triggerFromIntegration(request: HaptikIntegrationRequest): HandoverTrigger {
+    return {
+        source: 'integration',
+        user: {
+            user_id: request.user.user_id,
+            user_name: request.user.user_name,
+            full_name: request.user.full_name,
+            auth_id: request.user.auth_id,
+            language_code: request.user.language_code,
+            device_platform: request.user.device_platform
+        },
+        conversationNo: request.conversation_no ?? '0',
+        node: request.node,
+        conversation_details: request.conversation_details,
+        user_details: request.user_details,
+        entities: request.entities
+    };
+}
+
+/** Adapters that keep the chat record id in their state (Enhanced Chat: `messagingSessionId`). */
+function chatRecordIdOf(state: ChatSessionState | undefined): string | undefined {
+    const value = state?.data['messagingSessionId'] ?? state?.data['chatRecordId'];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function fill(template: string, values: Record<string, string>): string {
+    return template.replace(/\{(\w+)\}/g, (_, key: string) => values[key] ?? '');
+}
+
+export function createHandoverService(deps: HandoverServiceDeps): HandoverService {
+    const { db, chat, settings, clock } = deps;
+    const logger = deps.logger.child({ component: 'handover' });
+    const names = deps.names ?? { userName: 'User', botName: 'Bot', agentName: 'Agent' };
+    const recordType = chat.kind === 'enhanced' ? 'MessagingSession' : 'LiveChatTranscript';
+
+    // Inputs of one handover run one after another in this process (the row lock covers other processes).
+    const queues = new Map<string, Promise<unknown>>();
+    function serial<T>(handoverId: string, work: () => Promise<T>): Promise<T> {
+        const previous = queues.get(handoverId) ?? Promise.resolve();
+        const next = previous.then(work, work);
+        const settled = next.then(
+            () => undefined,
+            () => undefined
+        );
+        queues.set(handoverId, settled);
+        void settled.then(() => {
+            if (queues.get(handoverId) === settled) queues.delete(handoverId);
+        });
+        return next;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Effects, inside the caller's transaction
+
+    interface Applied {
+        detach: boolean;
+    }
+
+    async function enqueueNotice(
+        tx: Queryable,
+        session: HandoverSession,
+        core: CoreState,
+        notice: NoticeRequest
+    ): Promise<void> {
+        core.seq += 1;
+        const text = renderNotice(settings.notices, core.language, notice);
+        const messageId = `notice:${session.id}:${core.seq}`;
+        await appendMessage(tx, {
+            conversationKey: session.conversationKey,
+            handoverId: session.id,
+            direction: 'out',
+            sender: 'system',
+            text,
+            externalId: messageId
+        });
+        await enqueueOutbound(tx, 'haptik.message', {
+            orderingKey: haptikOrderingKey(core.userId),
+            idempotencyKey: `haptik-msg:${messageId}`,
+            payload: { userId: core.userId, hsl: textHsl(text), metadata: { message_id: messageId } }
+        });
+    }
+
+    async function enqueueEventCase(
+        tx: Queryable,
+        session: HandoverSession,
+        core: CoreState,
+        reason: string
+    ): Promise<void> {
+        const conversation = await getConversation(tx, session.conversationKey);
+        const context = conversation?.context ?? {};
+        const values = { name: core.visitorName, channel: core.channel, reason };
+        const crm = (context as Partial<BotContextV1>).crm;
+        const eventKey = `handover:${session.id}`;
+        const fields: Record<string, unknown> = {
+            Subject: fill(settings.eventCase.subject, values).slice(0, 255),
+            Description: fill(settings.eventCase.description, values).slice(0, 32000),
+            Origin: settings.eventCase.origin,
+            ...(settings.eventCase.status === undefined ? {} : { Status: settings.eventCase.status }),
+            Haptik_User_Id__c: core.userId,
+            Haptik_Channel__c: core.channel,
+            ...(Object.keys(context).length === 0
+                ? {}
+                : { Haptik_Bot_Context__c: JSON.stringify(context).slice(0, 131_072) }),
+            ...(crm?.objectType === 'Contact' ? { ContactId: crm.id } : {}),
+            ...(crm?.objectType === 'Account' || crm?.objectType === 'PersonAccount' ? { AccountId: crm.id } : {})
+        };
+        await enqueueOutbound(tx, 'salesforce.upsert', {
+            orderingKey: `case:${eventKey}`,
+            idempotencyKey: `handover-event-case:${session.id}`,
+            payload: { type: 'Case', externalIdField: 'Haptik_Event_Key__c', externalId: eventKey, fields }
+        });
+    }
+
+    async function applyEffects(
+        tx: Queryable,
+        session: HandoverSession,
+        core: CoreState,
+        effects: readonly HandoverEffect[]
+    ): Promise<Applied> {
+        const applied: Applied = { detach: false };
+        for (const effect of effects) {
+            switch (effect.kind) {
+                case 'notice':
+                    await enqueueNotice(tx, session, core, effect.notice);
+                    break;
+                case 'allocated':
+                    core.seq += 1;
+                    await enqueueOutbound(tx, 'haptik.event', {
+                        orderingKey: haptikOrderingKey(core.userId),
+                        idempotencyKey: `haptik-event:${session.id}:${core.seq}`,
+                        payload: {
+                            userId: core.userId,
+                            category: 'collection_state',
+                            subcategory: 'allocated',
+                            metadata: { agent_name: effect.agentName }
+                        }
+                    });
+                    break;
+                case 'relay_to_user': {
+                    const logged = await appendMessage(tx, {
+                        conversationKey: session.conversationKey,
+                        handoverId: session.id,
+                        direction: 'out',
+                        sender: 'agent',
+                        text: effect.text,
+                        externalId: effect.messageId
+                    });
+                    // A replayed entry (stream resumed from an older cursor) was relayed already.
+                    if (logged.duplicate) break;
+                    await enqueueOutbound(tx, 'haptik.message', {
+                        orderingKey: haptikOrderingKey(core.userId),
+                        idempotencyKey: `haptik-msg:agent:${session.id}:${effect.messageId}`,
+                        payload: {
+                            userId: core.userId,
+                            hsl: textHsl(effect.text),
+                            metadata: {
+                                message_id: effect.messageId,
+                                ...(effect.agentName === undefined ? {} : { agent_name: effect.agentName })
+                            }
+                        }
+                    });
+                    break;
+                }
+                case 'end_chat':
+                    await enqueueHandoverJob(tx, 'chat.end', {
+                        orderingKey: chatOrderingKey(session.id),
+                        idempotencyKey: `chat.end:${session.id}`,
+                        payload: { handoverId: session.id }
+                    });
+                    break;
+                case 'pass_to_bot':
+                    await enqueueOutbound(tx, 'haptik.thread_control', {
+                        orderingKey: haptikOrderingKey(core.userId),
+                        idempotencyKey: `haptik-pass:${session.id}`,
+                        payload: {
+                            userId: core.userId,
+                            requester: settings.threadControl.requester,
+                            receiver: settings.threadControl.receiver
+                        }
+                    });
+                    break;
+                case 'event_case':
+                    await enqueueEventCase(tx, session, core, effect.reason);
+                    break;
+                case 'detach':
+                    applied.detach = true;
+                    break;
+            }
+        }
+        return applied;
+    }
+
+    /**
+     * Runs one input against the locked session: transition, effects, new state, all in one
+     * transaction. An illegal input changes nothing but what `extra` stores (e.g. the stream cursor).
+     */
+    async function applyInput(
+        handoverId: string,
+        input: HandoverInput | undefined,
+        extra: {
+            chatState?: ChatSessionState | undefined;
+            /** A new stream position without new adapter data. */
+            cursor?: string | null | undefined;
+            /** Replace the adapter state even when events were handled first (open() result). */
+            chatStateOnlyIfUnopened?: boolean;
+            chatRecordId?: string | undefined;
+            before?: (tx: Queryable, session: HandoverSession, core: CoreState) => Promise<void>;
+        } = {}
+    ): Promise<{ applied: boolean; session?: HandoverSession }> {
+        return serial(handoverId, async () => {
+            let detach = false;
+            const outcome = await db.transaction(async (tx) => {
+                const session = await lockHandoverSession(tx, handoverId);
+                if (session === undefined) return { applied: false };
+                const stored = adapterStateOf(session);
+                const core: CoreState = structuredClone(stored.core);
+                const machine = machineOf(session, core);
+                let next: HandoverMachine = machine;
+                let effects: HandoverEffect[] = [];
+                let applied = input === undefined;
+                if (input !== undefined) {
+                    try {
+                        ({ machine: next, effects } = transition(machine, input, {
+                            now: clock.now(),
+                            waitNoticeIntervalMs: settings.notices.waitNoticeIntervalMs
+                        }));
+                        applied = true;
+                    } catch (error) {
+                        if (!isBridgeError(error, 'bridge_handover_illegal_transition')) throw error;
+                        logger.debug({ handoverId, code: error.code, ...error.details }, 'handover input ignored');
+                    }
+                }
+                if (extra.before) await extra.before(tx, session, core);
+                const result = await applyEffects(tx, session, core, effects);
+                detach = result.detach;
+
+                const { state: _state, ...machineRest } = next;
+                core.machine = machineRest;
+                let chatData = stored.chat;
+                let cursor = session.lastEventId;
+                if (extra.chatState !== undefined && !(extra.chatStateOnlyIfUnopened && machine.chatOpened)) {
+                    chatData = extra.chatState.data;
+                    cursor = extra.chatState.cursor;
+                } else if (extra.cursor !== undefined) {
+                    cursor = extra.cursor;
+                }
+                let salesforceSessionId = session.salesforceSessionId;
+                if (extra.chatRecordId !== undefined && extra.chatRecordId !== salesforceSessionId) {
+                    salesforceSessionId = extra.chatRecordId;
+                    if (core.caseJobId !== undefined) {
+                        await enqueueHandoverJob(tx, 'handover.link_case', {
+                            orderingKey: `case:conv:${session.conversationKey}`,
+                            idempotencyKey: `link-case:${session.id}:${extra.chatRecordId}`,
+                            payload: {
+                                handoverId: session.id,
+                                chatRecordId: extra.chatRecordId,
+                                caseJobId: core.caseJobId,
+                                recordType
+                            }
+                        });
+                    }
+                }
+                const target = storedState(next.state);
+                const updated = await updateHandoverSession(tx, session.id, session.state, {
+                    state: target.state,
+                    stateReason: target.reason,
+                    adapterState: { core, ...(chatData === undefined ? {} : { chat: chatData }) },
+                    lastEventId: cursor,
+                    agentName: next.agentName,
+                    salesforceSessionId
+                });
+                return { applied, ...(updated === undefined ? {} : { session: updated }) };
+            });
+            deps.outbox.notify();
+            if (detach) chat.detach(handoverId);
+            return outcome;
+        });
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Triggers
+
+    async function startHandover(
+        trigger: HandoverTrigger
+    ): Promise<{ created: boolean; session: HandoverSession; language: string }> {
+        const userId = trigger.user.user_id;
+        const language = (trigger.user.language_code ?? '').trim() || settings.notices.defaultLanguage;
+        const channel = channelOf(trigger.user.device_platform);
+        const visitorName =
+            (trigger.user.full_name ?? '').trim() || (trigger.user.user_name ?? '').trim() || `Haptik user ${userId}`;
+        const result = await db.transaction(async (tx) => {
+            const conversation = await upsertConversation(tx, {
+                businessId: deps.businessId,
+                userId,
+                conversationNo: trigger.conversationNo,
+                channel
+            });
+            const id = randomUUID();
+            const core: CoreState = {
+                machine: (({ state: _s, ...rest }) => rest)(initialMachine()),
+                userId,
+                language,
+                visitorName,
+                channel,
+                seq: 0
+            };
+            const started = await createHandoverSession(tx, {
+                id,
+                conversationKey: conversation.key,
+                adapter: chat.kind,
+                state: 'requested',
+                adapterState: { core }
+            });
+            if (!started.created) return { ...started, language };
+            await enqueueHandoverJob(tx, 'chat.open', {
+                orderingKey: chatOrderingKey(id),
+                idempotencyKey: `chat.open:${id}`,
+                payload: { handoverId: id, trigger }
+            });
+            await enqueueHandoverJob(tx, 'handover.timeout', {
+                orderingKey: `handover-timer:${id}`,
+                idempotencyKey: `handover.timeout:${id}`,
+                payload: { handoverId: id },
+                runAt: new Date(clock.now().getTime() + settings.noAgentTimeoutMs)
+            });
+            if (trigger.source === 'tract_event') {
+                // The integration route answers with this text itself; a TRACT trigger has no answer.
+                await enqueueNotice(tx, started.session, core, { key: 'connecting' });
+                await updateHandoverSession(tx, id, 'requested', { adapterState: { core } });
+            }
+            return { ...started, language };
+        });
+        deps.outbox.notify();
+        logger.info(
+            { handoverId: result.session.id, created: result.created, source: trigger.source },
+            result.created ? 'handover requested' : 'handover already active'
+        );
+        return result;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Opening the chat (outbox job chat.open)
+
+    async function crmMatch(trigger: HandoverTrigger): Promise<CrmMatch | undefined> {
+        if (deps.customerLookup === undefined || trigger.source !== 'integration') return undefined;
+        try {
+            const answer = await deps.customerLookup.lookup({
+                user: {
+                    auth_id: trigger.user.auth_id ?? undefined,
+                    user_name: trigger.user.user_name ?? undefined,
+                    user_id: trigger.user.user_id
+                },
+                user_details: trigger.user_details,
+                conversation_details: trigger.conversation_details,
+                entities: Object.fromEntries(
+                    Object.entries(trigger.entities ?? {}).map(([name, values]) => [name, [...values]])
+                )
+            });
+            const details = answer.user_details;
+            if (details['crm_found'] !== true || typeof details['crm_id'] !== 'string') return undefined;
+            const name = details['name'];
+            return {
+                objectType: typeof details['crm_object'] === 'string' ? details['crm_object'] : 'Contact',
+                id: details['crm_id'],
+                ...(typeof name === 'string' && name !== '' ? { name } : {})
+            };
+        } catch (error) {
+            logger.warn(
+                { code: asBridgeError(error, 'bridge_crm_lookup_failed').code },
+                'CRM match for a handover failed'
+            );
+            return undefined;
+        }
+    }
+
+    async function recentMessages(trigger: HandoverTrigger, key: string): Promise<BotContextMessage[]> {
+        const limit = settings.recentMessages;
+        if (limit === 0) return [];
+        const userName = (trigger.user.user_name ?? '').trim();
+        if (userName !== '') {
+            try {
+                const history = await deps.haptik.getChatHistory({ userName, conversationNo: trigger.conversationNo });
+                return history
+                    .map((entry) => ({ entry, role: historySender(entry.sender).role }))
+                    .filter(({ entry, role }) => role !== 'system' && entry.plainText.trim() !== '')
+                    .slice(-limit)
+                    .map(({ entry, role }) => ({
+                        sender: role === 'user' ? 'user' : role === 'bot' ? 'bot' : 'agent',
+                        text: entry.plainText,
+                        at: (entry.at ?? clock.now()).toISOString()
+                    }));
+            } catch (error) {
+                logger.warn(
+                    { code: asBridgeError(error, 'bridge_haptik_unavailable').code },
+                    'bot history for a handover could not be read; using the bridge log'
+                );
+            }
+        }
+        const logged = await listMessages(db, key, { limit });
+        return logged
+            .filter((m) => m.sender !== 'system')
+            .map((m) => ({
+                sender: m.sender === 'user' ? 'user' : m.sender === 'agent' ? 'agent' : 'bot',
+                text: m.text,
+                at: m.createdAt.toISOString()
+            }));
+    }
+
+    async function openChat(payload: { handoverId: string; trigger: HandoverTrigger }): Promise<unknown> {
+        const { handoverId, trigger } = payload;
+        let session = await getHandoverSession(db, handoverId);
+        if (session === undefined || isTerminal(stateFromStored(session.state, session.stateReason))) {
+            return { skipped: 'not active' };
+        }
+        let core = adapterStateOf(session).core;
+        if (!core.machine.chatOpened) {
+            const crm = await crmMatch(trigger);
+            const messages = await recentMessages(trigger, session.conversationKey);
+            const context = buildBotContext({
+                trigger,
+                channel: core.channel,
+                crm,
+                messages,
+                maxMessages: settings.recentMessages,
+                defaultLanguage: settings.notices.defaultLanguage,
+                defaultReason: settings.defaultReason
+            });
+            const conversationKeyOf = session.conversationKey;
+            await applyInput(handoverId, undefined, {
+                before: async (tx, current, coreNow) => {
+                    await upsertConversation(tx, {
+                        businessId: deps.businessId,
+                        userId: coreNow.userId,
+                        conversationNo: trigger.conversationNo,
+                        context: context as unknown as Record<string, unknown>
+                    });
+                    if (coreNow.caseJobId !== undefined) return;
+                    const job = await enqueueOutbound(tx, 'salesforce.upsert', {
+                        orderingKey: `case:conv:${current.conversationKey}`,
+                        idempotencyKey: `handover-case:${current.id}`,
+                        payload: {
+                            type: 'Case',
+                            externalIdField: 'Haptik_Conversation_Key__c',
+                            externalId: current.conversationKey,
+                            fields: {
+                                Subject: `Chat with ${coreNow.visitorName} on ${coreNow.channel}`.slice(0, 255),
+                                Origin: settings.eventCase.origin,
+                                Haptik_User_Id__c: coreNow.userId,
+                                Haptik_Channel__c: coreNow.channel,
+                                Haptik_Bot_Context__c: JSON.stringify(context),
+                                ...(crm?.objectType === 'Contact' ? { ContactId: crm.id } : {})
+                            }
+                        }
+                    });
+                    coreNow.caseJobId = job.id;
+                }
+            });
+            const conversation = await getConversation(db, conversationKeyOf);
+            let state: ChatSessionState;
+            try {
+                state = await chat.open({
+                    handoverId,
+                    conversationKey: conversationKeyOf,
+                    visitorName: core.visitorName,
+                    language: core.language,
+                    routingAttributes: routingAttributesOf(settings.routingAttributes, context, conversationKeyOf),
+                    ...(conversation?.caseId ? { caseId: conversation.caseId } : {})
+                });
+            } catch (error) {
+                if (!isPermanentFailure(error)) throw error;
+                logger.warn(
+                    { handoverId, code: asBridgeError(error, 'bridge_handover_open_failed').code },
+                    'chat refused'
+                );
+                await applyInput(handoverId, { type: 'open_failed' });
+                return { opened: false };
+            }
+            const after = await applyInput(
+                handoverId,
+                { type: 'chat_opened' },
+                { chatState: state, chatStateOnlyIfUnopened: true, chatRecordId: chatRecordIdOf(state) }
+            );
+            if (after.session === undefined) return { opened: true, briefing: false };
+            session = after.session;
+            core = adapterStateOf(session).core;
+            if (isTerminal(stateFromStored(session.state, session.stateReason))) return { opened: true };
+        }
+        if (core.briefingSent !== true) {
+            const conversation = await getConversation(db, session.conversationKey);
+            const context = conversation?.context as unknown as BotContextV1 | undefined;
+            if (context !== undefined && context.version === 1 && context.recentMessages.length > 0) {
+                const text = agentBriefing(context, { header: settings.briefingHeader, ...names });
+                await chat.sendMessage(handoverId, chatStateOf(session), { messageId: `briefing-${handoverId}`, text });
+            }
+            await applyInput(handoverId, undefined, {
+                before: (_tx, _s, coreNow) => {
+                    coreNow.briefingSent = true;
+                    return Promise.resolve();
+                }
+            });
+        }
+        return { opened: true };
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Outbox handlers
+
+    const handlers: OutboxHandlers = {
+        'chat.open': (raw) => openChat(parseHandoverJob('chat.open', raw)),
+        'chat.send_message': async (raw) => {
+            const p = parseHandoverJob('chat.send_message', raw);
+            const session = await getHandoverSession(db, p.handoverId);
+            if (session === undefined || isTerminal(stateFromStored(session.state, session.stateReason))) {
+                return { skipped: 'not active' };
+            }
+            await chat.sendMessage(p.handoverId, chatStateOf(session), { messageId: p.messageId, text: p.text });
+            return { sent: true };
+        },
+        'chat.typing': async (raw) => {
+            const p = parseHandoverJob('chat.typing', raw);
+            const session = await getHandoverSession(db, p.handoverId);
+            if (session === undefined || isTerminal(stateFromStored(session.state, session.stateReason))) {
+                return { skipped: 'not active' };
+            }
+            await chat.sendTyping(p.handoverId, chatStateOf(session), p.typing);
+            return { sent: true };
+        },
+        'chat.end': async (raw) => {
+            const p = parseHandoverJob('chat.end', raw);
+            const session = await getHandoverSession(db, p.handoverId);
+            if (session === undefined) return { skipped: 'unknown' };
+            await chat.end(p.handoverId, chatStateOf(session));
+            return { ended: true };
+        },
+        'handover.timeout': async (raw) => {
+            const p = parseHandoverJob('handover.timeout', raw);
+            const { applied } = await applyInput(p.handoverId, { type: 'timeout' });
+            return { timedOut: applied };
+        },
+        'handover.link_case': async (raw) => {
+            const p = parseHandoverJob('handover.link_case', raw);
+            const job = await getOutboxJob(db, p.caseJobId);
+            if (job === undefined || job.state === 'dead') {
+                throw permanentFailure(
+                    new BridgeError('bridge_handover_case_missing', 'The conversation Case could not be written')
+                );
+            }
+            const result = job.result as { id?: unknown } | null;
+            if (job.state !== 'done' || typeof result?.id !== 'string') {
+                throw new BridgeError('bridge_handover_case_pending', 'The conversation Case is not written yet');
+            }
+            const session = await getHandoverSession(db, p.handoverId);
+            if (session !== undefined) await setConversationCase(db, session.conversationKey, { caseId: result.id });
+            await deps.salesforce.update(p.recordType, p.chatRecordId, { CaseId: result.id });
+            return { caseId: result.id };
+        }
+    };
+
+    // ------------------------------------------------------------------------------------------
+    // TRACT hooks and chat events
+
+    async function activeFor(
+        userId: string,
+        conversationNo: string | null | undefined
+    ): Promise<HandoverSession | undefined> {
+        if (conversationNo !== null && conversationNo !== undefined) {
+            const found = await getActiveHandover(db, conversationKey(deps.businessId, userId, conversationNo));
+            if (found !== undefined) return found;
+        }
+        return findActiveHandoverForUser(db, deps.businessId, userId);
+    }
+
+    return {
+        async startFromIntegration(request) {
+            const { created, session, language } = await startHandover(triggerFromIntegration(request));
+            const text = renderNotice(settings.notices, language, { key: created ? 'connecting' : 'alreadyConnected' });
+            return {
+                status: true,
+                response: [textHsl(text)],
+                conversation_details: { handover_id: session.id },
+                user_details: {}
+            };
+        },
+
+        async onTractMessage(payload, eventId) {
+            const inbound = { source: TRACT_MESSAGE_SOURCE, eventId };
+            const sender = (payload.sender ?? '').trim().toLowerCase();
+            const session = USER_SENDERS.has(sender)
+                ? await activeFor(payload.user_id, payload.conversation_number)
+                : undefined;
+            if (session === undefined) {
+                const { duplicate } = await db.transaction(async (tx) => {
+                    const recorded = await recordInboundEvent(tx, { ...inbound, payload });
+                    if (!recorded.duplicate)
+                        await markInboundProcessed(tx, { ...inbound, error: 'no active handover' });
+                    return recorded;
+                });
+                return duplicate ? 'duplicate' : 'ignored';
+            }
+            const rendering = renderUserMessage(payload.message_body);
+            const ending = isEndKeyword(rendering.text, settings.endKeywords);
+            let duplicate = false;
+            await applyInput(session.id, ending ? { type: 'user_end', source: 'keyword' } : undefined, {
+                before: async (tx, current) => {
+                    const recorded = await recordInboundEvent(tx, { ...inbound, payload });
+                    duplicate = recorded.duplicate;
+                    if (duplicate) {
+                        throw new BridgeError('bridge_handover_duplicate_message', 'message seen before');
+                    }
+                    await appendMessage(tx, {
+                        conversationKey: current.conversationKey,
+                        handoverId: current.id,
+                        direction: 'in',
+                        sender: 'user',
+                        text: rendering.text,
+                        hsl: payload.message_body,
+                        externalId: payload.message_id
+                    });
+                    await markInboundProcessed(tx, inbound);
+                    if (ending || rendering.text === '') return;
+                    await enqueueHandoverJob(tx, 'chat.send_message', {
+                        orderingKey: chatOrderingKey(current.id),
+                        idempotencyKey: `chat.msg:${current.id}:${payload.message_id}`,
+                        payload: {
+                            handoverId: current.id,
+                            messageId: `haptik-${payload.message_id}`,
+                            text: rendering.text
+                        }
+                    });
+                }
+            }).catch((error: unknown) => {
+                if (isBridgeError(error, 'bridge_handover_duplicate_message')) return { applied: false };
+                throw error;
+            });
+            return duplicate ? 'duplicate' : 'accepted';
+        },
+
+        async onTractEvent(payload, eventId) {
+            const inbound = { source: TRACT_EVENT_SOURCE, eventId };
+            const recorded = await db.transaction(async (tx) => {
+                const result = await recordInboundEvent(tx, { ...inbound, payload });
+                if (!result.duplicate) await markInboundProcessed(tx, inbound);
+                return result;
+            });
+            if (recorded.duplicate) return 'duplicate';
+            const kind = `${payload.category}/${payload.subcategory}`;
+            if (kind === 'collection_state/incomplete') {
+                await startHandover({
+                    source: 'tract_event',
+                    user: { user_id: payload.user_id },
+                    conversationNo: payload.conversation_number ?? '0'
+                });
+                return 'accepted';
+            }
+            if (kind === 'collection_state/complete') {
+                const session = await activeFor(payload.user_id, payload.conversation_number);
+                if (session === undefined) return 'ignored';
+                await applyInput(session.id, { type: 'user_end', source: 'bot_complete' });
+                return 'accepted';
+            }
+            return 'ignored';
+        },
+
+        async onChatEvent(envelope) {
+            const { applied } = await applyInput(
+                envelope.handoverId,
+                { type: 'chat_event', event: envelope.event },
+                {
+                    ...(envelope.state === undefined
+                        ? { cursor: envelope.cursor }
+                        : { chatState: { data: envelope.state.data, cursor: envelope.cursor } }),
+                    chatRecordId: envelope.chatRecordId ?? chatRecordIdOf(envelope.state)
+                }
+            );
+            if (!applied)
+                logger.debug({ handoverId: envelope.handoverId, event: envelope.event.type }, 'chat event ignored');
+        },
+
+        handlers,
+
+        async resumeActive() {
+            let resumed = 0;
+            let afterId: string | undefined;
+            for (;;) {
+                const ids = await listActiveHandoverIds(db, {
+                    ...(afterId === undefined ? {} : { afterId }),
+                    limit: 500
+                });
+                if (ids.length === 0) break;
+                for (const id of ids) {
+                    const session = await getHandoverSession(db, id);
+                    if (session === undefined) continue;
+                    if (!adapterStateOf(session).core.machine.chatOpened) continue; // its chat.open job is still queued
+                    try {
+                        await chat.resume(id, chatStateOf(session));
+                        resumed += 1;
+                    } catch (error) {
+                        logger.error(
+                            { handoverId: id, code: asBridgeError(error, 'bridge_handover_resume_failed').code },
+                            'handover could not be resumed'
+                        );
+                    }
+                }
+                afterId = ids.at(-1);
+            }
+            logger.info({ resumed }, 'open handovers resumed');
+            return resumed;
+        }
+    };
+}

@@ -1,0 +1,53 @@
+/**
+ * A bridge in a process of its own, for tests that kill it (SIGKILL) and start it again, and for the
+ * handover benchmark (its memory and CPU are then the bridge's alone). The options
+ * come as JSON in BRIDGE_PROCESS_OPTIONS (environment as an operator sets it, mapping file content,
+ * database schema, timer tuning); once it listens it prints `READY <url>` on stdout. Compiled by the
+ * test with tsc (test/support/bridge-process-runner.ts) or by `npm run build` (dist/scripts/bridge-process.js).
+ */
+import { startBridge } from '../bridge/src/bridge';
+import type { EnhancedChatTuning } from '../bridge/src/bridge';
+import { loadConfig } from '../bridge/src/config/env';
+import { parseSettings } from '../bridge/src/config/mapping-file';
+import { createLogger } from '../bridge/src/observability/logger';
+import { createMetrics } from '../bridge/src/observability/metrics';
+
+export interface BridgeProcessOptions {
+    env: Record<string, string>;
+    mapping?: unknown;
+    databaseSchema?: string;
+    outbox?: {
+        pollIntervalMs?: number;
+        backoff?: { baseMs: number; maxMs: number };
+        maxAttempts?: number;
+        concurrency?: number;
+    };
+    chatTuning?: EnhancedChatTuning;
+    logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+}
+
+async function main(): Promise<void> {
+    const options = JSON.parse(process.env['BRIDGE_PROCESS_OPTIONS'] ?? '{}') as BridgeProcessOptions;
+    const config = loadConfig(options.env);
+    const bridge = await startBridge({
+        config,
+        settings: parseSettings(options.mapping ?? {}),
+        logger: createLogger({ level: options.logLevel ?? 'silent' }),
+        metrics: createMetrics(),
+        host: '127.0.0.1',
+        ...(options.databaseSchema === undefined ? {} : { databaseSchema: options.databaseSchema }),
+        ...(options.outbox === undefined ? {} : { outbox: options.outbox }),
+        ...(options.chatTuning === undefined ? {} : { enhancedChat: options.chatTuning })
+    });
+    process.stdout.write(`READY ${bridge.url}\n`);
+    process.once('SIGTERM', () => {
+        void bridge.stop().then(() => process.exit(0));
+    });
+}
+
+main().catch((error: unknown) => {
+    process.stderr.write(
+        `bridge process failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`
+    );
+    process.exit(1);
+});

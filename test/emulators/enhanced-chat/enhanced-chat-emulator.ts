@@ -1,0 +1,870 @@
+/**
+ * An Enhanced Chat (Messaging for In-App and Web) emulator on loopback, acting as the deployment's SCRT2
+ * host (salesforce.md §3.2): guest access tokens, conversations, messages, typing entries, session end,
+ * close, entry listing, and the `/eventrouter/v1/sse` stream with `Last-Event-Id` replay and `ping`
+ * keep-alives. Tests and the demo play the Service Console agent through the returned object or JSON
+ * routes under `/__emulator/`.
+ *
+ * Choices where Salesforce documents nothing (marked [I] in salesforce.md): error bodies are
+ * `{code, message}`; create conversation answers 201, message/entry 202, deletes 204; throttling is 429;
+ * event ids are integers, monotonic per conversation; an agent-ended session streams SessionStatusChanged
+ * Ended before the agent's ParticipantChanged remove. With no agent available a new conversation is NOT
+ * failed: Omni-Channel keeps the work item queued, so the routing result says failureType None without a
+ * wait estimate and the conversation stays Waiting (a RoutingError only comes from `routingFailure`).
+ * The continuation-token endpoint accepts an expired (never a forged) token and issues a fresh token for
+ * the same subject; Salesforce says a continuation token "doesn't extend the JWT expiration", so this
+ * leniency stands in for the unverified renewal path and must be checked in a real org.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { createHash, randomUUID } from 'node:crypto';
+import { buildEntry, participantChangedPayload, routingResultPayload, textMessagePayload } from './entries';
+import type { ConversationEntry, EntryInput, ParticipantRole, StreamedEvent } from './entries';
+
+export type { ConversationEntry, StreamedEvent, SseEventType } from './entries';
+
+type SfRecord = Record<string, unknown>;
+
+/** The part of the Salesforce emulator used to keep MessagingSession records (Waiting → Active → Ended). */
+export interface MessagingSessionStore {
+    insert(type: string, fields: SfRecord): SfRecord;
+    records(type: string): SfRecord[];
+    /** Optional: without it the record keeps its first Status (the Salesforce emulator has no in-process update yet). */
+    update?(type: string, id: string, fields: SfRecord): void;
+}
+
+export interface EnhancedChatLimits {
+    /** Access tokens per window per org (Salesforce: 200 per minute). */
+    tokensPerWindow?: number;
+    /** Inbound messages per window per conversation (Salesforce: 22 per minute). */
+    messagesPerWindow?: number;
+    /** Window length (default 60 000 ms); tests shorten it. */
+    windowMs?: number;
+}
+
+export interface EnhancedChatEmulatorOptions {
+    orgId: string;
+    esDeveloperName: string;
+    salesforce?: MessagingSessionStore;
+    port?: number;
+    host?: string;
+    limits?: EnhancedChatLimits;
+    /** Life of an access token (default 6 h). */
+    tokenTtlMs?: number;
+    /** Interval of `ping` keep-alives on each SSE connection (default 30 s). */
+    pingIntervalMs?: number;
+}
+
+/** One injected failure for the next matching REST call (never the SSE stream or control routes). */
+export type EnhancedChatFailure = {
+    /** Which call it hits: default any REST call. */
+    on?: 'token' | 'conversation' | 'message' | 'entry' | 'session' | 'any';
+} & (
+    | { status: 429 | 500 | 502 | 503 }
+    /** Drops the connection before handling the call. */
+    | { resetConnection: true }
+    /** Handles the call, then drops the connection instead of answering (the client cannot know it worked). */
+    | { dropResponse: true }
+);
+
+export type SessionStatus = 'Waiting' | 'Active' | 'Ended';
+
+export interface EmulatedConversation {
+    conversationId: string;
+    routingAttributes: Record<string, unknown>;
+    status: SessionStatus;
+    closed: boolean;
+    agentName?: string;
+    messagingSessionId: string;
+    sessionEndedByRole?: string;
+    userTyping: boolean;
+    /** Events streamed so far (the last SSE id). */
+    lastEventId: number;
+}
+
+export interface UserMessage {
+    id: string;
+    text: string;
+    at: number;
+}
+
+export interface RecordedChatRequest {
+    method: string;
+    path: string;
+    status: number;
+    at: number;
+}
+
+export interface EnhancedChatEmulator {
+    readonly url: string;
+    close(): Promise<void>;
+    setAvailability(available: boolean): void;
+    setWaitTime(seconds: number | undefined, queuePosition?: number): void;
+    accept(conversationId: string, agentName: string): void;
+    agentMessage(conversationId: string, text: string): string;
+    agentTyping(conversationId: string, on: boolean): void;
+    transfer(conversationId: string, toAgentName: string): void;
+    end(conversationId: string): void;
+    routingFailure(conversationId: string, reason?: string): void;
+    /** Cuts every open SSE connection (the client must reconnect with Last-Event-Id). */
+    dropStreams(): void;
+    /** Open SSE connections go silent (no events, no pings) until they are dropped; new ones are normal. */
+    stallStreams(): void;
+    /** Every token issued so far is expired (401); open streams are cut so clients notice. */
+    expireTokens(): void;
+    failNext(count: number, failure: EnhancedChatFailure): void;
+    conversations(): EmulatedConversation[];
+    /** What the end user sent in a conversation, in order, each id once. */
+    messagesFrom(conversationId: string): UserMessage[];
+    events(conversationId: string): StreamedEvent[];
+    readonly requests: readonly RecordedChatRequest[];
+    readonly stats: {
+        tokensIssued: number;
+        throttled: number;
+        sseConnections: number;
+        activeStreams: number;
+    };
+    waitFor<T>(probe: (emulator: EnhancedChatEmulator) => T | undefined | false, timeoutMs?: number): Promise<T>;
+}
+
+interface TokenInfo {
+    subject: string;
+    orgId: string;
+    exp: number;
+}
+
+interface Conversation {
+    id: string;
+    subject: string;
+    routingAttributes: Record<string, unknown>;
+    status: SessionStatus;
+    closed: boolean;
+    agent?: { name: string; subject: string };
+    messagingSessionId: string;
+    sessionEndedByRole?: string;
+    userTyping: boolean;
+    events: StreamedEvent[];
+    userMessages: UserMessage[];
+    messageIds: Set<string>;
+    messageTimes: number[];
+}
+
+interface StreamConnection {
+    res: ServerResponse;
+    subject: string;
+    stalled: boolean;
+    ping: NodeJS.Timeout;
+}
+
+class HttpError extends Error {
+    constructor(
+        readonly status: number,
+        readonly code: string,
+        message: string
+    ) {
+        super(message);
+    }
+}
+
+const UUID_LOWER = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const b64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+const sameOrg = (a: string, b: string): boolean => a.slice(0, 15) === b.slice(0, 15);
+const agentSubject = (name: string): string =>
+    `005${createHash('sha1').update(name).digest('hex').slice(0, 12).toUpperCase()}`;
+
+export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOptions): Promise<EnhancedChatEmulator> {
+    const windowMs = options.limits?.windowMs ?? 60_000;
+    const tokensPerWindow = options.limits?.tokensPerWindow ?? 200;
+    const messagesPerWindow = options.limits?.messagesPerWindow ?? 22;
+    const tokenTtlMs = options.tokenTtlMs ?? 6 * 3600_000;
+    const pingIntervalMs = options.pingIntervalMs ?? 30_000;
+
+    const tokens = new Map<string, TokenInfo>();
+    const tokenTimes: number[] = [];
+    const conversations = new Map<string, Conversation>();
+    const streams = new Set<StreamConnection>();
+    const failures: EnhancedChatFailure[] = [];
+    const requests: RecordedChatRequest[] = [];
+    const stats = { tokensIssued: 0, throttled: 0, sseConnections: 0, activeStreams: 0 };
+    let available = true;
+    let waitSeconds: number | undefined = 30;
+    let queuePosition: number | undefined;
+    let sessionCounter = 0;
+
+    const issueToken = (subject: string): { accessToken: string; exp: number } => {
+        const now = Date.now();
+        const exp = now + tokenTtlMs;
+        const accessToken = [
+            b64url({ alg: 'none', typ: 'JWT' }),
+            b64url({
+                iss: 'enhanced-chat-emulator',
+                sub: subject,
+                orgId: options.orgId,
+                iat: Math.floor(now / 1000),
+                exp: Math.floor(exp / 1000),
+                jti: randomUUID()
+            }),
+            ''
+        ].join('.');
+        tokens.set(accessToken, { subject, orgId: options.orgId, exp });
+        stats.tokensIssued += 1;
+        return { accessToken, exp };
+    };
+
+    /** Keeps the timestamps inside the window; true when one more fits under the limit. */
+    const withinLimit = (times: number[], limit: number): boolean => {
+        const now = Date.now();
+        while (times.length > 0 && (times[0] ?? 0) <= now - windowMs) times.shift();
+        if (times.length >= limit) return false;
+        times.push(now);
+        return true;
+    };
+
+    const authorize = (req: IncomingMessage): TokenInfo => {
+        const header = req.headers.authorization ?? '';
+        const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+        const info = tokens.get(token);
+        if (!info) throw new HttpError(401, 'UNAUTHORIZED', 'Invalid access token');
+        if (info.exp <= Date.now()) throw new HttpError(401, 'UNAUTHORIZED', 'Access token expired');
+        return info;
+    };
+
+    const conversationFor = (id: string, token: TokenInfo): Conversation => {
+        const conv = conversations.get(id.toLowerCase());
+        if (!conv || conv.subject !== token.subject) {
+            throw new HttpError(404, 'NOT_FOUND', `Conversation ${id} not found`);
+        }
+        return conv;
+    };
+
+    const controlConversation = (id: string): Conversation => {
+        const conv = conversations.get(id.toLowerCase());
+        if (!conv) throw new Error(`unknown conversation ${id}`);
+        return conv;
+    };
+
+    const writeEvent = (conn: StreamConnection, event: StreamedEvent): void => {
+        if (conn.stalled) return;
+        conn.res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
+    };
+
+    const emit = (conv: Conversation, input: Omit<EntryInput, 'at'>): StreamedEvent => {
+        const entry: ConversationEntry = buildEntry({ ...input, at: Date.now() });
+        const event: StreamedEvent = {
+            id: conv.events.length + 1,
+            type: input.type,
+            data: {
+                channelPlatformKey: options.esDeveloperName,
+                channelType: 'embedded_messaging',
+                channelAddressIdentifier: conv.subject,
+                conversationId: conv.id,
+                conversationEntry: entry
+            }
+        };
+        conv.events.push(event);
+        for (const conn of streams) if (conn.subject === conv.subject) writeEvent(conn, event);
+        return event;
+    };
+
+    const SYSTEM: { role: ParticipantRole; subject: string; appType: string } = {
+        role: 'System',
+        subject: 'system',
+        appType: 'iamessage'
+    };
+    const ROUTER: { role: ParticipantRole; subject: string; appType: string } = {
+        role: 'Router',
+        subject: 'router',
+        appType: 'iamessage'
+    };
+    const agentSender = (agent: { name: string; subject: string }) => ({
+        role: 'Agent' as const,
+        subject: agent.subject,
+        appType: 'agent'
+    });
+
+    const setSessionRecord = (conv: Conversation, fields: SfRecord): void => {
+        options.salesforce?.update?.('MessagingSession', conv.messagingSessionId, fields);
+    };
+
+    const emitStatus = (conv: Conversation, status: SessionStatus, endedBy?: ParticipantRole): void => {
+        conv.status = status;
+        if (endedBy !== undefined) conv.sessionEndedByRole = endedBy;
+        emit(conv, {
+            type: 'CONVERSATION_SESSION_STATUS_CHANGED',
+            entryType: 'SessionStatusChanged',
+            payload: { sessionStatus: status, ...(endedBy === undefined ? {} : { sessionEndedByRole: endedBy }) },
+            sender: SYSTEM,
+            senderDisplayName: 'System'
+        });
+        const now = new Date().toISOString();
+        if (status === 'Active') setSessionRecord(conv, { Status: 'Active', AcceptTime: now });
+        if (status === 'Ended') {
+            setSessionRecord(conv, { Status: 'Ended', EndTime: now, EndedByType: endedBy ?? 'System' });
+        }
+    };
+
+    const emitRouting = (
+        conv: Conversation,
+        routingType: 'Initial' | 'Transfer',
+        failure?: { type: 'RoutingError'; reason: string }
+    ): void => {
+        emit(conv, {
+            type: 'CONVERSATION_ROUTING_RESULT',
+            entryType: 'RoutingResult',
+            payload: routingResultPayload({
+                routingType,
+                failureType: failure ? failure.type : 'None',
+                ...(failure ? { failureReason: failure.reason } : {}),
+                ...(available && waitSeconds !== undefined && !failure ? { estimatedWaitSeconds: waitSeconds } : {}),
+                recordId: conv.messagingSessionId,
+                ...(conv.agent ? { workOwnerId: conv.agent.subject } : {})
+            }),
+            sender: ROUTER,
+            senderDisplayName: 'Router'
+        });
+    };
+
+    const emitQueuePosition = (conv: Conversation, position: number): void => {
+        emit(conv, {
+            type: 'CONVERSATION_QUEUE_POSITION',
+            entryType: 'QueuePosition',
+            payload: { queuePosition: position },
+            sender: ROUTER,
+            senderDisplayName: 'Router'
+        });
+    };
+
+    const emitParticipant = (
+        conv: Conversation,
+        operation: 'add' | 'remove',
+        agent: { name: string; subject: string }
+    ) => {
+        emit(conv, {
+            type: 'CONVERSATION_PARTICIPANT_CHANGED',
+            entryType: 'ParticipantChanged',
+            payload: participantChangedPayload(operation, 'Agent', agent.subject, agent.name),
+            sender: agentSender(agent),
+            senderDisplayName: agent.name
+        });
+    };
+
+    const endSession = (conv: Conversation, by: ParticipantRole): void => {
+        if (conv.status === 'Ended') return;
+        const agent = conv.agent;
+        emitStatus(conv, 'Ended', by);
+        if (agent) {
+            emitParticipant(conv, 'remove', agent);
+            delete conv.agent;
+        }
+    };
+
+    const createConversation = (token: TokenInfo, body: Record<string, unknown>): [number, unknown] => {
+        const id = body.conversationId;
+        if (typeof id !== 'string' || !UUID_LOWER.test(id)) {
+            throw new HttpError(400, 'INVALID_INPUT', 'conversationId must be a lower-case UUID');
+        }
+        if (body.esDeveloperName !== options.esDeveloperName) {
+            throw new HttpError(400, 'INVALID_INPUT', 'Unknown esDeveloperName');
+        }
+        const existing = conversations.get(id);
+        if (existing) {
+            if (existing.subject === token.subject) return [201, {}];
+            throw new HttpError(409, 'CONFLICT', 'A conversation with this id already exists');
+        }
+        const routingAttributes =
+            body.routingAttributes !== null && typeof body.routingAttributes === 'object'
+                ? { ...(body.routingAttributes as Record<string, unknown>) }
+                : {};
+        const now = new Date().toISOString();
+        const fields: SfRecord = {
+            Name: `MS-${String(++sessionCounter).padStart(6, '0')}`,
+            Status: 'Waiting',
+            ConversationId: id,
+            ChannelType: 'EmbeddedMessaging',
+            ChannelName: options.esDeveloperName,
+            Origin: 'InboundInitiated',
+            AgentType: 'Agent',
+            StartTime: now
+        };
+        const record = options.salesforce?.insert('MessagingSession', fields);
+        const messagingSessionId =
+            typeof record?.Id === 'string' ? record.Id : `0Mw${String(sessionCounter).padStart(15, '0')}`;
+        const conv: Conversation = {
+            id,
+            subject: token.subject,
+            routingAttributes,
+            status: 'Waiting',
+            closed: false,
+            messagingSessionId,
+            userTyping: false,
+            events: [],
+            userMessages: [],
+            messageIds: new Set(),
+            messageTimes: []
+        };
+        conversations.set(id, conv);
+        emitStatus(conv, 'Waiting');
+        emitRouting(conv, 'Initial');
+        if (available && queuePosition !== undefined) emitQueuePosition(conv, queuePosition);
+        return [201, {}];
+    };
+
+    const sendMessage = (conv: Conversation, body: Record<string, unknown>): [number, unknown] => {
+        const message = body.message as Record<string, unknown> | undefined;
+        const id = message?.id;
+        const content = message?.staticContent as Record<string, unknown> | undefined;
+        if (typeof id !== 'string' || id === '' || typeof content?.text !== 'string') {
+            throw new HttpError(400, 'INVALID_INPUT', 'message.id and message.staticContent.text are required');
+        }
+        if (conv.messageIds.has(id)) return [202, {}];
+        if (conv.status === 'Ended' || conv.closed) {
+            throw new HttpError(400, 'INVALID_INPUT', 'The messaging session has ended');
+        }
+        if (!withinLimit(conv.messageTimes, messagesPerWindow)) {
+            stats.throttled += 1;
+            throw new HttpError(429, 'TOO_MANY_REQUESTS', 'Message rate limit exceeded for this conversation');
+        }
+        conv.messageIds.add(id);
+        conv.userMessages.push({ id, text: content.text, at: Date.now() });
+        emit(conv, {
+            type: 'CONVERSATION_MESSAGE',
+            entryType: 'Message',
+            payload: textMessagePayload(id, content.text),
+            sender: { role: 'EndUser', subject: conv.subject, appType: 'iamessage' },
+            senderDisplayName: 'Guest',
+            identifier: id
+        });
+        return [202, {}];
+    };
+
+    const listEntries = (conv: Conversation, url: URL): [number, unknown] => {
+        const limit = Math.min(50, Math.max(1, Number(url.searchParams.get('limit') ?? 20) || 20));
+        const fromEnd = url.searchParams.get('direction') === 'FromEnd';
+        const all = conv.events.map((e) => e.data.conversationEntry);
+        const page = fromEnd ? all.slice(-limit).reverse() : all.slice(0, limit);
+        return [200, { conversationEntries: page }];
+    };
+
+    const classify = (method: string, path: string): NonNullable<EnhancedChatFailure['on']> => {
+        if (path.includes('/authorization/')) return 'token';
+        if (path.endsWith('/message')) return 'message';
+        if (path.endsWith('/entry')) return 'entry';
+        if (method === 'DELETE') return 'session';
+        return 'conversation';
+    };
+
+    const handleRest = (req: IncomingMessage, url: URL, body: Record<string, unknown>): [number, unknown] => {
+        const method = req.method ?? 'GET';
+        const path = url.pathname;
+        const base = '/iamessage/api/v2';
+        if (path === `${base}/authorization/unauthenticated/access-token` && method === 'POST') {
+            if (typeof body.orgId !== 'string' || !sameOrg(body.orgId, options.orgId)) {
+                throw new HttpError(400, 'INVALID_INPUT', 'Invalid orgId');
+            }
+            if (body.esDeveloperName !== options.esDeveloperName) {
+                throw new HttpError(400, 'INVALID_INPUT', 'Invalid esDeveloperName');
+            }
+            if (!withinLimit(tokenTimes, tokensPerWindow)) {
+                stats.throttled += 1;
+                throw new HttpError(429, 'TOO_MANY_REQUESTS', 'Access token rate limit exceeded for this org');
+            }
+            const { accessToken } = issueToken(`v2/iamessage/UNAUTH/NA/uid:${randomUUID()}`);
+            return [
+                200,
+                {
+                    accessToken,
+                    lastEventId: '0',
+                    context: {
+                        configuration: {
+                            embeddedServiceConfig: { name: options.esDeveloperName, deploymentType: 'Custom' }
+                        }
+                    }
+                }
+            ];
+        }
+        if (path === `${base}/authorization/continuation-access-token` && method === 'GET') {
+            const header = req.headers.authorization ?? '';
+            const info = tokens.get(header.startsWith('Bearer ') ? header.slice(7) : '');
+            if (!info) throw new HttpError(401, 'UNAUTHORIZED', 'Invalid access token');
+            if (!withinLimit(tokenTimes, tokensPerWindow)) {
+                stats.throttled += 1;
+                throw new HttpError(429, 'TOO_MANY_REQUESTS', 'Access token rate limit exceeded for this org');
+            }
+            const { accessToken } = issueToken(info.subject);
+            const last = [...conversations.values()]
+                .filter((c) => c.subject === info.subject)
+                .reduce((max, c) => Math.max(max, c.events.length), 0);
+            return [200, { accessToken, lastEventId: String(last), context: {} }];
+        }
+        const token = authorize(req);
+        if (path === `${base}/conversation` && method === 'POST') return createConversation(token, body);
+        if (path === `${base}/conversation/list` && method === 'GET') {
+            const mine = [...conversations.values()].filter((c) => c.subject === token.subject);
+            return [
+                200,
+                {
+                    openConversationsFound: mine.filter((c) => !c.closed).length,
+                    closedConversationsFound: mine.filter((c) => c.closed).length,
+                    conversations: mine.map((c) => ({ conversationId: c.id }))
+                }
+            ];
+        }
+        const m = /^\/iamessage\/api\/v2\/conversation\/([^/]+)(?:\/(message|entry|entries|session))?$/.exec(path);
+        if (!m) throw new HttpError(404, 'NOT_FOUND', 'Resource not found');
+        const conv = conversationFor(decodeURIComponent(m[1] ?? ''), token);
+        const sub = m[2];
+        if (sub === 'message' && method === 'POST') return sendMessage(conv, body);
+        if (sub === 'entry' && method === 'POST') {
+            if (body.entryType === 'TypingStartedIndicator') conv.userTyping = true;
+            else if (body.entryType === 'TypingStoppedIndicator') conv.userTyping = false;
+            else throw new HttpError(400, 'INVALID_INPUT', 'Unsupported entryType');
+            return [202, {}];
+        }
+        if (sub === 'entries' && method === 'GET') return listEntries(conv, url);
+        if (sub === 'session' && method === 'DELETE') {
+            endSession(conv, 'EndUser');
+            return [204, undefined];
+        }
+        if (sub === undefined && method === 'DELETE') {
+            endSession(conv, 'EndUser');
+            if (!conv.closed) {
+                conv.closed = true;
+                emit(conv, {
+                    type: 'CONVERSATION_CLOSE_CONVERSATION',
+                    entryType: 'CloseConversation',
+                    payload: {},
+                    sender: { role: 'EndUser', subject: conv.subject, appType: 'iamessage' },
+                    senderDisplayName: 'Guest'
+                });
+            }
+            return [204, undefined];
+        }
+        throw new HttpError(404, 'NOT_FOUND', 'Resource not found');
+    };
+
+    const openStream = (req: IncomingMessage, res: ServerResponse): void => {
+        const token = authorize(req);
+        const orgHeader = req.headers['x-org-id'];
+        if (typeof orgHeader !== 'string' || !sameOrg(orgHeader, options.orgId)) {
+            throw new HttpError(401, 'UNAUTHORIZED', 'X-Org-Id does not match the token');
+        }
+        const lastHeader = req.headers['last-event-id'];
+        const after = Number(typeof lastHeader === 'string' && lastHeader !== '' ? lastHeader : '0') || 0;
+        res.writeHead(200, {
+            'Content-Type': 'text/event-stream',
+            'Cache-Control': 'no-cache',
+            Connection: 'keep-alive'
+        });
+        const conn: StreamConnection = {
+            res,
+            subject: token.subject,
+            stalled: false,
+            ping: setInterval(() => {
+                if (!conn.stalled) res.write(`event: ping\ndata: {"timestamp":${Date.now()}}\n\n`);
+            }, pingIntervalMs)
+        };
+        stats.sseConnections += 1;
+        stats.activeStreams += 1;
+        streams.add(conn);
+        res.on('close', () => {
+            clearInterval(conn.ping);
+            if (streams.delete(conn)) stats.activeStreams -= 1;
+        });
+        // A comment line flushes the headers to the client at once.
+        res.write(':ok\n\n');
+        for (const conv of conversations.values()) {
+            if (conv.subject !== token.subject) continue;
+            for (const event of conv.events) if (event.id > after) writeEvent(conn, event);
+        }
+    };
+
+    const readBody = async (req: IncomingMessage): Promise<string> => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        return Buffer.concat(chunks).toString('utf8');
+    };
+
+    const send = (res: ServerResponse, status: number, body: unknown): void => {
+        if (body === undefined) {
+            res.writeHead(status).end();
+            return;
+        }
+        const text = JSON.stringify(body);
+        res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+        res.end(text);
+    };
+
+    const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+        const url = new URL(req.url ?? '/', 'http://emulator');
+        const method = req.method ?? 'GET';
+        const raw = await readBody(req);
+        const record = (status: number): void => {
+            requests.push({ method, path: url.pathname, status, at: Date.now() });
+        };
+        let body: Record<string, unknown> = {};
+        if (raw !== '') {
+            try {
+                body = JSON.parse(raw) as Record<string, unknown>;
+            } catch {
+                record(400);
+                return send(res, 400, { code: 'INVALID_INPUT', message: 'Malformed JSON' });
+            }
+        }
+        if (url.pathname.startsWith('/__emulator/')) {
+            try {
+                const [status, answer] = handleControl(method, url.pathname.slice(12).split('/'), body);
+                return send(res, status, answer);
+            } catch (error) {
+                return send(res, 400, { code: 'INVALID_INPUT', message: (error as Error).message });
+            }
+        }
+        if (url.pathname === '/eventrouter/v1/sse' && method === 'GET') {
+            try {
+                openStream(req, res);
+                record(200);
+            } catch (error) {
+                const e = error instanceof HttpError ? error : new HttpError(500, 'INTERNAL_ERROR', String(error));
+                record(e.status);
+                send(res, e.status, { code: e.code, message: e.message });
+            }
+            return;
+        }
+        const kind = classify(method, url.pathname);
+        const index = failures.findIndex((f) => (f.on ?? 'any') === 'any' || f.on === kind);
+        const failure = index >= 0 ? failures.splice(index, 1)[0] : undefined;
+        if (failure && 'resetConnection' in failure) {
+            record(-1);
+            req.socket.destroy();
+            return;
+        }
+        if (failure && 'status' in failure) {
+            record(failure.status);
+            return send(res, failure.status, { code: 'SERVICE_UNAVAILABLE', message: 'Injected failure' });
+        }
+        try {
+            const [status, answer] = handleRest(req, url, body);
+            if (failure && 'dropResponse' in failure) {
+                record(-1);
+                req.socket.destroy();
+                return;
+            }
+            record(status);
+            send(res, status, answer);
+        } catch (error) {
+            const e = error instanceof HttpError ? error : new HttpError(500, 'INTERNAL_ERROR', String(error));
+            record(e.status);
+            send(res, e.status, { code: e.code, message: e.message });
+        }
+    };
+
+    const handleControl = (method: string, parts: string[], body: Record<string, unknown>): [number, unknown] => {
+        const [what, id, action] = parts.map(decodeURIComponent);
+        const text = (key: string): string => {
+            const value = body[key];
+            if (typeof value !== 'string') throw new Error(`${key} is required`);
+            return value;
+        };
+        if (method === 'GET' && what === 'conversations' && id === undefined) return [200, emulator.conversations()];
+        if (method === 'GET' && what === 'conversations' && id !== undefined && action === 'messages') {
+            return [200, emulator.messagesFrom(id)];
+        }
+        if (method === 'GET' && what === 'requests') return [200, requests];
+        if (method === 'GET' && what === 'stats') return [200, stats];
+        if (method !== 'POST') throw new Error('unknown control route');
+        if (what === 'conversations' && id !== undefined) {
+            switch (action) {
+                case 'accept':
+                    emulator.accept(id, text('agentName'));
+                    return [200, {}];
+                case 'message':
+                    return [200, { identifier: emulator.agentMessage(id, text('text')) }];
+                case 'typing':
+                    emulator.agentTyping(id, body.on !== false);
+                    return [200, {}];
+                case 'transfer':
+                    emulator.transfer(id, text('toAgentName'));
+                    return [200, {}];
+                case 'end':
+                    emulator.end(id);
+                    return [200, {}];
+                case 'routing-failure':
+                    emulator.routingFailure(id, typeof body.reason === 'string' ? body.reason : undefined);
+                    return [200, {}];
+                case undefined:
+                default:
+                    throw new Error('unknown conversation action');
+            }
+        }
+        switch (what) {
+            case 'availability':
+                emulator.setAvailability(body.available !== false);
+                return [200, {}];
+            case 'wait-time':
+                emulator.setWaitTime(
+                    typeof body.seconds === 'number' ? body.seconds : undefined,
+                    typeof body.queuePosition === 'number' ? body.queuePosition : undefined
+                );
+                return [200, {}];
+            case 'drop-streams':
+                emulator.dropStreams();
+                return [200, {}];
+            case 'stall-streams':
+                emulator.stallStreams();
+                return [200, {}];
+            case 'expire-tokens':
+                emulator.expireTokens();
+                return [200, {}];
+            case 'fail-next': {
+                const count = typeof body.count === 'number' ? body.count : 1;
+                const on = typeof body.on === 'string' ? (body.on as EnhancedChatFailure['on']) : undefined;
+                const scope = on === undefined ? {} : { on };
+                if (body.resetConnection === true) emulator.failNext(count, { ...scope, resetConnection: true });
+                else if (body.dropResponse === true) emulator.failNext(count, { ...scope, dropResponse: true });
+                else {
+                    const status =
+                        body.status === 429 || body.status === 500 || body.status === 502 ? body.status : 503;
+                    emulator.failNext(count, { ...scope, status });
+                }
+                return [200, {}];
+            }
+            case undefined:
+            default:
+                throw new Error('unknown control route');
+        }
+    };
+
+    const sockets = new Set<Socket>();
+    const server = createServer((req, res) => {
+        handle(req, res).catch((error: unknown) => {
+            if (!res.headersSent) send(res, 500, { code: 'INTERNAL_ERROR', message: String(error) });
+        });
+    });
+    server.on('connection', (socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    const url = `http://${options.host ?? '127.0.0.1'}:${address.port}`;
+
+    const emulator: EnhancedChatEmulator = {
+        url,
+        close: () =>
+            new Promise<void>((resolve, reject) => {
+                for (const conn of streams) clearInterval(conn.ping);
+                for (const s of sockets) s.destroy();
+                server.close((err) => (err ? reject(err) : resolve()));
+            }),
+        setAvailability: (value) => {
+            available = value;
+        },
+        setWaitTime: (seconds, position) => {
+            waitSeconds = seconds;
+            queuePosition = position;
+            if (position === undefined) return;
+            for (const conv of conversations.values()) {
+                if (conv.status === 'Waiting' && !conv.agent) emitQueuePosition(conv, position);
+            }
+        },
+        accept: (conversationId, agentName) => {
+            const conv = controlConversation(conversationId);
+            if (conv.status === 'Ended') throw new Error('the session has ended');
+            const agent = { name: agentName, subject: agentSubject(agentName) };
+            conv.agent = agent;
+            emitParticipant(conv, 'add', agent);
+            if (conv.status !== 'Active') emitStatus(conv, 'Active');
+        },
+        agentMessage: (conversationId, text) => {
+            const conv = controlConversation(conversationId);
+            const agent = conv.agent;
+            if (!agent) throw new Error('no agent in this conversation');
+            const id = randomUUID();
+            emit(conv, {
+                type: 'CONVERSATION_MESSAGE',
+                entryType: 'Message',
+                payload: textMessagePayload(id, text),
+                sender: agentSender(agent),
+                senderDisplayName: agent.name,
+                identifier: id
+            });
+            return id;
+        },
+        agentTyping: (conversationId, on) => {
+            const conv = controlConversation(conversationId);
+            const agent = conv.agent;
+            if (!agent) throw new Error('no agent in this conversation');
+            emit(conv, {
+                type: on ? 'CONVERSATION_TYPING_STARTED_INDICATOR' : 'CONVERSATION_TYPING_STOPPED_INDICATOR',
+                entryType: on ? 'TypingStartedIndicator' : 'TypingStoppedIndicator',
+                payload: {},
+                sender: agentSender(agent),
+                senderDisplayName: agent.name
+            });
+        },
+        transfer: (conversationId, toAgentName) => {
+            const conv = controlConversation(conversationId);
+            const from = conv.agent;
+            if (!from) throw new Error('no agent in this conversation');
+            emitParticipant(conv, 'remove', from);
+            delete conv.agent;
+            emitRouting(conv, 'Transfer');
+            const to = { name: toAgentName, subject: agentSubject(toAgentName) };
+            conv.agent = to;
+            emitParticipant(conv, 'add', to);
+        },
+        end: (conversationId) => {
+            endSession(controlConversation(conversationId), 'Agent');
+        },
+        routingFailure: (conversationId, reason) => {
+            const conv = controlConversation(conversationId);
+            emitRouting(conv, 'Initial', {
+                type: 'RoutingError',
+                reason: reason ?? 'No route found for this work item'
+            });
+            endSession(conv, 'System');
+        },
+        dropStreams: () => {
+            for (const conn of [...streams]) conn.res.destroy();
+        },
+        stallStreams: () => {
+            for (const conn of streams) conn.stalled = true;
+        },
+        expireTokens: () => {
+            for (const info of tokens.values()) info.exp = 0;
+            for (const conn of [...streams]) conn.res.destroy();
+        },
+        failNext: (count, failure) => {
+            for (let i = 0; i < count; i++) failures.push(failure);
+        },
+        conversations: () =>
+            [...conversations.values()].map((c) => ({
+                conversationId: c.id,
+                routingAttributes: { ...c.routingAttributes },
+                status: c.status,
+                closed: c.closed,
+                ...(c.agent ? { agentName: c.agent.name } : {}),
+                messagingSessionId: c.messagingSessionId,
+                ...(c.sessionEndedByRole === undefined ? {} : { sessionEndedByRole: c.sessionEndedByRole }),
+                userTyping: c.userTyping,
+                lastEventId: c.events.length
+            })),
+        messagesFrom: (conversationId) => controlConversation(conversationId).userMessages.map((m) => ({ ...m })),
+        events: (conversationId) => [...controlConversation(conversationId).events],
+        requests,
+        stats,
+        waitFor: async (probe, timeoutMs = 5000) => {
+            const deadline = Date.now() + timeoutMs;
+            for (;;) {
+                const value = probe(emulator);
+                if (value !== undefined && value !== false) return value;
+                if (Date.now() > deadline) throw new Error(`emulator condition not met within ${timeoutMs} ms`);
+                await new Promise((resolve) => setTimeout(resolve, 10));
+            }
+        }
+    };
+    return emulator;
+}

@@ -1,0 +1,314 @@
+import { tractEvent } from '../emulators/haptik';
+import type { Sandbox } from '../emulators/sandbox';
+import { eventually } from '../support/eventually';
+import {
+    requestAgent,
+    sendUserText,
+    startHandoverSandbox,
+    textsTo,
+    threadControlCalls,
+    userTextsAtAgent,
+    waitForState,
+    waitForText
+} from './harness';
+
+/**
+ * Live-agent handover end to end: signed Haptik requests → bridge → Enhanced Chat emulator (the agent's
+ * side) → Haptik emulator (what the user sees), over real sockets.
+ */
+describe('live agent handover (Enhanced Chat)', () => {
+    let sandbox: Sandbox;
+
+    beforeAll(async () => {
+        sandbox = await startHandoverSandbox();
+    });
+
+    afterAll(async () => {
+        await sandbox.stop();
+    });
+
+    it('queues with a wait-time notice, joins an agent, relays both ways in order, shows typing, ends by the agent', async () => {
+        const userId = 'u-flow';
+        sandbox.haptik.setChatHistory('name_u-flow', 1, [
+            { sender: 'user', text: 'I want a refund for A-1001' },
+            { sender: 'bot', text: 'Let me connect you to an agent.' }
+        ]);
+        sandbox.chat.setWaitTime(240, 3);
+        const started = await requestAgent(sandbox, { userId }, { entities: { order_id: 'A-1001' } });
+        sandbox.chat.setWaitTime(30);
+        expect(started.answerText).toBe('Connecting you to an agent. Please stay on this chat.');
+
+        // Routed with the mapped pre-chat fields; the user is told the wait and queue position.
+        const conversation = sandbox.chat.conversations().find((c) => c.conversationId === started.conversationId)!;
+        expect(conversation.routingAttributes).toEqual({
+            Haptik_Intent: 'refund_request',
+            Haptik_Conversation: `343:${userId}:1`
+        });
+        await waitForText(sandbox, userId, 'An agent will be with you in about 4 minutes.');
+        await waitForText(sandbox, userId, 'An agent will be with you as soon as we close 2 conversations.');
+
+        // The agent first reads the bot conversation.
+        const briefing = await eventually(() => sandbox.chat.messagesFrom(started.conversationId)[0]?.text);
+        expect(briefing.split('\n')).toEqual([
+            'Conversation with the bot before this chat:',
+            'Customer: Asha Rao',
+            'Reason: user asked for an agent (refund_request)',
+            'User: I want a refund for A-1001',
+            'Bot: Let me connect you to an agent.'
+        ]);
+
+        // The conversation Case carries the bot context, and the chat record points at it.
+        const caseRecord = await eventually(() =>
+            sandbox.salesforce.records('Case').find((c) => c['Haptik_Conversation_Key__c'] === `343:${userId}:1`)
+        );
+        const context = JSON.parse(String(caseRecord['Haptik_Bot_Context__c'])) as Record<string, unknown>;
+        expect(context).toMatchObject({
+            version: 1,
+            user: { name: 'Asha Rao', authId: 'crm-1001', language: 'en' },
+            channel: 'Web',
+            intent: 'refund_request',
+            entities: [{ name: 'order_id', value: 'A-1001' }],
+            recentMessages: [
+                { sender: 'user', text: 'I want a refund for A-1001' },
+                { sender: 'bot', text: 'Let me connect you to an agent.' }
+            ]
+        });
+
+        sandbox.chat.accept(started.conversationId, 'Priya');
+        await waitForText(sandbox, userId, 'You are now chatting with Priya.');
+        expect(sandbox.haptik.eventsTo(userId)).toEqual([
+            { category: 'collection_state', subcategory: 'allocated', metadata: { agent_name: 'Priya' } }
+        ]);
+        await waitForState(sandbox, started.handoverId, 'with_agent');
+        await eventually(() =>
+            sandbox.salesforce
+                .records('MessagingSession')
+                .find((r) => r['ConversationId'] === started.conversationId && r['CaseId'] === caseRecord['Id'])
+        );
+
+        // User → agent, in order.
+        for (let i = 1; i <= 5; i++) {
+            const reply = await sendUserText(sandbox, userId, 100 + i, `user message ${i}`);
+            expect(reply.status).toBe(200);
+        }
+        await eventually(() => (userTextsAtAgent(sandbox, started.conversationId).length === 5 ? true : undefined));
+        expect(userTextsAtAgent(sandbox, started.conversationId)).toEqual(
+            [1, 2, 3, 4, 5].map((i) => `user message ${i}`)
+        );
+
+        // Agent → user, in order, each with its entry id; typing shows nothing to the user.
+        sandbox.chat.agentTyping(started.conversationId, true);
+        const entryIds = [1, 2, 3, 4, 5].map((i) =>
+            sandbox.chat.agentMessage(started.conversationId, `agent message ${i}`)
+        );
+        sandbox.chat.agentTyping(started.conversationId, false);
+        await waitForText(sandbox, userId, 'agent message 5');
+        const fromAgent = sandbox.haptik.messagesTo(userId).filter((m) => m.text.startsWith('agent message'));
+        expect(fromAgent.map((m) => m.text)).toEqual([1, 2, 3, 4, 5].map((i) => `agent message ${i}`));
+        expect(fromAgent.map((m) => (m.metadata as { message_id: string }).message_id)).toEqual(entryIds);
+        expect(fromAgent.every((m) => m.sender === 'aeu')).toBe(true);
+
+        // The agent ends: the notice first, then control goes back to the bot.
+        sandbox.chat.end(started.conversationId);
+        await waitForText(sandbox, userId, 'The chat with our agent has ended. Thank you!');
+        const pass = await eventually(() => threadControlCalls(sandbox, userId)[0]);
+        expect(pass.body).toMatchObject({ user_id: userId, type: 'pass', requester: 'ect', receiver: 'iva' });
+        const endNotice = sandbox.haptik.calls.find(
+            (c) => c.path === '/tract/message/send/' && JSON.stringify(c.body).includes('has ended')
+        )!;
+        expect(endNotice.seq).toBeLessThan(pass.seq);
+        await waitForState(sandbox, started.handoverId, 'ended', 'agent');
+
+        // After the end, the user's messages go to the bot, not the agent.
+        const after = await sendUserText(sandbox, userId, 200, 'anyone there?');
+        expect(after.body).toEqual({ status: 'ignored' });
+        expect(userTextsAtAgent(sandbox, started.conversationId)).toHaveLength(5);
+    });
+
+    it('a transfer does not end the chat: the user hears of it and meets the next agent', async () => {
+        const userId = 'u-transfer';
+        const started = await requestAgent(sandbox, { userId });
+        sandbox.chat.accept(started.conversationId, 'Priya');
+        await waitForText(sandbox, userId, 'You are now chatting with Priya.');
+        sandbox.chat.transfer(started.conversationId, 'Ravi');
+        await waitForText(sandbox, userId, 'You are now chatting with Ravi.');
+        sandbox.chat.agentMessage(started.conversationId, 'Ravi from billing here');
+        await waitForText(sandbox, userId, 'Ravi from billing here');
+
+        const texts = textsTo(sandbox, userId);
+        expect(texts.some((t) => t.startsWith('Transferring you'))).toBe(true);
+        expect(texts.indexOf('You are now chatting with Ravi.')).toBeGreaterThan(
+            texts.findIndex((t) => t.startsWith('Transferring you'))
+        );
+        expect(texts).not.toContain('The chat with our agent has ended. Thank you!');
+        expect(threadControlCalls(sandbox, userId)).toHaveLength(0);
+        await waitForState(sandbox, started.handoverId, 'with_agent');
+        await sendUserText(sandbox, userId, 301, 'thanks Ravi');
+        await eventually(() =>
+            userTextsAtAgent(sandbox, started.conversationId).includes('thanks Ravi') ? true : undefined
+        );
+    });
+
+    it('the user types the end keyword: the Salesforce session ends and the bot takes over', async () => {
+        const userId = 'u-keyword';
+        const started = await requestAgent(sandbox, { userId });
+        sandbox.chat.accept(started.conversationId, 'Priya');
+        await waitForText(sandbox, userId, 'You are now chatting with Priya.');
+        await sendUserText(sandbox, userId, 401, 'End chat');
+        await eventually(() =>
+            sandbox.chat
+                .conversations()
+                .find((c) => c.conversationId === started.conversationId && c.status === 'Ended')
+        );
+        await waitForText(sandbox, userId, 'The chat with our agent has ended. Thank you!');
+        await eventually(() => threadControlCalls(sandbox, userId)[0]);
+        await waitForState(sandbox, started.handoverId, 'ended', 'user');
+        expect(userTextsAtAgent(sandbox, started.conversationId)).not.toContain('End chat');
+    });
+
+    it('the bot marks the conversation complete: the Salesforce session ends, no pass is needed', async () => {
+        const userId = 'u-complete';
+        const started = await requestAgent(sandbox, { userId });
+        const reply = await sandbox.send.tractEvent(tractEvent({ userId, subcategory: 'complete' }));
+        expect(reply.body).toEqual({ status: 'accepted' });
+        await eventually(() =>
+            sandbox.chat
+                .conversations()
+                .find((c) => c.conversationId === started.conversationId && c.status === 'Ended')
+        );
+        await waitForState(sandbox, started.handoverId, 'ended', 'user');
+        expect(threadControlCalls(sandbox, userId)).toHaveLength(0);
+    });
+
+    it('a routing failure: the user is told, an event Case is logged once, the bot takes over', async () => {
+        const userId = 'u-routing';
+        const started = await requestAgent(sandbox, { userId });
+        sandbox.chat.routingFailure(started.conversationId, 'No matching queue');
+        await waitForText(
+            sandbox,
+            userId,
+            'Sorry, no agent is available right now. We have noted your request and will get back to you.'
+        );
+        await eventually(() => threadControlCalls(sandbox, userId)[0]);
+        await waitForState(sandbox, started.handoverId, 'failed');
+        const eventCases = await eventually(() => {
+            const found = sandbox.salesforce
+                .records('Case')
+                .filter((c) => c['Haptik_Event_Key__c'] === `handover:${started.handoverId}`);
+            return found.length > 0 ? found : undefined;
+        });
+        expect(eventCases).toHaveLength(1);
+        expect(eventCases[0]).toMatchObject({ Origin: 'Chatbot', Haptik_User_Id__c: userId });
+    });
+
+    it('a duplicate trigger is not a second chat, and a repeated TRACT message is relayed once', async () => {
+        const userId = 'u-dup';
+        const first = await requestAgent(sandbox, { userId });
+        const again = await requestAgent(sandbox, { userId });
+        expect(again.handoverId).toBe(first.handoverId);
+        expect(again.answerText).toBe('You are already connected to our support team. Please stay on this chat.');
+        const viaTract = await sandbox.send.tractEvent(tractEvent({ userId }));
+        expect(viaTract.status).toBe(200);
+        expect(
+            sandbox.chat.conversations().filter((c) => c.routingAttributes['Haptik_Conversation'] === `343:${userId}:1`)
+        ).toHaveLength(1);
+
+        await sendUserText(sandbox, userId, 501, 'only once please');
+        const repeat = await sendUserText(sandbox, userId, 501, 'only once please');
+        expect(repeat.body).toEqual({ status: 'duplicate' });
+        await sendUserText(sandbox, userId, 502, 'and then this');
+        await eventually(() => (userTextsAtAgent(sandbox, first.conversationId).length === 2 ? true : undefined));
+        expect(userTextsAtAgent(sandbox, first.conversationId)).toEqual(['only once please', 'and then this']);
+    });
+
+    it('user messages sent while Salesforce refuses them are queued and reach the agent in order', async () => {
+        const userId = 'u-outage';
+        const started = await requestAgent(sandbox, { userId });
+        sandbox.chat.accept(started.conversationId, 'Priya');
+        await waitForText(sandbox, userId, 'You are now chatting with Priya.');
+        await waitForState(sandbox, started.handoverId, 'with_agent');
+        sandbox.chat.failNext(12, { on: 'message', status: 503 });
+        for (let i = 1; i <= 4; i++) {
+            const reply = await sendUserText(sandbox, userId, 600 + i, `during outage ${i}`);
+            expect(reply.status).toBe(200);
+        }
+        await eventually(
+            () => (userTextsAtAgent(sandbox, started.conversationId).length === 4 ? true : undefined),
+            20_000
+        );
+        expect(userTextsAtAgent(sandbox, started.conversationId)).toEqual(
+            [1, 2, 3, 4].map((i) => `during outage ${i}`)
+        );
+    });
+
+    it('the TRACT event collection_state/incomplete starts a handover and tells the user', async () => {
+        const userId = 'u-tract';
+        const reply = await sandbox.send.tractEvent(tractEvent({ userId, conversationNumber: 4 }));
+        expect(reply.body).toEqual({ status: 'accepted' });
+        await waitForText(sandbox, userId, 'Connecting you to an agent. Please stay on this chat.');
+        const conversation = await eventually(() =>
+            sandbox.chat.conversations().find((c) => c.routingAttributes['Haptik_Conversation'] === `343:${userId}:4`)
+        );
+        sandbox.chat.accept(conversation.conversationId, 'Priya');
+        await waitForText(sandbox, userId, 'You are now chatting with Priya.');
+    });
+});
+
+describe('live agent handover without agents', () => {
+    let sandbox: Sandbox;
+
+    beforeAll(async () => {
+        sandbox = await startHandoverSandbox({
+            mapping: { handover: { noAgentTimeoutSeconds: 2, waitNoticeIntervalSeconds: 600 } }
+        });
+    });
+
+    afterAll(async () => {
+        await sandbox.stop();
+    });
+
+    it('no agent accepts within the configured time: one wait notice, then no-agents, an event Case and the bot', async () => {
+        const userId = 'u-nobody';
+        sandbox.chat.setWaitTime(30, 2);
+        const started = await requestAgent(sandbox, { userId });
+        await waitForState(sandbox, started.handoverId, 'ended', 'timeout');
+        await waitForText(
+            sandbox,
+            userId,
+            'Sorry, no agent is available right now. We have noted your request and will get back to you.'
+        );
+        await eventually(() => threadControlCalls(sandbox, userId)[0]);
+        await eventually(() =>
+            sandbox.chat
+                .conversations()
+                .find((c) => c.conversationId === started.conversationId && c.status === 'Ended')
+        );
+        const eventCase = await eventually(() =>
+            sandbox.salesforce
+                .records('Case')
+                .find((c) => c['Haptik_Event_Key__c'] === `handover:${started.handoverId}`)
+        );
+        expect(String(eventCase['Subject'])).toContain('Asha Rao');
+        // Two queue events arrived (routing result with the wait, then the queue position): one notice.
+        const queueEvents = sandbox.chat
+            .events(started.conversationId)
+            .filter((e) => e.type === 'CONVERSATION_ROUTING_RESULT' || e.type === 'CONVERSATION_QUEUE_POSITION');
+        expect(queueEvents.length).toBeGreaterThanOrEqual(2);
+        const waitNotices = textsTo(sandbox, userId).filter((t) => t.startsWith('An agent will be with you'));
+        expect(waitNotices).toEqual(['An agent will be with you in a minute.']);
+    });
+
+    it('with every agent offline the chat waits, is told so, and ends the same way', async () => {
+        sandbox.chat.setAvailability(false);
+        const userId = 'u-offline';
+        const started = await requestAgent(sandbox, { userId });
+        await waitForText(sandbox, userId, 'All our agents are busy. An agent will be with you shortly.');
+        await waitForState(sandbox, started.handoverId, 'ended', 'timeout');
+        await waitForText(
+            sandbox,
+            userId,
+            'Sorry, no agent is available right now. We have noted your request and will get back to you.'
+        );
+        sandbox.chat.setAvailability(true);
+    });
+});

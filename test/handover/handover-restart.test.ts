@@ -1,0 +1,147 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startEnhancedChatEmulator } from '../emulators/enhanced-chat';
+import type { EnhancedChatEmulator } from '../emulators/enhanced-chat';
+import { createHaptikSender, integrationRequest, startHaptikEmulator, tractMessage } from '../emulators/haptik';
+import type { HaptikEmulator, HaptikSender } from '../emulators/haptik';
+import { SANDBOX_CREDENTIALS, SANDBOX_ES_DEVELOPER_NAME, sandboxEnv } from '../emulators/sandbox';
+import { startSalesforceEmulator } from '../emulators/salesforce';
+import type { SalesforceEmulator } from '../emulators/salesforce';
+import { dropSchema, testDatabaseUrl, uniqueSchemaName } from '../support/databases';
+import { eventually } from '../support/eventually';
+import { compileBridgeProcess, startBridgeProcess } from '../support/bridge-process-runner';
+import type { BridgeProcess } from '../support/bridge-process-runner';
+import type { BridgeProcessOptions } from '../../scripts/bridge-process';
+import { FAST_CHAT, FAST_OUTBOX, handoverMapping } from './harness';
+
+/**
+ * Durability of a live chat across a crash: the bridge runs in a child process, is killed with SIGKILL
+ * mid-chat, the agent keeps writing while it is down, and a new process on the same database resumes
+ * the chat from its stored stream position. Every agent message reaches the user exactly once, in order.
+ */
+jest.setTimeout(120_000);
+
+describe('live agent handover across a SIGKILL of the bridge', () => {
+    const c = SANDBOX_CREDENTIALS;
+    const databaseUrl = testDatabaseUrl();
+    const schema = uniqueSchemaName();
+    let entry: string;
+    let salesforce: SalesforceEmulator;
+    let haptik: HaptikEmulator;
+    let chat: EnhancedChatEmulator;
+    let options: BridgeProcessOptions;
+    let bridge: BridgeProcess | undefined;
+
+    beforeAll(async () => {
+        entry = await compileBridgeProcess();
+        salesforce = await startSalesforceEmulator({
+            clientId: c.sfClientId,
+            clientSecret: c.sfClientSecret,
+            orgId: c.sfOrgId
+        });
+        haptik = await startHaptikEmulator({
+            clientId: c.haptikClientId,
+            apiToken: c.haptikApiToken,
+            businessId: c.haptikBusinessId
+        });
+        chat = await startEnhancedChatEmulator({
+            orgId: c.sfOrgId,
+            esDeveloperName: SANDBOX_ES_DEVELOPER_NAME,
+            salesforce,
+            host: '127.0.0.1'
+        });
+        const database =
+            databaseUrl === undefined
+                ? { BRIDGE_DATA_DIR: await mkdtemp(path.join(tmpdir(), 'handover-restart-')) }
+                : { DATABASE_URL: databaseUrl };
+        options = {
+            env: { ...sandboxEnv(salesforce.url, haptik.url), SF_SCRT_URL: chat.url, ...database },
+            mapping: handoverMapping(),
+            ...(databaseUrl === undefined ? {} : { databaseSchema: schema }),
+            outbox: FAST_OUTBOX,
+            chatTuning: FAST_CHAT
+        };
+    });
+
+    afterAll(async () => {
+        await bridge?.kill('SIGKILL');
+        await Promise.all([salesforce?.close(), haptik?.close(), chat?.close()]);
+        if (databaseUrl !== undefined) await dropSchema(databaseUrl, schema);
+    });
+
+    function sender(process: BridgeProcess): HaptikSender {
+        return createHaptikSender(process.url, { secret: c.webhookSecret });
+    }
+
+    function agentMessagesAtUser(userId: string): Array<{ text: string; id: string }> {
+        return haptik
+            .messagesTo(userId)
+            .filter((m) => m.text.startsWith('agent '))
+            .map((m) => ({ text: m.text, id: (m.metadata as { message_id: string }).message_id }));
+    }
+
+    it('resumes the chat from its cursor and delivers what the agent wrote meanwhile, once each', async () => {
+        const userId = 'u-crash';
+        bridge = await startBridgeProcess(entry, options);
+        let send = sender(bridge);
+        const reply = await send.handover(
+            integrationRequest({ userId, userName: 'crash_user', node: 'talk_to_agent' })
+        );
+        expect(reply.status).toBe(200);
+        const handoverId = (reply.body as { conversation_details: { handover_id: string } }).conversation_details
+            .handover_id;
+        const conversationId = await eventually(
+            () => chat.conversations().find((x) => x.conversationId === handoverId)?.conversationId
+        );
+        chat.accept(conversationId, 'Priya');
+        await eventually(() =>
+            haptik.messagesTo(userId).some((m) => m.text === 'You are now chatting with Priya.') ? true : undefined
+        );
+
+        const before = ['agent 1', 'agent 2'].map((text) => ({ text, id: chat.agentMessage(conversationId, text) }));
+        await send.tractMessage(tractMessage({ userId, messageId: 1, text: 'user 1' }));
+        await eventually(() => (agentMessagesAtUser(userId).length === 2 ? true : undefined));
+        await eventually(() => (chat.messagesFrom(conversationId).some((m) => m.text === 'user 1') ? true : undefined));
+
+        await bridge.kill('SIGKILL');
+        // While the bridge is down the agent keeps writing.
+        const during = ['agent 3', 'agent 4', 'agent 5'].map((text) => ({
+            text,
+            id: chat.agentMessage(conversationId, text)
+        }));
+
+        bridge = await startBridgeProcess(entry, options);
+        send = sender(bridge);
+        await eventually(() => (agentMessagesAtUser(userId).length >= 5 ? true : undefined), 20_000);
+        const after = [{ text: 'agent 6', id: chat.agentMessage(conversationId, 'agent 6') }];
+        await eventually(() => (agentMessagesAtUser(userId).length >= 6 ? true : undefined), 20_000);
+
+        expect(agentMessagesAtUser(userId)).toEqual([...before, ...during, ...after]);
+
+        // The user side still works after the restart, and a redelivered TRACT message is not relayed again.
+        await send.tractMessage(tractMessage({ userId, messageId: 1, text: 'user 1' }));
+        await send.tractMessage(tractMessage({ userId, messageId: 2, text: 'user 2' }));
+        await eventually(() => (chat.messagesFrom(conversationId).some((m) => m.text === 'user 2') ? true : undefined));
+        expect(
+            chat
+                .messagesFrom(conversationId)
+                .filter((m) => m.text.startsWith('user '))
+                .map((m) => m.text)
+        ).toEqual(['user 1', 'user 2']);
+
+        chat.end(conversationId);
+        await eventually(() =>
+            haptik.calls.find(
+                (call) =>
+                    call.path === '/tract/thread_control/request' &&
+                    (call.body as { user_id?: string }).user_id === userId
+            )
+        );
+        // Nothing was sent twice to the user, notices included.
+        const ids = haptik.messagesTo(userId).map((m) => (m.metadata as { message_id: string }).message_id);
+        expect(new Set(ids).size).toBe(ids.length);
+        await bridge.kill('SIGTERM');
+        bridge = undefined;
+    });
+});

@@ -1,0 +1,126 @@
+/** Shared set-up for the handover end-to-end tests: the sandbox with fast timers and small helpers. */
+import { integrationRequest, tractMessage } from '../emulators/haptik';
+import { startSandbox } from '../emulators/sandbox';
+import type { Sandbox, SandboxOptions } from '../emulators/sandbox';
+import { getHandoverSession } from '../../bridge/src/store/handover-sessions';
+import type { HandoverSession } from '../../bridge/src/store/handover-sessions';
+import { eventually } from '../support/eventually';
+
+export const BUSINESS_ID = 343;
+
+export const FAST_OUTBOX = { pollIntervalMs: 50, backoff: { baseMs: 10, maxMs: 100 }, maxAttempts: 20 };
+export const FAST_CHAT = {
+    reconnect: { baseMs: 20, factor: 1.5, maxMs: 200 },
+    heartbeatTimeoutMs: 5000,
+    retry: { attempts: 6, baseMs: 10, maxMs: 100 }
+};
+
+export function handoverMapping(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+        handover: {
+            waitNoticeIntervalSeconds: 0,
+            noAgentTimeoutSeconds: 600,
+            routingAttributes: { Haptik_Intent: 'intent', Haptik_Conversation: 'conversationKey' },
+            ...overrides
+        }
+    };
+}
+
+export function startHandoverSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+    return startSandbox({
+        outbox: FAST_OUTBOX,
+        chatTuning: FAST_CHAT,
+        mapping: handoverMapping(),
+        ...options
+    });
+}
+
+export interface StartedHandover {
+    handoverId: string;
+    /** The Enhanced Chat conversation id (the adapter uses the handover id). */
+    conversationId: string;
+    answerText: string;
+}
+
+/** The bot's integration call; waits until the chat exists in the Enhanced Chat emulator. */
+export async function requestAgent(
+    sandbox: Sandbox,
+    user: { userId: string; userName?: string; conversationNo?: number },
+    extra: Parameters<typeof integrationRequest>[0] = {}
+): Promise<StartedHandover> {
+    const reply = await sandbox.send.handover(
+        integrationRequest({
+            userId: user.userId,
+            userName: user.userName ?? `name_${user.userId}`,
+            conversationNo: user.conversationNo ?? 1,
+            node: 'talk_to_agent',
+            conversationDetails: { intent: 'refund_request' },
+            ...extra
+        })
+    );
+    if (reply.status !== 200) throw new Error(`handover answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+    const body = reply.body as { response: string[]; conversation_details: { handover_id: string } };
+    const handoverId = body.conversation_details.handover_id;
+    const answer = JSON.parse(body.response[0] ?? '{}') as { text?: string };
+    const conversationId = await eventually(
+        () => sandbox.chat.conversations().find((c) => c.conversationId === handoverId.toLowerCase())?.conversationId
+    );
+    return { handoverId, conversationId, answerText: answer.text ?? '' };
+}
+
+/** Texts Haptik received for the user (agent messages and notices), in order. */
+export function textsTo(sandbox: Sandbox, userId: string): string[] {
+    return sandbox.haptik.messagesTo(userId).map((m) => m.text);
+}
+
+/** Waits until Haptik received a message with this text for the user. */
+export function waitForText(sandbox: Sandbox, userId: string, text: string, timeoutMs = 10_000): Promise<string[]> {
+    return eventually(() => {
+        const texts = textsTo(sandbox, userId);
+        return texts.includes(text) ? texts : undefined;
+    }, timeoutMs);
+}
+
+/** What the agent received from the user (the briefing aside), in order. */
+export function userTextsAtAgent(sandbox: Sandbox, conversationId: string): string[] {
+    return sandbox.chat
+        .messagesFrom(conversationId)
+        .map((m) => m.text)
+        .filter((text) => !text.startsWith('Conversation with the bot before this chat:'));
+}
+
+export function sendUserText(
+    sandbox: Sandbox,
+    userId: string,
+    messageId: number,
+    text: string,
+    conversationNumber = 1
+): ReturnType<Sandbox['send']['tractMessage']> {
+    return sandbox.send.tractMessage(tractMessage({ userId, messageId, text, conversationNumber }));
+}
+
+export function session(sandbox: Sandbox, handoverId: string): Promise<HandoverSession | undefined> {
+    return getHandoverSession(sandbox.bridge.db, handoverId);
+}
+
+export function waitForState(
+    sandbox: Sandbox,
+    handoverId: string,
+    state: string,
+    reason?: string | null
+): Promise<HandoverSession> {
+    return eventually(async () => {
+        const current = await session(sandbox, handoverId);
+        if (current?.state !== state) return undefined;
+        if (reason !== undefined && current.stateReason !== reason) return undefined;
+        return current;
+    });
+}
+
+export function threadControlCalls(sandbox: Sandbox, userId: string) {
+    return sandbox.haptik.calls.filter(
+        (c) =>
+            c.path === '/tract/thread_control/request' &&
+            (c.body as { user_id?: unknown } | undefined)?.user_id === userId
+    );
+}
