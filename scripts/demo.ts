@@ -1,17 +1,21 @@
-import { textHsl, hslToPlainText } from '../bridge/src/haptik/hsl';
-import { enqueueOutbound } from '../bridge/src/services/outbound-jobs';
-import { getInboundEvent } from '../bridge/src/store/inbox';
-import { integrationRequest, webhookConversationComplete } from '../test/emulators/haptik';
+import pino from 'pino';
+import { hslToPlainText } from '../bridge/src/haptik/hsl';
+import { createLogger } from '../bridge/src/observability/logger';
+import { integrationRequest, tractMessage, webhookConversationComplete } from '../test/emulators/haptik';
 import { startSandbox } from '../test/emulators/sandbox';
 import type { Sandbox } from '../test/emulators/sandbox';
 
 /**
- * `npm run demo`: the bridge on its embedded defaults against the bundled Salesforce and Haptik emulators,
- * played through as a person would watch it. Exit 0 when every step happened; otherwise non-zero,
- * naming the step that failed. `--keep` leaves everything running for exploration.
+ * `npm run demo`: the bridge on its embedded defaults against the bundled Salesforce, Enhanced Chat and
+ * Haptik emulators, played through as a person would watch it: CRM lookup, a service request Case, a
+ * handover to an agent and back, and the transcript Case. Exit 0 when every step happened; otherwise
+ * non-zero, naming the step that failed. `--keep` leaves everything running for exploration.
  */
 const keep = process.argv.includes('--keep');
-const USER = { id: 'demo-user-1', name: 'asha_rao_343', phone: '+1 415 555 0134' };
+/** `--verbose` shows the bridge's own log lines (JSON, on standard error) between the steps. */
+const verbose = process.argv.includes('--verbose');
+const USER = { id: 'demo-user-1', name: 'asha_rao_343', phone: '+1 415 555 0134', conversationNo: 1 };
+const CONVERSATION_KEY = `343:${USER.id}:${USER.conversationNo}`;
 
 function say(line = ''): void {
     console.log(line);
@@ -31,90 +35,205 @@ function check(condition: boolean, what: string): void {
     if (!condition) throw new Error(what);
 }
 
+/** Polls for something the bridge does in the background; the demo never waits on a fixed sleep. */
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const value = probe();
+        if (value !== undefined) return value;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+}
+
+/** Prints what Haptik delivered to the user since the last call, as the user would read it. */
+function userReader(sandbox: Sandbox): () => string[] {
+    let seen = 0;
+    return () => {
+        const texts = sandbox.haptik.messagesTo(USER.id).map((m) => m.text);
+        const fresh = texts.slice(seen);
+        seen = texts.length;
+        for (const text of fresh) say(`  user sees:   "${text}"`);
+        return fresh;
+    };
+}
+
 async function play(sandbox: Sandbox): Promise<void> {
-    const { bridge, salesforce, haptik, send } = sandbox;
+    const { bridge, salesforce, haptik, chat, send } = sandbox;
+    const readUser = userReader(sandbox);
+    const userSaw = (text: string): Promise<boolean> =>
+        until(`the user to see "${text}"`, () =>
+            haptik.messagesTo(USER.id).some((m) => m.text === text) ? true : undefined
+        );
 
     await step('The bridge is up on the embedded database', async () => {
         const ready = await fetch(`${bridge.url}/readyz`);
-        const body = (await ready.json()) as { checks?: Record<string, unknown> };
-        check(ready.status === 200, `/readyz answered ${ready.status}: ${JSON.stringify(body)}`);
-        say(`  bridge     ${bridge.url}   (database: ${bridge.db.kind}, Salesforce token: ok)`);
-        say(`  Salesforce ${salesforce.url}   (emulator)`);
-        say(`  Haptik     ${haptik.url}   (emulator)`);
+        check(ready.status === 200, `/readyz answered ${ready.status}: ${await ready.text()}`);
+        say(`  bridge        ${bridge.url}   (database: ${bridge.db.kind}, Salesforce token: ok)`);
+        say(`  Salesforce    ${salesforce.url}   (emulator)`);
+        say(`  Enhanced Chat ${chat.url}   (emulator, with an agent console you drive)`);
+        say(`  Haptik        ${haptik.url}   (emulator)`);
     });
 
     await step('The bot looks the user up in Salesforce by phone and greets them by name', async () => {
-        salesforce.insert('Account', { Name: 'Acme Corp' });
-        const account = salesforce.records('Account').find((a) => a['Name'] === 'Acme Corp');
+        const account = salesforce.insert('Account', { Name: 'Acme Corp' });
         salesforce.insert('Contact', {
             FirstName: 'Asha',
             LastName: 'Rao',
             Email: 'asha.rao@example.com',
             Phone: '(415) 555-0134',
-            AccountId: account?.['Id']
+            AccountId: account['Id']
         });
-        say(`  Salesforce holds Contact "Asha Rao", phone stored as "(415) 555-0134"`);
-        say(`  user writes on WhatsApp from ${USER.phone}`);
+        say('  Salesforce holds Contact "Asha Rao", phone stored as "(415) 555-0134"');
+        say(`  the user writes on WhatsApp from ${USER.phone}`);
         const answer = await send.customer(
             integrationRequest({ userId: USER.id, userName: USER.name, userDetails: { phone: USER.phone } })
         );
-        const body = answer.body as { status?: boolean; response?: string[]; user_details?: Record<string, unknown> };
-        check(
-            answer.status === 200 && body.user_details?.['crm_found'] === true,
-            `lookup answered ${JSON.stringify(answer.body)}`
-        );
+        const body = answer.body as { response?: string[]; user_details?: Record<string, unknown> };
         const details = body.user_details ?? {};
-        say(`  bridge → bot: crm_found=true, ${String(details['crm_object'])} ${String(details['crm_id'])}`);
-        say(`               name "${String(details['name'])}", account "${String(details['account_name'])}"`);
-        for (const text of body.response ?? []) say(`  bot → user:  "${hslToPlainText(text)}"`);
+        check(answer.status === 200 && details['crm_found'] === true, `lookup answered ${JSON.stringify(answer.body)}`);
+        say(`  bridge → bot: crm_found, ${String(details['crm_object'])} ${String(details['crm_id'])}`);
+        say(`                name "${String(details['name'])}", account "${String(details['account_name'])}"`);
+        for (const text of body.response ?? []) say(`  bot says:    "${hslToPlainText(text)}"`);
     });
 
-    await step('Haptik reports a finished conversation; the bridge stores it before answering', async () => {
-        const payload = webhookConversationComplete({ userId: USER.id, userName: USER.name, conversationNo: 1 });
+    await step('The user raises a service request; the bot logs a Case and tells its number', async () => {
+        const answer = await send.caseEvent(
+            'service_request',
+            integrationRequest({
+                userId: USER.id,
+                userName: USER.name,
+                conversationNo: USER.conversationNo,
+                node: 'raise_service_request',
+                userDetails: { phone: USER.phone, email: 'asha.rao@example.com' },
+                entities: { order_id: 'A-1001', issue_type: 'damaged item' }
+            })
+        );
+        const body = answer.body as { response?: string[]; user_details?: Record<string, unknown> };
+        const caseNumber = body.user_details?.['case_number'];
+        check(answer.status === 200 && typeof caseNumber === 'string', `case answered ${JSON.stringify(answer.body)}`);
+        const record = salesforce.records('Case').find((c) => c['CaseNumber'] === caseNumber);
+        check(record !== undefined, `Case ${String(caseNumber)} is not in Salesforce`);
+        say(`  Salesforce: Case ${String(caseNumber)} "${String(record?.['Subject'])}", linked to the Contact`);
+        for (const text of body.response ?? []) say(`  bot says:    "${hslToPlainText(text)}"`);
+    });
+
+    const conversationId = await step('The user asks for an agent; all agents are busy', async () => {
+        chat.setWaitTime(120, 2);
+        const minutesAgo = (n: number): Date => new Date(Date.now() - n * 60_000);
+        haptik.setChatHistory(USER.name, USER.conversationNo, [
+            { sender: 'user', text: 'My order A-1001 arrived damaged', at: minutesAgo(3) },
+            { sender: 'bot', text: 'Sorry about that! I logged a service request.', at: minutesAgo(3) },
+            { sender: 'user', text: 'I want to talk to a person', at: minutesAgo(1) }
+        ]);
+        const answer = await send.handover(
+            integrationRequest({
+                userId: USER.id,
+                userName: USER.name,
+                conversationNo: USER.conversationNo,
+                node: 'talk_to_agent',
+                userDetails: { phone: USER.phone },
+                conversationDetails: { intent: 'damaged_item' },
+                entities: { order_id: 'A-1001' }
+            })
+        );
+        const body = answer.body as { response?: string[]; conversation_details?: { handover_id?: string } };
+        check(answer.status === 200, `handover answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+        for (const text of body.response ?? []) say(`  bot says:    "${hslToPlainText(text)}"`);
+        const handoverId = String(body.conversation_details?.handover_id ?? '').toLowerCase();
+        const id = await until(
+            'the chat to reach Salesforce',
+            () => chat.conversations().find((c) => c.conversationId === handoverId)?.conversationId
+        );
+        await userSaw('An agent will be with you as soon as we close one conversation.');
+        readUser();
+        const briefing = await until('the agent briefing', () => chat.messagesFrom(id)[0]?.text);
+        say('  the agent console shows the bot conversation first:');
+        for (const line of briefing.split('\n')) say(`    | ${line}`);
+        const caseRecord = await until('the conversation Case with the bot context', () =>
+            salesforce.records('Case').find((c) => c['Haptik_Conversation_Key__c'] === CONVERSATION_KEY)
+        );
+        const context = JSON.parse(String(caseRecord['Haptik_Bot_Context__c'])) as {
+            intent?: string;
+            entities?: unknown[];
+        };
+        say(
+            `  Salesforce: Case with Haptik_Bot_Context__c (intent "${String(context.intent)}", ${context.entities?.length ?? 0} entity) for the console component`
+        );
+        return id;
+    });
+
+    await step('Agent Priya accepts; messages flow both ways', async () => {
+        chat.accept(conversationId, 'Priya');
+        await userSaw('You are now chatting with Priya.');
+        readUser();
+        check(
+            haptik.eventsTo(USER.id).some((e) => e.subcategory === 'allocated'),
+            'Haptik was not told the chat was allocated'
+        );
+        say('  bridge → Haptik: TRACT event collection_state/allocated');
+        const userLines = ['Hi Priya, the box was crushed', 'Can I get a replacement?'];
+        for (const [i, text] of userLines.entries()) {
+            const reply = await send.tractMessage(tractMessage({ userId: USER.id, messageId: 500 + i, text }));
+            check(reply.status === 200, `TRACT message answered ${reply.status}`);
+            say(`  user writes:  "${text}"`);
+        }
+        await until('the agent to get both messages', () =>
+            chat.messagesFrom(conversationId).filter((m) => userLines.includes(m.text)).length === 2 ? true : undefined
+        );
+        for (const m of chat.messagesFrom(conversationId).filter((x) => userLines.includes(x.text))) {
+            say(`  agent sees:   "${m.text}"`);
+        }
+        chat.agentMessage(conversationId, 'So sorry, Asha! A replacement ships today.');
+        chat.agentMessage(conversationId, 'Anything else I can help with?');
+        await userSaw('Anything else I can help with?');
+        readUser();
+    });
+
+    await step('Priya ends the chat; the bot takes the conversation back', async () => {
+        chat.end(conversationId);
+        await until('control to pass back to the bot', () =>
+            haptik.calls.some((c) => c.path === '/tract/thread_control/request' && c.status === 200) ? true : undefined
+        );
+        readUser();
+        say('  bridge → Haptik: thread_control/request type "pass" (the bot answers again)');
+    });
+
+    await step('Haptik reports the conversation complete; the transcript lands on the same Case', async () => {
+        const payload = webhookConversationComplete({
+            userId: USER.id,
+            userName: USER.name,
+            conversationNo: USER.conversationNo,
+            completionType: 'agent'
+        });
         const first = await send.webhook(payload);
         check(first.status === 200, `webhook answered ${first.status}`);
-        const stored = await getInboundEvent(bridge.db, 'haptik.webhook', `webhook:conversation_complete:1:${USER.id}`);
-        check(stored !== undefined, 'the event is not in the database');
-        say(`  POST /haptik/webhook (signed X-Hub-Signature) → ${first.status} ${JSON.stringify(first.body)}`);
+        say(`  POST /haptik/webhook (signed) → ${first.status} ${JSON.stringify(first.body)}, stored before answering`);
         const again = await send.webhook(payload);
-        say(`  Haptik retries the same event → ${again.status} ${JSON.stringify(again.body)} (not processed twice)`);
-        check(JSON.stringify(again.body).includes('duplicate'), 'the redelivery was not recognised');
-        const unsigned = await send.webhook(payload, { signature: null });
-        say(`  an unsigned request → ${unsigned.status} ${JSON.stringify(unsigned.body)}`);
-        check(unsigned.status === 401, 'an unsigned request was accepted');
-    });
-
-    await step('Messages to the user go through the durable outbox, in order, even when Haptik fails', async () => {
-        haptik.failNext(1, 503);
-        say('  Haptik will answer the next call with 503');
-        const texts = ['Thanks for waiting, Asha.', 'An agent will join shortly.'];
-        await bridge.db.transaction(async (tx) => {
-            for (const [i, text] of texts.entries()) {
-                await enqueueOutbound(tx, 'haptik.message', {
-                    orderingKey: `haptik-user:${USER.id}`,
-                    idempotencyKey: `demo:${USER.id}:${i}`,
-                    payload: { userId: USER.id, hsl: textHsl(text), metadata: { message_id: `demo-${i}` } }
-                });
-            }
-        });
-        bridge.outbox.notify();
-        await haptik.waitFor(
-            (c) => c.path === '/tract/message/send/' && c.status === 200 && JSON.stringify(c.body).includes('demo-1'),
-            15_000
+        say(`  Haptik retries the same event → ${again.status} ${JSON.stringify(again.body)}`);
+        const record = await until('the transcript on the Case', () =>
+            salesforce
+                .records('Case')
+                .find((c) => c['Haptik_Conversation_Key__c'] === CONVERSATION_KEY && c['Haptik_Transcript__c'])
         );
-        const attempts = haptik.calls.filter((c) => c.path === '/tract/message/send/');
-        for (const c of attempts) say(`  bridge → Haptik /tract/message/send/ → ${c.status}`);
-        const delivered = haptik.messagesTo(USER.id).map((m) => m.text);
-        check(JSON.stringify(delivered) === JSON.stringify(texts), `delivered ${JSON.stringify(delivered)}`);
-        for (const text of delivered) say(`  user sees:  "${text}"`);
+        const cases = salesforce.records('Case').filter((c) => c['Haptik_Conversation_Key__c'] === CONVERSATION_KEY);
+        check(cases.length === 1, `${cases.length} Cases for the conversation`);
+        say(
+            `  Salesforce: Case ${String(record['CaseNumber'])}, Haptik_Channel__c ${String(record['Haptik_Channel__c'])}, transcript:`
+        );
+        for (const line of String(record['Haptik_Transcript__c']).split('\n')) say(`    | ${line}`);
     });
 }
 
 async function main(): Promise<void> {
     say('Haptik connector for Salesforce Service Cloud: demo on embedded defaults');
-    const sandbox = await step('Start the Salesforce and Haptik emulators and the bridge', () =>
+    const sandbox = await step('Start the Salesforce, Enhanced Chat and Haptik emulators and the bridge', () =>
         startSandbox({
-            mapping: { lookup: { greeting: 'Welcome back, {first_name}! How can I help you today?' } },
+            ...(verbose ? { logger: createLogger({ level: 'debug', destination: pino.destination(2) }) } : {}),
+            mapping: {
+                lookup: { greeting: 'Welcome back, {first_name}! How can I help you today?' },
+                handover: { waitNoticeIntervalSeconds: 0, routingAttributes: { Haptik_Intent: 'intent' } }
+            },
             outbox: { pollIntervalMs: 100, backoff: { baseMs: 200, maxMs: 1000 } }
         })
     );
@@ -126,6 +245,7 @@ async function main(): Promise<void> {
             say(`  curl ${sandbox.bridge.url}/readyz`);
             say(`  curl ${sandbox.bridge.url}/metrics`);
             say(`  curl ${sandbox.salesforce.url}/__emulator/state`);
+            say(`  curl ${sandbox.chat.url}/__emulator/conversations`);
             say('Press Ctrl+C to stop.');
             await new Promise<void>((resolve) => process.once('SIGINT', resolve));
         }

@@ -17,6 +17,9 @@ describe('handover notices', () => {
         expect(renderNotice(settings, 'en', { key: 'wait', position: 4, estimatedWaitSeconds: 420 })).toBe(
             'An agent will be with you as soon as we close 3 conversations. An agent will be with you in about 7 minutes.'
         );
+        expect(renderNotice(settings, 'en', { key: 'wait', position: 2 })).toBe(
+            'An agent will be with you as soon as we close one conversation.'
+        );
         expect(renderNotice(settings, 'en', { key: 'wait', position: 9, estimatedWaitSeconds: 3000 })).toBe(
             'You are in line. An agent will be with you in about an hour.'
         );

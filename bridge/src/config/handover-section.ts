@@ -31,6 +31,7 @@ const noticeTextsSchema = z
         noAgents: noticeText,
         chatEnded: noticeText,
         queueNext: noticeText,
+        queueOneAhead: noticeText,
         queueFew: noticeText,
         queueLong: noticeText,
         waitUnknown: noticeText,

@@ -24,7 +24,9 @@ export interface NoticeTexts {
     chatEnded: string;
     /** Queue position 1. */
     queueNext: string;
-    /** Queue positions 2..queueFewUpTo: `{ahead}` conversations before the user. */
+    /** Queue position 2: one conversation before the user. */
+    queueOneAhead: string;
+    /** Queue positions 3..queueFewUpTo: `{ahead}` conversations before the user. */
     queueFew: string;
     /** Longer queues. */
     queueLong: string;
@@ -64,6 +66,7 @@ export const DEFAULT_NOTICE_TEXTS: NoticeTexts = {
     noAgents: 'Sorry, no agent is available right now. We have noted your request and will get back to you.',
     chatEnded: 'The chat with our agent has ended. Thank you!',
     queueNext: 'You are next!',
+    queueOneAhead: 'An agent will be with you as soon as we close one conversation.',
     queueFew: 'An agent will be with you as soon as we close {ahead} conversations.',
     queueLong: 'You are in line.',
     waitUnknown: 'All our agents are busy. An agent will be with you shortly.',
@@ -124,6 +127,7 @@ export function waitNoticeText(
     const position = wait.position;
     if (position !== undefined && Number.isFinite(position) && position >= 1) {
         if (position === 1) parts.push(texts.queueNext);
+        else if (position === 2 && settings.queueFewUpTo >= 2) parts.push(texts.queueOneAhead);
         else if (position <= settings.queueFewUpTo) parts.push(fill(texts.queueFew, { ahead: String(position - 1) }));
         else parts.push(texts.queueLong);
     }
