@@ -18,7 +18,7 @@
  * TEST_DATABASE_URL (a fresh schema, dropped afterwards), else the embedded PGlite in a temp folder.
  * Salesforce's token limit (200/min/org) would make opening thousands of chats take many minutes, so the
  * emulator and the adapter get a higher limit here; the benchmark measures the bridge, not that ramp.
- * BENCH_WRITE=0 leaves BENCHMARKS.md alone.
+ * BENCH_WRITE=0 leaves BENCHMARKS.md alone; BENCH_BRIDGE_NODE_ARGS passes node flags to the bridge (e.g. --cpu-prof).
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -104,6 +104,8 @@ async function inBatches(count: number, concurrency: number, task: (i: number) =
 function startChild(entry: string, options: BridgeProcessOptions): Promise<{ child: ChildProcess; url: string }> {
     const child = fork(entry, [], {
         env: { PATH: process.env['PATH'] ?? '', BRIDGE_PROCESS_OPTIONS: JSON.stringify(options) },
+        // e.g. BENCH_BRIDGE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the bridge alone.
+        execArgv: (process.env['BENCH_BRIDGE_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== ''),
         stdio: ['ignore', 'pipe', 'inherit', 'ipc']
     });
     return new Promise((resolve, reject) => {
@@ -408,6 +410,12 @@ async function main(): Promise<void> {
             `database: ${DATABASE_URL === undefined ? 'embedded PGlite' : 'PostgreSQL'}; ${os.cpus().length} cores; node ${process.version}`
         );
     } finally {
+        if (process.env['BENCH_BRIDGE_NODE_ARGS'] !== undefined) {
+            // A graceful exit lets --cpu-prof and the like write their files.
+            const exited = new Promise((resolve) => child.once('exit', resolve));
+            child.kill('SIGTERM');
+            await Promise.race([exited, sleep(15_000)]);
+        }
         child.kill('SIGKILL');
         await Promise.all([salesforce.close(), haptik.close(), chat.close()]);
         if (DATABASE_URL !== undefined) {

@@ -168,6 +168,8 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         clock,
         logger,
         metrics,
+        // Jobs of different keys run side by side; PGlite has one connection, so more would only queue there.
+        concurrency: db.kind === 'postgres' ? 32 : 4,
         ...options.outbox
     });
 

@@ -3,6 +3,7 @@ import type { Db } from '../../bridge/src/store/db';
 import {
     claimJobs,
     completeJob,
+    completeJobs,
     enqueue,
     getOutboxJob,
     listDeadJobs,
@@ -10,6 +11,7 @@ import {
     retryAllDead,
     retryDeadJob
 } from '../../bridge/src/store/outbox';
+import type { OutboxJob } from '../../bridge/src/store/outbox';
 import { backoffDelayMs, createOutboxWorker, permanentFailure } from '../../bridge/src/store/outbox-worker';
 import type { OutboxHandlers, OutboxWorkerOptions } from '../../bridge/src/store/outbox-worker';
 import { BridgeError } from '../../bridge/src/core/errors';
@@ -318,6 +320,27 @@ describe.each(databaseTargets())('outbox on $name', (target) => {
         expect(await getOutboxJob(db, id)).toMatchObject({ state: 'done', attempts: 2 });
         // The crashed worker coming back late cannot overwrite the newer attempt.
         expect(await completeJob(db, abandoned!, clock.now())).toBe(false);
+    });
+
+    it('records many successes in one statement, each fenced by its attempt', async () => {
+        for (const key of ['a', 'b', 'c']) await enqueue(db, { kind: 'send', orderingKey: key, payload: key });
+        const claimed = await claimJobs(db, { now: clock.now(), leaseMs: 30_000, limit: 10, workerId: 'w1' });
+        expect(claimed).toHaveLength(3);
+        const [a, b, c] = claimed as [OutboxJob, OutboxJob, OutboxJob];
+        // The leases pass and another worker takes a over: the first worker's outcome for a must not count.
+        clock.advance(30_001);
+        const [takenOver] = await claimJobs(db, { now: clock.now(), leaseMs: 30_000, limit: 1, workerId: 'w2' });
+        expect(takenOver).toMatchObject({ id: a.id, attempts: 2 });
+        const recorded = await completeJobs(
+            db,
+            [{ job: a, result: { n: 1 } }, { job: b, result: 'two' }, { job: c }],
+            clock.now()
+        );
+        expect([...recorded].sort()).toEqual([b.id, c.id].sort());
+        expect(await getOutboxJob(db, a.id)).toMatchObject({ state: 'running', attempts: 2 });
+        expect(await getOutboxJob(db, b.id)).toMatchObject({ state: 'done', result: 'two' });
+        expect(await getOutboxJob(db, c.id)).toMatchObject({ state: 'done', result: null });
+        expect(await completeJobs(db, [], clock.now())).toEqual(new Set());
     });
 
     it('holds later jobs of a key back while an earlier one waits to retry', async () => {

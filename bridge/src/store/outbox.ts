@@ -161,6 +161,29 @@ export async function completeJob(q: Queryable, job: ClaimedJob, now: Date, resu
     return updated.affectedRows === 1;
 }
 
+/**
+ * Records success for many jobs in one statement (the worker coalesces outcomes that finish close
+ * together, so a busy outbox pays one round trip for several jobs). Each job is fenced by its attempt
+ * exactly as in completeJob; answers the ids that were recorded (a job missing from it lost its lease).
+ */
+export async function completeJobs(
+    q: Queryable,
+    jobs: ReadonlyArray<{ job: ClaimedJob; result?: unknown }>,
+    now: Date
+): Promise<Set<string>> {
+    if (jobs.length === 0) return new Set();
+    const items = jobs.map(({ job, result }) => ({ id: job.id, attempts: job.attempts, result: result ?? null }));
+    const updated = await q.query<{ id: string }>(
+        `UPDATE outbox_jobs j SET state = 'done', locked_until = NULL, locked_by = NULL, result = e.item -> 'result',
+             updated_at = $2::timestamptz, finished_at = $2::timestamptz
+         FROM jsonb_array_elements($1::jsonb) AS e(item)
+         WHERE j.id = (e.item ->> 'id')::bigint AND j.state = 'running' AND j.attempts = (e.item ->> 'attempts')::integer
+         RETURNING j.id`,
+        [jsonParam(items), now.toISOString()]
+    );
+    return new Set(updated.rows.map((row) => String(row.id)));
+}
+
 export interface AwaitedJob {
     /** `pending`/`running` when the timeout passed first. */
     state: OutboxState;
