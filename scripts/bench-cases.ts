@@ -13,15 +13,14 @@
  * Options: BENCH_CONVERSATIONS (default 5000), BENCH_CONCURRENCY (default 32), BENCH_LONE (default 5),
  * BENCH_DATABASE_URL (PostgreSQL instead of the embedded database), BENCH_WRITE=0 (print only).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { webhookConversationComplete } from '../test/emulators/haptik/haptik-sender';
 import type { ChatHistoryScriptEntry } from '../test/emulators/haptik';
 import { SANDBOX_CREDENTIALS, startSandbox } from '../test/emulators/sandbox';
 import type { Sandbox } from '../test/emulators/sandbox';
 import { openPostgresDb } from '../bridge/src/store/postgres-db';
+import { writeBenchmarkSection } from './bench-report';
 
 const CONVERSATIONS = Number(process.env['BENCH_CONVERSATIONS'] ?? 5000);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 32);
@@ -190,7 +189,12 @@ async function main(): Promise<void> {
             ''
         ].join('\n');
         console.log(report);
-        if (process.env['BENCH_WRITE'] !== '0') writeReport(report);
+        if (process.env['BENCH_WRITE'] !== '0')
+            writeBenchmarkSection(
+                `cases:${DATABASE_URL ? 'postgres' : 'pglite'}`,
+                report,
+                `### Transcript Cases in a burst, ${DATABASE_URL ? 'PostgreSQL' : 'embedded database'}`
+            );
         if (!exact) process.exitCode = 1;
     } finally {
         await sandbox.stop();
@@ -200,24 +204,6 @@ async function main(): Promise<void> {
             await admin.close();
         }
     }
-}
-
-/** Replaces this database's Case burst section of BENCHMARKS.md (between its markers), keeping the others. */
-function writeReport(report: string): void {
-    const db = DATABASE_URL ? 'postgres' : 'pglite';
-    const START = `<!-- bench:cases:${db}:start -->`;
-    const END = `<!-- bench:cases:${db}:end -->`;
-    const file = path.resolve(__dirname, '..', '..', 'BENCHMARKS.md');
-    const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-    const section = `${START}\n${report}\n${END}`;
-    const start = current.indexOf(START);
-    const end = current.indexOf(END);
-    const next =
-        start >= 0 && end > start
-            ? current.slice(0, start) + section + current.slice(end + END.length)
-            : `${current.trimEnd()}\n\n### Transcript Cases in a burst, ${DATABASE_URL ? 'PostgreSQL' : 'embedded database'}\n\n${section}\n`;
-    writeFileSync(file, next);
-    console.log(`\nwritten to ${file}`);
 }
 
 main().catch((error: unknown) => {

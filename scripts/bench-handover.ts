@@ -22,11 +22,12 @@
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
+import { writeBenchmarkSection } from './bench-report';
 import { signHaptikBody, SIGNATURE_HEADERS } from '../bridge/src/http/signature';
 import { textHsl } from '../bridge/src/haptik/hsl';
 import { startEnhancedChatEmulator } from '../test/emulators/enhanced-chat';
@@ -426,24 +427,16 @@ async function main(): Promise<void> {
     }
 
     if (WRITE) {
-        const file = path.join(ROOT, 'BENCHMARKS.md');
-        const start = `<!-- bench:handover:c${OUTBOX_CONCURRENCY}:start -->`;
-        const end = `<!-- bench:handover:c${OUTBOX_CONCURRENCY}:end -->`;
-        const section = [
-            start,
-            '## Live agent handover (issue 6): `npm run bench:handover`',
-            '',
+        const report = [
             `Command: \`BENCH_ACTIVE=${ACTIVE} BENCH_IDLE=${IDLE} BENCH_RATE=${RATE} BENCH_SECONDS=${SECONDS} BENCH_OUTBOX_CONCURRENCY=${OUTBOX_CONCURRENCY} npm run bench:handover\` (${new Date().toISOString().slice(0, 10)})`,
             '',
-            ...lines,
-            end
+            ...lines
         ].join('\n');
-        const current = existsSync(file) ? readFileSync(file, 'utf8') : '';
-        const next =
-            current.includes(start) && current.includes(end)
-                ? current.slice(0, current.indexOf(start)) + section + current.slice(current.indexOf(end) + end.length)
-                : `${current.trimEnd()}\n\n${section}\n`;
-        writeFileSync(file, next);
+        writeBenchmarkSection(
+            `handover:c${OUTBOX_CONCURRENCY}`,
+            report,
+            '## Live agent handover (issue 6): `npm run bench:handover`'
+        );
     }
 }
 

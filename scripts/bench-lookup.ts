@@ -17,11 +17,11 @@
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import { writeBenchmarkSection } from './bench-report';
 import { createLogger } from '../bridge/src/observability/logger';
 import { createCrmDirectory } from '../bridge/src/salesforce/crm-directory';
 import type { SalesforceClient } from '../bridge/src/salesforce/salesforce-client';
@@ -371,30 +371,14 @@ async function main(): Promise<void> {
         ].join('\n');
         console.log(report);
 
-        if (process.env['BENCH_WRITE'] !== '0') writeReport(report);
+        if (process.env['BENCH_WRITE'] !== '0')
+            writeBenchmarkSection(`lookup:${RATE}`, report, `### CRM lookup at ${RATE} lookups/s`);
     } finally {
         for (const child of children.reverse()) {
             child.send({ stop: true });
             await new Promise((resolve) => child.once('exit', resolve));
         }
     }
-}
-
-/** Replaces this rate's lookup section of BENCHMARKS.md (between its markers) with the latest run. */
-function writeReport(report: string): void {
-    const START = `<!-- bench:lookup:${RATE}:start -->`;
-    const END = `<!-- bench:lookup:${RATE}:end -->`;
-    const file = path.resolve(__dirname, '..', '..', 'BENCHMARKS.md');
-    const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-    const section = `${START}\n${report}\n${END}`;
-    const start = current.indexOf(START);
-    const end = current.indexOf(END);
-    const next =
-        start >= 0 && end > start
-            ? current.slice(0, start) + section + current.slice(end + END.length)
-            : `${current.trimEnd()}\n\n### CRM lookup at ${RATE} lookups/s\n\n${section}\n`;
-    writeFileSync(file, next);
-    console.log(`\nwritten to ${file}`);
 }
 
 main().catch((error: unknown) => {

@@ -4,10 +4,7 @@
  * (≤ 200 records each), each job keeps its own outcome, and transient failures (503 outage, timeouts,
  * token expiry, REQUEST_LIMIT_EXCEEDED) end in exactly one Case per key.
  */
-import { Writable } from 'node:stream';
 import type { HaptikClient } from '../../bridge/src/haptik/haptik-client';
-import { createLogger, silentLogger } from '../../bridge/src/observability/logger';
-import type { Logger } from '../../bridge/src/observability/logger';
 import { createMetrics } from '../../bridge/src/observability/metrics';
 import type { SalesforceClient } from '../../bridge/src/salesforce/salesforce-client';
 import { createSalesforceClient } from '../../bridge/src/salesforce/salesforce-client';
@@ -21,37 +18,10 @@ import { startSalesforceEmulator } from '../emulators/salesforce';
 import type { SalesforceEmulator } from '../emulators/salesforce';
 import { CLIENT_ID, CLIENT_SECRET, sfConfig } from '../salesforce/helpers';
 import { databaseTargets } from '../support/databases';
+import { silentLogger } from '../../bridge/src/observability/logger';
+import { captureLogger, ManualClock } from '../support/test-clock-and-log';
 
 const KEY = 'Haptik_Conversation_Key__c';
-
-class ManualClock {
-    private ms = Date.parse('2026-11-25T10:00:00.000Z');
-    now(): Date {
-        return new Date(this.ms);
-    }
-    advance(ms: number): void {
-        this.ms += ms;
-    }
-}
-
-function captureLogger(): { logger: Logger; lines: () => Array<Record<string, unknown>> } {
-    const chunks: string[] = [];
-    const destination = new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-            chunks.push(chunk.toString('utf8'));
-            callback();
-        }
-    });
-    return {
-        logger: createLogger({ level: 'info', destination }),
-        lines: () =>
-            chunks
-                .join('')
-                .split('\n')
-                .filter((line) => line !== '')
-                .map((line) => JSON.parse(line) as Record<string, unknown>)
-    };
-}
 
 const noHaptik: HaptikClient = {
     sendMessage: () => Promise.reject(new Error('not used')),

@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import type { Db } from '../../bridge/src/store/db';
 import {
     claimJobs,
@@ -15,42 +14,13 @@ import type { OutboxJob } from '../../bridge/src/store/outbox';
 import { backoffDelayMs, createOutboxWorker, permanentFailure } from '../../bridge/src/store/outbox-worker';
 import type { OutboxHandlers, OutboxWorkerOptions } from '../../bridge/src/store/outbox-worker';
 import { BridgeError } from '../../bridge/src/core/errors';
-import { createLogger, silentLogger } from '../../bridge/src/observability/logger';
-import type { Logger } from '../../bridge/src/observability/logger';
 import { createMetrics } from '../../bridge/src/observability/metrics';
 import type { Metrics } from '../../bridge/src/observability/metrics';
 import { databaseTargets } from '../support/databases';
+import { silentLogger } from '../../bridge/src/observability/logger';
+import { captureLogger, ManualClock } from '../support/test-clock-and-log';
 
 /** A clock the test moves by hand, so backoff and leases need no waiting. */
-class ManualClock {
-    private ms = Date.parse('2026-11-25T10:00:00.000Z');
-    now(): Date {
-        return new Date(this.ms);
-    }
-    advance(ms: number): void {
-        this.ms += ms;
-    }
-}
-
-function captureLogger(): { logger: Logger; lines: () => Array<Record<string, unknown>> } {
-    const chunks: string[] = [];
-    const destination = new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-            chunks.push(chunk.toString('utf8'));
-            callback();
-        }
-    });
-    return {
-        logger: createLogger({ level: 'info', destination }),
-        lines: () =>
-            chunks
-                .join('')
-                .split('\n')
-                .filter((line) => line !== '')
-                .map((line) => JSON.parse(line) as Record<string, unknown>)
-    };
-}
-
 async function metricValue(metrics: Metrics, name: string, labels: Record<string, string>): Promise<number> {
     const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
     const value = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
