@@ -21,6 +21,7 @@ export interface BridgeProcessOptions {
         backoff?: { baseMs: number; maxMs: number };
         maxAttempts?: number;
         concurrency?: number;
+        leaseMs?: number;
     };
     chatTuning?: EnhancedChatTuning;
     logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';

@@ -54,6 +54,8 @@ export interface BridgeOptions {
         backoff?: { baseMs: number; maxMs: number };
         maxAttempts?: number;
         concurrency?: number;
+        /** How long a claimed job is held before another worker may take it over (a crashed one). */
+        leaseMs?: number;
     };
 }
 

@@ -8,7 +8,8 @@ import { eventually } from '../support/eventually';
 
 export const BUSINESS_ID = 343;
 
-export const FAST_OUTBOX = { pollIntervalMs: 50, backoff: { baseMs: 10, maxMs: 100 }, maxAttempts: 20 };
+// A short lease: after a SIGKILL, a job the dead process had claimed is taken over within seconds.
+export const FAST_OUTBOX = { pollIntervalMs: 50, backoff: { baseMs: 10, maxMs: 100 }, maxAttempts: 20, leaseMs: 2000 };
 export const FAST_CHAT = {
     reconnect: { baseMs: 20, factor: 1.5, maxMs: 200 },
     heartbeatTimeoutMs: 5000,

@@ -67,7 +67,7 @@ export interface HaptikEmulator {
     /** Every call except /__emulator control calls, oldest first. */
     readonly calls: readonly RecordedCall[];
     readonly hooks: readonly RegisteredHook[];
-    /** Messages the emulator accepted (2xx) for this user, in order. */
+    /** Messages the emulator accepted (2xx) for this user, in order, as the user sees them (one per message_id). */
     messagesTo(userId: string): EmulatedMessage[];
     /** Accepted `/tract/events/send` bodies for this user. */
     eventsTo(userId: string): Array<{ category: string; subcategory: string; metadata: unknown }>;
@@ -114,11 +114,20 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
         calls,
         hooks,
         messagesTo(userId) {
+            // As the user sees them: a retry carries the same metadata.message_id and shows once (contract §3).
+            const seen = new Set<string>();
             return calls
                 .filter(
                     (c) =>
                         c.path === '/tract/message/send/' && c.status < 300 && bodyField(c.body, 'user_id') === userId
                 )
+                .filter((c) => {
+                    const id = bodyField(bodyField(c.body, 'metadata'), 'message_id');
+                    if (typeof id !== 'string' && typeof id !== 'number') return true;
+                    if (seen.has(String(id))) return false;
+                    seen.add(String(id));
+                    return true;
+                })
                 .map((c) => {
                     const raw = bodyField(c.body, 'message_body');
                     const hsl = typeof raw === 'string' ? safeJson(raw) : raw;
