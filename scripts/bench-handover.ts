@@ -30,10 +30,8 @@ import { Pool } from 'pg';
 import { writeBenchmarkSection } from './bench-report';
 import { signHaptikBody, SIGNATURE_HEADERS } from '../bridge/src/http/signature';
 import { textHsl } from '../bridge/src/haptik/hsl';
-import { startEnhancedChatEmulator } from '../test/emulators/enhanced-chat';
-import { integrationRequest, startHaptikEmulator, tractMessage } from '../test/emulators/haptik';
-import { SANDBOX_CREDENTIALS, SANDBOX_ES_DEVELOPER_NAME, sandboxEnv } from '../test/emulators/sandbox';
-import { startSalesforceEmulator } from '../test/emulators/salesforce';
+import { integrationRequest, tractMessage } from '../test/emulators/haptik';
+import { SANDBOX_CREDENTIALS, SANDBOX_ES_DEVELOPER_NAME, sandboxEnv, startEmulators } from '../test/emulators/sandbox';
 import type { BridgeProcessOptions } from './bridge-process';
 
 const ACTIVE = Number(process.env['BENCH_ACTIVE'] ?? 2000);
@@ -124,23 +122,10 @@ async function main(): Promise<void> {
     const entry = path.join(ROOT, 'dist', 'scripts', 'bridge-process.js');
     if (!existsSync(entry)) throw new Error('run `npm run build` first (npm run bench:handover does)');
 
-    const salesforce = await startSalesforceEmulator({
-        clientId: c.sfClientId,
-        clientSecret: c.sfClientSecret,
-        orgId: c.sfOrgId
+    const emulators = await startEmulators({
+        enhancedChat: { limits: { tokensPerWindow: 100_000, messagesPerWindow: 100_000 } }
     });
-    const haptik = await startHaptikEmulator({
-        clientId: c.haptikClientId,
-        apiToken: c.haptikApiToken,
-        businessId: c.haptikBusinessId
-    });
-    const chat = await startEnhancedChatEmulator({
-        orgId: c.sfOrgId,
-        esDeveloperName: SANDBOX_ES_DEVELOPER_NAME,
-        salesforce,
-        host: '127.0.0.1',
-        limits: { tokensPerWindow: 100_000, messagesPerWindow: 100_000 }
-    });
+    const { salesforce, haptik, chat } = emulators;
     const schema = `bench_handover_${process.pid}`;
     const database: Record<string, string> =
         DATABASE_URL === undefined
@@ -418,7 +403,7 @@ async function main(): Promise<void> {
             await Promise.race([exited, sleep(15_000)]);
         }
         child.kill('SIGKILL');
-        await Promise.all([salesforce.close(), haptik.close(), chat.close()]);
+        await emulators.close();
         if (DATABASE_URL !== undefined) {
             const pool = new Pool({ connectionString: DATABASE_URL, max: 1 });
             await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

@@ -1,7 +1,4 @@
-import { startHaptikEmulator } from '../test/emulators/haptik';
-import { startEnhancedChatEmulator } from '../test/emulators/enhanced-chat';
-import { sandboxEnv, SANDBOX_CREDENTIALS, SANDBOX_ES_DEVELOPER_NAME } from '../test/emulators/sandbox';
-import { startSalesforceEmulator } from '../test/emulators/salesforce';
+import { sandboxEnv, startEmulators } from '../test/emulators/sandbox';
 
 /**
  * `npm run emulators`: the Salesforce, Enhanced Chat and Haptik emulators on fixed local ports, for developing Haptik bots
@@ -14,25 +11,12 @@ function portArg(name: string, fallback: number): number {
 }
 
 async function main(): Promise<void> {
-    const c = SANDBOX_CREDENTIALS;
-    const salesforce = await startSalesforceEmulator({
-        port: portArg('--salesforce-port', 4010),
-        clientId: c.sfClientId,
-        clientSecret: c.sfClientSecret,
-        orgId: c.sfOrgId
+    const emulators = await startEmulators({
+        salesforce: { port: portArg('--salesforce-port', 4010) },
+        enhancedChat: { port: portArg('--chat-port', 4030) },
+        haptikPort: portArg('--haptik-port', 4020)
     });
-    const chat = await startEnhancedChatEmulator({
-        port: portArg('--chat-port', 4030),
-        orgId: c.sfOrgId,
-        esDeveloperName: SANDBOX_ES_DEVELOPER_NAME,
-        salesforce
-    });
-    const haptik = await startHaptikEmulator({
-        port: portArg('--haptik-port', 4020),
-        clientId: c.haptikClientId,
-        apiToken: c.haptikApiToken,
-        businessId: c.haptikBusinessId
-    });
+    const { salesforce, chat, haptik } = emulators;
     console.log(`Salesforce emulator: ${salesforce.url}   (control: ${salesforce.url}/__emulator/state)`);
     console.log(`Enhanced Chat:       ${chat.url}   (agent console: ${chat.url}/__emulator/conversations)`);
     console.log(`Haptik emulator:     ${haptik.url}   (control: ${haptik.url}/__emulator/calls)`);
@@ -47,7 +31,7 @@ async function main(): Promise<void> {
     );
     console.log('\nPress Ctrl+C to stop.');
     await new Promise<void>((resolve) => process.once('SIGINT', resolve));
-    await Promise.all([salesforce.close(), chat.close(), haptik.close()]);
+    await emulators.close();
 }
 
 main().catch((error: unknown) => {

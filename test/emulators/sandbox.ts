@@ -87,7 +87,21 @@ export function sandboxEnv(salesforceUrl: string, haptikUrl: string): Record<str
     };
 }
 
-export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+/** The three emulators, configured with the sandbox credentials; one close() stops them all. */
+export interface Emulators {
+    salesforce: SalesforceEmulator;
+    chat: EnhancedChatEmulator;
+    haptik: HaptikEmulator;
+    close(): Promise<void>;
+}
+
+export async function startEmulators(
+    options: {
+        salesforce?: SalesforceEmulatorOptions;
+        enhancedChat?: Partial<Omit<EnhancedChatEmulatorOptions, 'orgId' | 'esDeveloperName' | 'salesforce'>>;
+        haptikPort?: number;
+    } = {}
+): Promise<Emulators> {
     const c = SANDBOX_CREDENTIALS;
     const salesforce = await startSalesforceEmulator({
         clientId: c.sfClientId,
@@ -98,7 +112,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const haptik = await startHaptikEmulator({
         clientId: c.haptikClientId,
         apiToken: c.haptikApiToken,
-        businessId: c.haptikBusinessId
+        businessId: c.haptikBusinessId,
+        ...(options.haptikPort === undefined ? {} : { port: options.haptikPort })
     });
     const chat = await startEnhancedChatEmulator({
         orgId: c.sfOrgId,
@@ -107,6 +122,23 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         host: '127.0.0.1',
         ...options.enhancedChat
     });
+    return {
+        salesforce,
+        haptik,
+        chat,
+        close: async () => {
+            await Promise.all([salesforce.close(), haptik.close(), chat.close()]);
+        }
+    };
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+    const c = SANDBOX_CREDENTIALS;
+    const emulators = await startEmulators({
+        ...(options.salesforce ? { salesforce: options.salesforce } : {}),
+        ...(options.enhancedChat ? { enhancedChat: options.enhancedChat } : {})
+    });
+    const { salesforce, haptik, chat } = emulators;
     try {
         const database = options.database ?? { dataDir: await temporaryDataDir() };
         const env: Record<string, string> = {
@@ -139,11 +171,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             send,
             async stop() {
                 await bridge.stop();
-                await Promise.all([salesforce.close(), haptik.close(), chat.close()]);
+                await emulators.close();
             }
         };
     } catch (error) {
-        await Promise.all([salesforce.close(), haptik.close(), chat.close()]);
+        await emulators.close();
         throw error;
     }
 }

@@ -1,12 +1,11 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startEnhancedChatEmulator } from '../emulators/enhanced-chat';
 import type { EnhancedChatEmulator } from '../emulators/enhanced-chat';
-import { createHaptikSender, integrationRequest, startHaptikEmulator, tractMessage } from '../emulators/haptik';
+import { createHaptikSender, integrationRequest, tractMessage } from '../emulators/haptik';
 import type { HaptikEmulator, HaptikSender } from '../emulators/haptik';
-import { SANDBOX_CREDENTIALS, SANDBOX_ES_DEVELOPER_NAME, sandboxEnv } from '../emulators/sandbox';
-import { startSalesforceEmulator } from '../emulators/salesforce';
+import { SANDBOX_CREDENTIALS, sandboxEnv, startEmulators } from '../emulators/sandbox';
+import type { Emulators } from '../emulators/sandbox';
 import type { SalesforceEmulator } from '../emulators/salesforce';
 import { dropSchema, testDatabaseUrl, uniqueSchemaName } from '../support/databases';
 import { eventually } from '../support/eventually';
@@ -27,6 +26,7 @@ describe('live agent handover across a SIGKILL of the bridge', () => {
     const databaseUrl = testDatabaseUrl();
     const schema = uniqueSchemaName();
     let entry: string;
+    let emulators: Emulators | undefined;
     let salesforce: SalesforceEmulator;
     let haptik: HaptikEmulator;
     let chat: EnhancedChatEmulator;
@@ -35,22 +35,8 @@ describe('live agent handover across a SIGKILL of the bridge', () => {
 
     beforeAll(async () => {
         entry = await compileBridgeProcess();
-        salesforce = await startSalesforceEmulator({
-            clientId: c.sfClientId,
-            clientSecret: c.sfClientSecret,
-            orgId: c.sfOrgId
-        });
-        haptik = await startHaptikEmulator({
-            clientId: c.haptikClientId,
-            apiToken: c.haptikApiToken,
-            businessId: c.haptikBusinessId
-        });
-        chat = await startEnhancedChatEmulator({
-            orgId: c.sfOrgId,
-            esDeveloperName: SANDBOX_ES_DEVELOPER_NAME,
-            salesforce,
-            host: '127.0.0.1'
-        });
+        emulators = await startEmulators();
+        ({ salesforce, haptik, chat } = emulators);
         const database =
             databaseUrl === undefined
                 ? { BRIDGE_DATA_DIR: await mkdtemp(path.join(tmpdir(), 'handover-restart-')) }
@@ -66,7 +52,7 @@ describe('live agent handover across a SIGKILL of the bridge', () => {
 
     afterAll(async () => {
         await bridge?.kill('SIGKILL');
-        await Promise.all([salesforce?.close(), haptik?.close(), chat?.close()]);
+        await emulators?.close();
         if (databaseUrl !== undefined) await dropSchema(databaseUrl, schema);
     });
 

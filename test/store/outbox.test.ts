@@ -19,12 +19,11 @@ import type { Metrics } from '../../bridge/src/observability/metrics';
 import { databaseTargets } from '../support/databases';
 import { silentLogger } from '../../bridge/src/observability/logger';
 import { captureLogger, ManualClock } from '../support/test-clock-and-log';
+import { metricValue as recordedMetric } from '../salesforce/helpers';
 
-/** A clock the test moves by hand, so backoff and leases need no waiting. */
+/** A metric's value, 0 while nothing was recorded under these labels. */
 async function metricValue(metrics: Metrics, name: string, labels: Record<string, string>): Promise<number> {
-    const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
-    const value = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
-    return value?.value ?? 0;
+    return (await recordedMetric(metrics, name, labels)) ?? 0;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
