@@ -19,6 +19,9 @@
  * Salesforce's token limit (200/min/org) would make opening thousands of chats take many minutes, so the
  * emulator and the adapter get a higher limit here; the benchmark measures the bridge, not that ramp.
  * BENCH_WRITE=0 leaves BENCHMARKS.md alone; BENCH_BRIDGE_NODE_ARGS passes node flags to the bridge (e.g. --cpu-prof).
+ * `--chat legacy` runs the same against the legacy Chat REST API (Live Agent emulator, one long poll per chat).
+ * `--instances N` runs N bridge processes on one PostgreSQL (issue 10): requests go to them in turn, as a
+ * round-robin load balancer would send them, and RSS and CPU are the sum over the processes.
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -31,7 +34,15 @@ import { writeBenchmarkSection } from './bench-report';
 import { signHaptikBody, SIGNATURE_HEADERS } from '../bridge/src/http/signature';
 import { textHsl } from '../bridge/src/haptik/hsl';
 import { integrationRequest, tractMessage } from '../test/emulators/haptik';
-import { SANDBOX_CREDENTIALS, SANDBOX_ES_DEVELOPER_NAME, sandboxEnv, startEmulators } from '../test/emulators/sandbox';
+import {
+    SANDBOX_CREDENTIALS,
+    SANDBOX_ES_DEVELOPER_NAME,
+    SANDBOX_LIVE_AGENT,
+    liveAgentEnv,
+    sandboxEnv,
+    startEmulators
+} from '../test/emulators/sandbox';
+import type { AgentConsole } from '../test/emulators/agent-console';
 import type { BridgeProcessOptions } from './bridge-process';
 
 const ACTIVE = Number(process.env['BENCH_ACTIVE'] ?? 2000);
@@ -46,6 +57,10 @@ const OUTBOX_CONCURRENCY = Number(process.env['BENCH_OUTBOX_CONCURRENCY'] ?? 32)
 const DATABASE_URL = process.env['BENCH_DATABASE_URL'] ?? process.env['TEST_DATABASE_URL'];
 const ROOT = path.resolve(__dirname, '..', '..');
 const c = SANDBOX_CREDENTIALS;
+const LEGACY = process.argv[process.argv.indexOf('--chat') + 1] === 'legacy';
+const INSTANCES = process.argv.includes('--instances')
+    ? Number(process.argv[process.argv.indexOf('--instances') + 1])
+    : 1;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -57,7 +72,14 @@ function percentile(values: number[], p: number): number {
 
 const ms = (value: number): string => (Number.isFinite(value) ? value.toFixed(1) : 'n/a');
 
-function procStatus(pid: number): { rssKb: number; cpuTicks: number } {
+/** Summed over the bridge processes. */
+function procStatus(pids: readonly number[]): { rssKb: number; cpuTicks: number } {
+    return pids
+        .map(processStatus)
+        .reduce((a, b) => ({ rssKb: a.rssKb + b.rssKb, cpuTicks: a.cpuTicks + b.cpuTicks }), { rssKb: 0, cpuTicks: 0 });
+}
+
+function processStatus(pid: number): { rssKb: number; cpuTicks: number } {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -121,18 +143,28 @@ function startChild(entry: string, options: BridgeProcessOptions): Promise<{ chi
 async function main(): Promise<void> {
     const entry = path.join(ROOT, 'dist', 'scripts', 'bridge-process.js');
     if (!existsSync(entry)) throw new Error('run `npm run build` first (npm run bench:handover does)');
+    if (!Number.isInteger(INSTANCES) || INSTANCES < 1) throw new Error('--instances takes a whole number, e.g. 3');
+    if (INSTANCES > 1 && DATABASE_URL === undefined) {
+        throw new Error('--instances needs PostgreSQL: set BENCH_DATABASE_URL or TEST_DATABASE_URL');
+    }
 
     const emulators = await startEmulators({
         enhancedChat: { limits: { tokensPerWindow: 100_000, messagesPerWindow: 100_000 } }
     });
-    const { salesforce, haptik, chat } = emulators;
+    const { salesforce, haptik, liveAgent } = emulators;
+    const chat: AgentConsole = LEGACY ? liveAgent : emulators.chat;
     const schema = `bench_handover_${process.pid}`;
     const database: Record<string, string> =
         DATABASE_URL === undefined
             ? { BRIDGE_DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'bench-handover-')) }
             : { DATABASE_URL };
     const options: BridgeProcessOptions = {
-        env: { ...sandboxEnv(salesforce.url, haptik.url), SF_SCRT_URL: chat.url, ...database },
+        env: {
+            ...sandboxEnv(salesforce.url, haptik.url),
+            SF_SCRT_URL: emulators.chat.url,
+            ...(LEGACY ? liveAgentEnv(liveAgent) : {}),
+            ...database
+        },
         mapping: {
             handover: {
                 noAgentTimeoutSeconds: 86400,
@@ -146,8 +178,15 @@ async function main(): Promise<void> {
         chatTuning: { tokenRatePerMinute: 100_000, messageRatePerMinute: 100_000 },
         logLevel: 'error'
     };
-    const { child, url } = await startChild(entry, options);
-    const pid = child.pid!;
+    // One after another: the first one migrates the schema.
+    const bridges: Array<{ child: ChildProcess; url: string }> = [];
+    for (let i = 0; i < INSTANCES; i += 1) {
+        bridges.push(await startChild(entry, { ...options, streams: { instanceId: `bench-${i}` } }));
+    }
+    const pid = bridges.map((b) => b.child.pid!);
+    let next = 0;
+    /** The next bridge, in turn. */
+    const nextUrl = (): string => bridges[next++ % bridges.length]!.url;
     const lines: string[] = [];
     const log = (line: string): void => {
         lines.push(line);
@@ -166,7 +205,9 @@ async function main(): Promise<void> {
     };
     const signed = (route: string, body: unknown): Promise<number> => {
         const raw = JSON.stringify(body);
-        return post(`${url}${route}`, body, { [SIGNATURE_HEADERS.sha1]: signHaptikBody(c.webhookSecret, raw, 'sha1') });
+        return post(`${nextUrl()}${route}`, body, {
+            [SIGNATURE_HEADERS.sha1]: signHaptikBody(c.webhookSecret, raw, 'sha1')
+        });
     };
 
     try {
@@ -176,25 +217,7 @@ async function main(): Promise<void> {
 
         // ---- direct: the two hops without the bridge
         const haptikHeaders = { 'client-id': c.haptikClientId, Authorization: `Bearer ${c.haptikApiToken}` };
-        const tokenAnswer = (await (
-            await fetch(`${chat.url}/iamessage/api/v2/authorization/unauthenticated/access-token`, {
-                method: 'POST',
-                headers: { 'Content-Type': 'application/json' },
-                body: JSON.stringify({
-                    orgId: c.sfOrgId,
-                    esDeveloperName: SANDBOX_ES_DEVELOPER_NAME,
-                    capabilitiesVersion: '1',
-                    platform: 'Web'
-                })
-            })
-        ).json()) as { accessToken: string };
-        const chatHeaders = { Authorization: `Bearer ${tokenAnswer.accessToken}` };
-        const directConversation = crypto.randomUUID();
-        await post(
-            `${chat.url}/iamessage/api/v2/conversation`,
-            { conversationId: directConversation, esDeveloperName: SANDBOX_ES_DEVELOPER_NAME },
-            chatHeaders
-        );
+        const directToAgentPost = LEGACY ? await directLiveAgentChat() : await directEnhancedChat();
         const directCount = Math.max(200, Math.round((RATE / 2) * Math.min(SECONDS, 10)));
         const directToUser: number[] = [];
         const directToAgent: number[] = [];
@@ -212,23 +235,84 @@ async function main(): Promise<void> {
                 );
                 directToUser.push(performance.now() - due);
             } else {
-                await post(
-                    `${chat.url}/iamessage/api/v2/conversation/${directConversation}/message`,
-                    {
-                        message: {
-                            id: crypto.randomUUID(),
-                            messageType: 'StaticContentMessage',
-                            staticContent: { formatType: 'Text', text: `d${i}` }
-                        },
-                        esDeveloperName: SANDBOX_ES_DEVELOPER_NAME
-                    },
-                    chatHeaders
-                );
+                await directToAgentPost(`d${i}`);
                 directToAgent.push(performance.now() - due);
             }
         });
         haptik.reset();
         console.error('bench: direct done, opening handovers');
+
+        /** Live Agent's user → agent hop without the bridge: one sequenced ChatMessage POST. */
+        async function directLiveAgentChat(): Promise<(text: string) => Promise<void>> {
+            const rest = `${liveAgent.endpoint}/rest`;
+            const version = { 'X-LIVEAGENT-API-VERSION': '64' };
+            const session = (await (
+                await fetch(`${rest}/System/SessionId`, { headers: { ...version, 'X-LIVEAGENT-AFFINITY': 'null' } })
+            ).json()) as { id: string; key: string; affinityToken: string };
+            const headers = (sequence: number): Record<string, string> => ({
+                ...version,
+                'X-LIVEAGENT-AFFINITY': session.affinityToken,
+                'X-LIVEAGENT-SESSION-KEY': session.key,
+                'X-LIVEAGENT-SEQUENCE': String(sequence)
+            });
+            let sequence = 1;
+            await post(
+                `${rest}/Chasitor/ChasitorInit`,
+                {
+                    organizationId: c.sfOrgId,
+                    ...SANDBOX_LIVE_AGENT,
+                    sessionId: session.id,
+                    visitorName: 'direct',
+                    prechatDetails: [],
+                    prechatEntities: [],
+                    isPost: true
+                },
+                headers(sequence)
+            );
+            liveAgent.accept(session.id, 'Direct');
+            return async (text) => {
+                sequence += 1;
+                await post(`${rest}/Chasitor/ChatMessage`, { text }, headers(sequence));
+            };
+        }
+
+        /** Enhanced Chat's user → agent hop without the bridge: one message POST. */
+        async function directEnhancedChat(): Promise<(text: string) => Promise<void>> {
+            const enhanced = emulators.chat;
+            const tokenAnswer = (await (
+                await fetch(`${enhanced.url}/iamessage/api/v2/authorization/unauthenticated/access-token`, {
+                    method: 'POST',
+                    headers: { 'Content-Type': 'application/json' },
+                    body: JSON.stringify({
+                        orgId: c.sfOrgId,
+                        esDeveloperName: SANDBOX_ES_DEVELOPER_NAME,
+                        capabilitiesVersion: '1',
+                        platform: 'Web'
+                    })
+                })
+            ).json()) as { accessToken: string };
+            const chatHeaders = { Authorization: `Bearer ${tokenAnswer.accessToken}` };
+            const directConversation = crypto.randomUUID();
+            await post(
+                `${enhanced.url}/iamessage/api/v2/conversation`,
+                { conversationId: directConversation, esDeveloperName: SANDBOX_ES_DEVELOPER_NAME },
+                chatHeaders
+            );
+            return async (text) => {
+                await post(
+                    `${enhanced.url}/iamessage/api/v2/conversation/${directConversation}/message`,
+                    {
+                        message: {
+                            id: crypto.randomUUID(),
+                            messageType: 'StaticContentMessage',
+                            staticContent: { formatType: 'Text', text }
+                        },
+                        esDeveloperName: SANDBOX_ES_DEVELOPER_NAME
+                    },
+                    chatHeaders
+                );
+            };
+        }
 
         // ---- open ACTIVE handovers and let agents accept them
         const openStarted = performance.now();
@@ -386,23 +470,27 @@ async function main(): Promise<void> {
                 );
                 if (status !== 200) throw new Error(`handover answered ${status}`);
             });
-            await until(() => chat.stats.activeStreams >= IDLE || undefined, 60 * 60_000, `${IDLE} open chat streams`);
+            const open = (): number =>
+                LEGACY
+                    ? liveAgent.conversations().filter((x) => x.status === 'Waiting').length + ACTIVE
+                    : emulators.chat.stats.activeStreams;
+            await until(() => open() >= IDLE || undefined, 60 * 60_000, `${IDLE} open chat streams`);
             log(
                 `open: ${more} more handovers waiting for an agent in ${((performance.now() - started) / 1000).toFixed(1)} s`
             );
             await idle(IDLE);
         }
         log(
-            `database: ${DATABASE_URL === undefined ? 'embedded PGlite' : 'PostgreSQL'}; ${os.cpus().length} cores; node ${process.version}`
+            `database: ${DATABASE_URL === undefined ? 'embedded PGlite' : 'PostgreSQL'}; bridge instances: ${INSTANCES}; ${os.cpus().length} cores; node ${process.version}`
         );
     } finally {
         if (process.env['BENCH_BRIDGE_NODE_ARGS'] !== undefined) {
             // A graceful exit lets --cpu-prof and the like write their files.
-            const exited = new Promise((resolve) => child.once('exit', resolve));
-            child.kill('SIGTERM');
+            const exited = Promise.all(bridges.map((b) => new Promise((resolve) => b.child.once('exit', resolve))));
+            for (const b of bridges) b.child.kill('SIGTERM');
             await Promise.race([exited, sleep(15_000)]);
         }
-        child.kill('SIGKILL');
+        for (const b of bridges) b.child.kill('SIGKILL');
         await emulators.close();
         if (DATABASE_URL !== undefined) {
             const pool = new Pool({ connectionString: DATABASE_URL, max: 1 });
@@ -412,15 +500,22 @@ async function main(): Promise<void> {
     }
 
     if (WRITE) {
+        const flags = [...(LEGACY ? ['--chat legacy'] : []), ...(INSTANCES > 1 ? [`--instances ${INSTANCES}`] : [])];
+        const benchArgs = flags.length === 0 ? '' : ` -- ${flags.join(' ')}`;
         const report = [
-            `Command: \`BENCH_ACTIVE=${ACTIVE} BENCH_IDLE=${IDLE} BENCH_RATE=${RATE} BENCH_SECONDS=${SECONDS} BENCH_OUTBOX_CONCURRENCY=${OUTBOX_CONCURRENCY} npm run bench:handover\` (${new Date().toISOString().slice(0, 10)})`,
+            `Command: \`BENCH_ACTIVE=${ACTIVE} BENCH_IDLE=${IDLE} BENCH_RATE=${RATE} BENCH_SECONDS=${SECONDS} BENCH_OUTBOX_CONCURRENCY=${OUTBOX_CONCURRENCY} npm run bench:handover${benchArgs}\` (${new Date().toISOString().slice(0, 10)})`,
             '',
             ...lines
         ].join('\n');
+        const section = INSTANCES > 1 ? `:i${INSTANCES}` : '';
         writeBenchmarkSection(
-            `handover:c${OUTBOX_CONCURRENCY}`,
+            LEGACY ? `handover-legacy:c${OUTBOX_CONCURRENCY}${section}` : `handover:c${OUTBOX_CONCURRENCY}${section}`,
             report,
-            '## Live agent handover (issue 6): `npm run bench:handover`'
+            INSTANCES > 1
+                ? `## Live agent handover across ${INSTANCES} bridge instances (issue 10): \`npm run bench:handover${benchArgs}\``
+                : LEGACY
+                  ? '## Live agent handover on the legacy Chat REST API (issue 7): `npm run bench:handover -- --chat legacy`'
+                  : '## Live agent handover (issue 6): `npm run bench:handover`'
         );
     }
 }

@@ -6,7 +6,7 @@
  * test with tsc (test/support/bridge-process-runner.ts) or by `npm run build` (dist/scripts/bridge-process.js).
  */
 import { startBridge } from '../bridge/src/bridge';
-import type { EnhancedChatTuning } from '../bridge/src/bridge';
+import type { EnhancedChatTuning, LegacyChatTuning } from '../bridge/src/bridge';
 import { loadConfig } from '../bridge/src/config/env';
 import { parseSettings } from '../bridge/src/config/mapping-file';
 import { createLogger } from '../bridge/src/observability/logger';
@@ -24,6 +24,9 @@ export interface BridgeProcessOptions {
         leaseMs?: number;
     };
     chatTuning?: EnhancedChatTuning;
+    legacyChatTuning?: LegacyChatTuning;
+    /** Chat stream heartbeat lease and tick (multi-instance tests shorten them). */
+    streams?: { instanceId?: string; leaseMs?: number; tickMs?: number };
     logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
 }
 
@@ -38,7 +41,9 @@ async function main(): Promise<void> {
         host: '127.0.0.1',
         ...(options.databaseSchema === undefined ? {} : { databaseSchema: options.databaseSchema }),
         ...(options.outbox === undefined ? {} : { outbox: options.outbox }),
-        ...(options.chatTuning === undefined ? {} : { enhancedChat: options.chatTuning })
+        ...(options.chatTuning === undefined ? {} : { enhancedChat: options.chatTuning }),
+        ...(options.legacyChatTuning === undefined ? {} : { legacyChat: options.legacyChatTuning }),
+        ...(options.streams === undefined ? {} : { streams: options.streams })
     });
     process.stdout.write(`READY ${bridge.url}\n`);
     process.once('SIGTERM', () => {

@@ -3,7 +3,8 @@ import { hslToPlainText } from '../bridge/src/haptik/hsl';
 import { createLogger } from '../bridge/src/observability/logger';
 import { integrationRequest, tractMessage, webhookConversationComplete } from '../test/emulators/haptik';
 import { startSandbox } from '../test/emulators/sandbox';
-import type { Sandbox } from '../test/emulators/sandbox';
+import type { ChatApi, Sandbox } from '../test/emulators/sandbox';
+import type { AgentConsole } from '../test/emulators/agent-console';
 
 /**
  * `npm run demo`: the bridge on its embedded defaults against the bundled Salesforce, Enhanced Chat and
@@ -14,6 +15,9 @@ import type { Sandbox } from '../test/emulators/sandbox';
 const keep = process.argv.includes('--keep');
 /** `--verbose` shows the bridge's own log lines (JSON, on standard error) between the steps. */
 const verbose = process.argv.includes('--verbose');
+/** `--chat legacy` plays the same story on the legacy Chat REST API (Live Agent) instead of Enhanced Chat. */
+const chatApi: ChatApi = process.argv[process.argv.indexOf('--chat') + 1] === 'legacy' ? 'legacy' : 'enhanced';
+const CHAT_NAME = chatApi === 'legacy' ? 'Live Agent' : 'Enhanced Chat';
 const USER = { id: 'demo-user-1', name: 'asha_rao_343', phone: '+1 415 555 0134', conversationNo: 1 };
 const CONVERSATION_KEY = `343:${USER.id}:${USER.conversationNo}`;
 
@@ -47,7 +51,7 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20
 }
 
 /** Prints what Haptik delivered to the user since the last call, as the user would read it. */
-function userReader(sandbox: Sandbox): () => string[] {
+function userReader(sandbox: Sandbox<AgentConsole>): () => string[] {
     let seen = 0;
     return () => {
         const texts = sandbox.haptik.messagesTo(USER.id).map((m) => m.text);
@@ -58,9 +62,14 @@ function userReader(sandbox: Sandbox): () => string[] {
     };
 }
 
-async function play(sandbox: Sandbox): Promise<void> {
+async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
     const { bridge, salesforce, haptik, chat, send } = sandbox;
     const readUser = userReader(sandbox);
+    const showBriefing = async (id: string): Promise<void> => {
+        const briefing = await until('the agent briefing', () => chat.messagesFrom(id)[0]?.text);
+        say('  the agent console shows the bot conversation first:');
+        for (const line of briefing.split('\n')) say(`    | ${line}`);
+    };
     const userSaw = (text: string): Promise<boolean> =>
         until(`the user to see "${text}"`, () =>
             haptik.messagesTo(USER.id).some((m) => m.text === text) ? true : undefined
@@ -71,7 +80,7 @@ async function play(sandbox: Sandbox): Promise<void> {
         check(ready.status === 200, `/readyz answered ${ready.status}: ${await ready.text()}`);
         say(`  bridge        ${bridge.url}   (database: ${bridge.db.kind}, Salesforce token: ok)`);
         say(`  Salesforce    ${salesforce.url}   (emulator)`);
-        say(`  Enhanced Chat ${chat.url}   (emulator, with an agent console you drive)`);
+        say(`  ${CHAT_NAME.padEnd(13)} ${chat.url}   (emulator, with an agent console you drive)`);
         say(`  Haptik        ${haptik.url}   (emulator)`);
     });
 
@@ -143,13 +152,23 @@ async function play(sandbox: Sandbox): Promise<void> {
         const handoverId = String(body.conversation_details?.handover_id ?? '').toLowerCase();
         const id = await until(
             'the chat to reach Salesforce',
-            () => chat.conversations().find((c) => c.conversationId === handoverId)?.conversationId
+            () =>
+                chat
+                    .conversations()
+                    .find((c) => c.conversationId === handoverId || c.conversationKey === CONVERSATION_KEY)
+                    ?.conversationId
         );
-        await userSaw('An agent will be with you as soon as we close one conversation.');
+        // Live Agent tells the position and the wait in one message, Enhanced Chat in two.
+        await until('the wait notice', () =>
+            haptik
+                .messagesTo(USER.id)
+                .some((m) => m.text.startsWith('An agent will be with you as soon as we close one conversation.'))
+                ? true
+                : undefined
+        );
         readUser();
-        const briefing = await until('the agent briefing', () => chat.messagesFrom(id)[0]?.text);
-        say('  the agent console shows the bot conversation first:');
-        for (const line of briefing.split('\n')) say(`    | ${line}`);
+        // Live Agent takes visitor messages (the briefing too) only once an agent accepted.
+        if (chatApi === 'enhanced') await showBriefing(id);
         const caseRecord = await until('the conversation Case with the bot context', () =>
             salesforce.records('Case').find((c) => c['Haptik_Conversation_Key__c'] === CONVERSATION_KEY)
         );
@@ -167,6 +186,7 @@ async function play(sandbox: Sandbox): Promise<void> {
         chat.accept(conversationId, 'Priya');
         await userSaw('You are now chatting with Priya.');
         readUser();
+        if (chatApi === 'legacy') await showBriefing(conversationId);
         check(
             haptik.eventsTo(USER.id).some((e) => e.subcategory === 'allocated'),
             'Haptik was not told the chat was allocated'
@@ -227,8 +247,9 @@ async function play(sandbox: Sandbox): Promise<void> {
 
 async function main(): Promise<void> {
     say('Haptik connector for Salesforce Service Cloud: demo on embedded defaults');
-    const sandbox = await step('Start the Salesforce, Enhanced Chat and Haptik emulators and the bridge', () =>
+    const sandbox = await step(`Start the Salesforce, ${CHAT_NAME} and Haptik emulators and the bridge`, () =>
         startSandbox({
+            chatApi,
             ...(verbose ? { logger: createLogger({ level: 'debug', destination: pino.destination(2) }) } : {}),
             mapping: {
                 lookup: { greeting: 'Welcome back, {first_name}! How can I help you today?' },

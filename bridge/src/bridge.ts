@@ -15,9 +15,14 @@ import type { SalesforceClient } from './salesforce/salesforce-client';
 import { createCustomerLookupService } from './services/customer-lookup-service';
 import { createEventCaseService } from './services/event-case-service';
 import { createHandoverService } from './services/handover-service';
+import { createStreamOwnership } from './services/stream-ownership';
+import type { StreamOwnershipOptions } from './services/stream-ownership';
 import type { ChatAdapter } from './core/handover/chat-port';
 import { createEnhancedChatAdapter } from './salesforce/enhanced-chat';
 import type { EnhancedChatAdapterOptions } from './salesforce/enhanced-chat';
+import { createLegacyChatAdapter } from './salesforce/legacy-chat';
+import type { LegacyChatAdapterOptions } from './salesforce/legacy-chat';
+import type { HandoverSettings } from './core/handover/handover-settings';
 import { createTranscriptCaseService } from './services/transcript-case-service';
 import { createRedactor } from './core/redaction';
 import type { LookupRequest } from './core/customer-lookup';
@@ -48,6 +53,8 @@ export interface BridgeOptions {
     chatAdapter?: ChatAdapter;
     /** Enhanced Chat adapter tuning for tests and the demo (reconnect, heartbeat, rate windows). */
     enhancedChat?: EnhancedChatTuning;
+    /** Legacy Chat (Live Agent) adapter tuning for tests and the demo (retries, poll backoff, waits). */
+    legacyChat?: LegacyChatTuning;
     /** Outbox tuning for tests and the demo. */
     outbox?: {
         pollIntervalMs?: number;
@@ -57,6 +64,8 @@ export interface BridgeOptions {
         /** How long a claimed job is held before another worker may take it over (a crashed one). */
         leaseMs?: number;
     };
+    /** Chat stream ownership across instances: heartbeat lease and tick (tests shorten them). */
+    streams?: Pick<StreamOwnershipOptions, 'instanceId' | 'leaseMs' | 'tickMs'>;
 }
 
 export interface RunningBridge {
@@ -79,15 +88,40 @@ export type EnhancedChatTuning = Partial<
     >
 >;
 
-/** The adapter of SF_CHAT_API; the legacy Chat adapter is not built yet, so `legacy` has none (routes answer 501). */
+export type LegacyChatTuning = Partial<
+    Pick<
+        LegacyChatAdapterOptions,
+        'retry' | 'pollRetry' | 'establishWaitMs' | 'pollTimeoutMarginMs' | 'requestTimeoutMs'
+    >
+>;
+
+/** The adapter of SF_CHAT_API. */
 function chatAdapterFor(
     config: BridgeConfig,
+    handover: HandoverSettings,
     logger: Logger,
     metrics: Metrics,
-    tuning: EnhancedChatTuning | undefined
+    tuning: EnhancedChatTuning | undefined,
+    legacyTuning: LegacyChatTuning | undefined
 ): ChatAdapter | undefined {
     const chat = config.salesforce.chat;
-    if (chat.api !== 'enhanced') return undefined;
+    if (chat.api === 'legacy') {
+        // The Contact is found by the pre-chat detail the admin mapped to the user's email, if any.
+        const emailDetail = Object.entries(handover.routingAttributes).find(([, path]) => path === 'user.email')?.[0];
+        return createLegacyChatAdapter({
+            liveAgentUrl: chat.liveAgentUrl,
+            orgId: config.salesforce.orgId,
+            deploymentId: chat.deploymentId,
+            buttonId: chat.buttonId,
+            apiVersion: config.salesforce.apiVersion,
+            logger: logger.child({ component: 'legacy-chat' }),
+            metrics,
+            availabilityCheck: handover.legacyChat?.availabilityCheck ?? true,
+            transcriptFields: handover.legacyChat?.transcriptFields ?? {},
+            ...(emailDetail === undefined ? {} : { contactEmailDetail: emailDetail }),
+            ...legacyTuning
+        });
+    }
     return createEnhancedChatAdapter({
         scrtUrl: chat.scrtUrl,
         orgId: config.salesforce.orgId,
@@ -138,14 +172,18 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     });
 
     // Live-agent handover: the chat adapter of SF_CHAT_API (a test may hand in its own).
-    const chat = options.chatAdapter ?? chatAdapterFor(config, logger, metrics, options.enhancedChat);
+    const chat =
+        options.chatAdapter ??
+        chatAdapterFor(config, settings.handover, logger, metrics, options.enhancedChat, options.legacyChat);
+    const streams = chat === undefined ? undefined : createStreamOwnership({ db, logger, ...options.streams });
     const handover =
-        chat === undefined
+        chat === undefined || streams === undefined
             ? undefined
             : createHandoverService({
                   db,
                   outbox: { notify: () => outbox.notify() },
                   chat,
+                  streams,
                   settings: settings.handover,
                   businessId,
                   haptik,
@@ -172,6 +210,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         metrics,
         // Jobs of different keys run side by side; PGlite has one connection, so more would only queue there.
         concurrency: db.kind === 'postgres' ? 32 : 4,
+        instanceId: streams?.instanceId,
         ...options.outbox
     });
 
@@ -254,12 +293,10 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
 
     const server = await startHttpServer(app, { port: config.port, ...(options.host ? { host: options.host } : {}) });
     outbox.start();
-    if (chat !== undefined && handover !== undefined) {
+    if (chat !== undefined && handover !== undefined && streams !== undefined) {
         chat.onEvent((envelope) => handover.onChatEvent(envelope));
-        // In the background: thousands of open chats may take a while to reconnect, and requests may come meanwhile.
-        void handover
-            .resumeActive()
-            .catch((error: unknown) => logger.error({ err: error }, 'resuming handovers failed'));
+        // Takes the open chats nobody reads (after a restart: all of them) and keeps a heartbeat.
+        await streams.start({ resume: (id) => handover.resumeStream(id), detach: (id) => chat.detach(id) });
     }
     logger.info({ url: server.url, database: db.kind, chatApi: config.salesforce.chat.api }, 'bridge started');
 
@@ -276,6 +313,9 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
                 await server.close();
                 await chat?.close();
                 await outbox.stop();
+                // Nothing here reads a stream or opens a chat any more: hand the chats to the other instances
+                // now rather than when the heartbeat runs out.
+                await streams?.stop();
                 await db.close();
                 logger.info('bridge stopped');
             })();

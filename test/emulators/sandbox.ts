@@ -16,8 +16,11 @@ import { createHaptikSender } from './haptik';
 import { startSalesforceEmulator } from './salesforce';
 import { startEnhancedChatEmulator } from './enhanced-chat';
 import type { EnhancedChatEmulator, EnhancedChatEmulatorOptions } from './enhanced-chat';
-import type { EnhancedChatTuning } from '../../bridge/src/bridge';
+import type { EnhancedChatTuning, LegacyChatTuning } from '../../bridge/src/bridge';
 import type { SalesforceEmulator, SalesforceEmulatorOptions } from './salesforce';
+import { startLiveAgentEmulator } from './live-agent';
+import type { LiveAgentEmulator, LiveAgentEmulatorOptions } from './live-agent';
+import type { AgentConsole } from './agent-console';
 
 /**
  * A whole world on loopback: the Salesforce and Haptik emulators and a real bridge configured, through
@@ -35,6 +38,12 @@ export const SANDBOX_CREDENTIALS = {
 } as const;
 
 export const SANDBOX_ES_DEVELOPER_NAME = 'Haptik_Bridge';
+export const SANDBOX_LIVE_AGENT = { deploymentId: '572Hp000000HaPt', buttonId: '573Hp000000HaPt' } as const;
+
+/** Which Salesforce chat API the bridge uses (SF_CHAT_API). */
+export type ChatApi = 'enhanced' | 'legacy';
+
+type LiveAgentTuning = Partial<Omit<LiveAgentEmulatorOptions, 'orgId' | 'deploymentId' | 'buttonId' | 'salesforce'>>;
 
 export interface SandboxOptions {
     /** Embedded database folder (default: in the OS temp folder) or a PostgreSQL URL + schema. */
@@ -51,12 +60,21 @@ export interface SandboxOptions {
     enhancedChat?: Partial<Omit<EnhancedChatEmulatorOptions, 'orgId' | 'esDeveloperName' | 'salesforce'>>;
     /** The bridge's Enhanced Chat adapter tuning (reconnect, heartbeat, rate windows). */
     chatTuning?: EnhancedChatTuning;
+    /** SF_CHAT_API of the bridge; `sandbox.chat` is that API's emulator (default enhanced). */
+    chatApi?: ChatApi;
+    /** Live Agent emulator settings (poll hold, clientPollTimeout). */
+    liveAgent?: LiveAgentTuning;
+    /** The bridge's legacy Chat adapter tuning (retries, poll backoff, waits). */
+    legacyChatTuning?: LegacyChatTuning;
 }
 
-export interface Sandbox {
+export interface Sandbox<Chat extends AgentConsole = EnhancedChatEmulator> {
     salesforce: SalesforceEmulator;
-    /** The Enhanced Chat API (SCRT2) with its agent control API; SF_SCRT_URL points at it. */
-    chat: EnhancedChatEmulator;
+    /** The agent side of the chat API the bridge uses (SF_SCRT_URL or SF_LIVEAGENT_URL points at it). */
+    chat: Chat;
+    /** Both chat emulators run; the bridge talks to the one of `chatApi`. */
+    enhancedChat: EnhancedChatEmulator;
+    liveAgent: LiveAgentEmulator;
     haptik: HaptikEmulator;
     bridge: RunningBridge;
     config: BridgeConfig;
@@ -87,10 +105,21 @@ export function sandboxEnv(salesforceUrl: string, haptikUrl: string): Record<str
     };
 }
 
-/** The three emulators, configured with the sandbox credentials; one close() stops them all. */
+/** The bridge's environment for SF_CHAT_API=legacy against the Live Agent emulator. */
+export function liveAgentEnv(liveAgent: LiveAgentEmulator): Record<string, string> {
+    return {
+        SF_CHAT_API: 'legacy',
+        SF_LIVEAGENT_URL: liveAgent.endpoint,
+        SF_LIVEAGENT_DEPLOYMENT_ID: SANDBOX_LIVE_AGENT.deploymentId,
+        SF_LIVEAGENT_BUTTON_ID: SANDBOX_LIVE_AGENT.buttonId
+    };
+}
+
+/** The emulators, configured with the sandbox credentials; one close() stops them all. */
 export interface Emulators {
     salesforce: SalesforceEmulator;
     chat: EnhancedChatEmulator;
+    liveAgent: LiveAgentEmulator;
     haptik: HaptikEmulator;
     close(): Promise<void>;
 }
@@ -99,6 +128,7 @@ export async function startEmulators(
     options: {
         salesforce?: SalesforceEmulatorOptions;
         enhancedChat?: Partial<Omit<EnhancedChatEmulatorOptions, 'orgId' | 'esDeveloperName' | 'salesforce'>>;
+        liveAgent?: LiveAgentTuning;
         haptikPort?: number;
     } = {}
 ): Promise<Emulators> {
@@ -122,28 +152,42 @@ export async function startEmulators(
         host: '127.0.0.1',
         ...options.enhancedChat
     });
+    const liveAgent = await startLiveAgentEmulator({
+        orgId: c.sfOrgId,
+        ...SANDBOX_LIVE_AGENT,
+        salesforce,
+        host: '127.0.0.1',
+        ...options.liveAgent
+    });
     return {
         salesforce,
         haptik,
         chat,
+        liveAgent,
         close: async () => {
-            await Promise.all([salesforce.close(), haptik.close(), chat.close()]);
+            await Promise.all([salesforce.close(), haptik.close(), chat.close(), liveAgent.close()]);
         }
     };
 }
 
-export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+export function startSandbox(options?: SandboxOptions & { chatApi?: 'enhanced' }): Promise<Sandbox>;
+export function startSandbox(options: SandboxOptions & { chatApi: 'legacy' }): Promise<Sandbox<LiveAgentEmulator>>;
+export function startSandbox(options: SandboxOptions): Promise<Sandbox<AgentConsole>>;
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox<AgentConsole>> {
     const c = SANDBOX_CREDENTIALS;
     const emulators = await startEmulators({
         ...(options.salesforce ? { salesforce: options.salesforce } : {}),
-        ...(options.enhancedChat ? { enhancedChat: options.enhancedChat } : {})
+        ...(options.enhancedChat ? { enhancedChat: options.enhancedChat } : {}),
+        ...(options.liveAgent ? { liveAgent: options.liveAgent } : {})
     });
-    const { salesforce, haptik, chat } = emulators;
+    const { salesforce, haptik, chat: enhancedChat, liveAgent } = emulators;
+    const legacy = options.chatApi === 'legacy';
     try {
         const database = options.database ?? { dataDir: await temporaryDataDir() };
         const env: Record<string, string> = {
             ...sandboxEnv(salesforce.url, haptik.url),
-            SF_SCRT_URL: chat.url,
+            SF_SCRT_URL: enhancedChat.url,
+            ...(legacy ? liveAgentEnv(liveAgent) : {}),
             ...('url' in database ? { DATABASE_URL: database.url } : { BRIDGE_DATA_DIR: database.dataDir }),
             ...(options.port === undefined ? {} : { PORT: String(options.port) }),
             ...options.env
@@ -158,12 +202,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             host: '127.0.0.1',
             ...('url' in database && database.schema ? { databaseSchema: database.schema } : {}),
             ...(options.outbox ? { outbox: options.outbox } : {}),
-            ...(options.chatTuning ? { enhancedChat: options.chatTuning } : {})
+            ...(options.chatTuning ? { enhancedChat: options.chatTuning } : {}),
+            ...(options.legacyChatTuning ? { legacyChat: options.legacyChatTuning } : {})
         });
         const send = createHaptikSender(bridge.url, { secret: c.webhookSecret });
         return {
             salesforce,
-            chat,
+            chat: legacy ? liveAgent : enhancedChat,
+            enhancedChat,
+            liveAgent,
             haptik,
             bridge,
             config,

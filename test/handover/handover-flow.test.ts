@@ -1,7 +1,9 @@
-import { tractEvent } from '../emulators/haptik';
+import { integrationRequest, tractEvent } from '../emulators/haptik';
+import type { LiveAgentEmulator } from '../emulators/live-agent';
 import type { Sandbox } from '../emulators/sandbox';
 import { eventually } from '../support/eventually';
 import {
+    CHAT_APIS,
     requestAgent,
     sendUserText,
     startHandoverSandbox,
@@ -11,16 +13,22 @@ import {
     waitForState,
     waitForText
 } from './harness';
+import type { HandoverSandbox } from './harness';
 
 /**
- * Live-agent handover end to end: signed Haptik requests → bridge → Enhanced Chat emulator (the agent's
- * side) → Haptik emulator (what the user sees), over real sockets.
+ * Live-agent handover end to end: signed Haptik requests → bridge → chat emulator (the agent's side:
+ * Enhanced Chat, or legacy Live Agent) → Haptik emulator (what the user sees), over real sockets. The same
+ * scenarios run against both adapters; where the APIs differ (Live Agent has no message ids, reports queue
+ * position and wait in one message, and takes visitor messages only once an agent accepted) the
+ * expectation says so.
  */
-describe('live agent handover (Enhanced Chat)', () => {
-    let sandbox: Sandbox;
+
+describe.each(CHAT_APIS)('live agent handover (%s)', (api) => {
+    let sandbox: HandoverSandbox;
+    const legacy = api === 'legacy';
 
     beforeAll(async () => {
-        sandbox = await startHandoverSandbox();
+        sandbox = await startHandoverSandbox({ chatApi: api });
     });
 
     afterAll(async () => {
@@ -41,21 +49,34 @@ describe('live agent handover (Enhanced Chat)', () => {
         // Routed with the mapped pre-chat fields; the user is told the wait and queue position.
         const conversation = sandbox.chat.conversations().find((c) => c.conversationId === started.conversationId)!;
         expect(conversation.routingAttributes).toEqual({
+            ...(legacy ? { 'Haptik Conversation Key': `343:${userId}:1` } : {}),
             Haptik_Intent: 'refund_request',
             Haptik_Conversation: `343:${userId}:1`
         });
-        await waitForText(sandbox, userId, 'An agent will be with you in about 4 minutes.');
-        await waitForText(sandbox, userId, 'An agent will be with you as soon as we close 2 conversations.');
+        if (legacy) {
+            // ChatRequestSuccess carries both the position and the wait.
+            await waitForText(
+                sandbox,
+                userId,
+                'An agent will be with you as soon as we close 2 conversations. An agent will be with you in about 4 minutes.'
+            );
+        } else {
+            await waitForText(sandbox, userId, 'An agent will be with you in about 4 minutes.');
+            await waitForText(sandbox, userId, 'An agent will be with you as soon as we close 2 conversations.');
+        }
 
-        // The agent first reads the bot conversation.
-        const briefing = await eventually(() => sandbox.chat.messagesFrom(started.conversationId)[0]?.text);
-        expect(briefing.split('\n')).toEqual([
-            'Conversation with the bot before this chat:',
-            'Customer: Asha Rao',
-            'Reason: user asked for an agent (refund_request)',
-            'User: I want a refund for A-1001',
-            'Bot: Let me connect you to an agent.'
-        ]);
+        // The agent first reads the bot conversation (Live Agent takes it once the agent accepted).
+        const readBriefing = async (): Promise<void> => {
+            const briefing = await eventually(() => sandbox.chat.messagesFrom(started.conversationId)[0]?.text);
+            expect(briefing.split('\n')).toEqual([
+                'Conversation with the bot before this chat:',
+                'Customer: Asha Rao',
+                'Reason: user asked for an agent (refund_request)',
+                'User: I want a refund for A-1001',
+                'Bot: Let me connect you to an agent.'
+            ]);
+        };
+        if (!legacy) await readBriefing();
 
         // The conversation Case carries the bot context, and the chat record points at it.
         const caseRecord = await eventually(() =>
@@ -80,11 +101,21 @@ describe('live agent handover (Enhanced Chat)', () => {
             { category: 'collection_state', subcategory: 'allocated', metadata: { agent_name: 'Priya' } }
         ]);
         await waitForState(sandbox, started.handoverId, 'with_agent');
-        await eventually(() =>
-            sandbox.salesforce
-                .records('MessagingSession')
-                .find((r) => r['ConversationId'] === started.conversationId && r['CaseId'] === caseRecord['Id'])
-        );
+        if (legacy) {
+            // Salesforce links the transcript through the Case pre-chat entity (found by the conversation key).
+            await eventually(() =>
+                sandbox.salesforce
+                    .records('LiveChatTranscript')
+                    .find((r) => r['ChatKey'] === started.conversationId && r['CaseId'] === caseRecord['Id'])
+            );
+            await readBriefing();
+        } else {
+            await eventually(() =>
+                sandbox.salesforce
+                    .records('MessagingSession')
+                    .find((r) => r['ConversationId'] === started.conversationId && r['CaseId'] === caseRecord['Id'])
+            );
+        }
 
         // User → agent, in order.
         for (let i = 1; i <= 5; i++) {
@@ -105,7 +136,9 @@ describe('live agent handover (Enhanced Chat)', () => {
         await waitForText(sandbox, userId, 'agent message 5');
         const fromAgent = sandbox.haptik.messagesTo(userId).filter((m) => m.text.startsWith('agent message'));
         expect(fromAgent.map((m) => m.text)).toEqual([1, 2, 3, 4, 5].map((i) => `agent message ${i}`));
-        expect(fromAgent.map((m) => (m.metadata as { message_id: string }).message_id)).toEqual(entryIds);
+        // Live Agent has no message ids: the bridge's id is the message's position in the session's stream.
+        const expectedIds = legacy ? entryIds.map((position) => `${started.conversationId}:${position}`) : entryIds;
+        expect(fromAgent.map((m) => (m.metadata as { message_id: string }).message_id)).toEqual(expectedIds);
         expect(fromAgent.every((m) => m.sender === 'aeu')).toBe(true);
 
         // The agent ends: the notice first, then control goes back to the bot.
@@ -213,6 +246,8 @@ describe('live agent handover (Enhanced Chat)', () => {
             sandbox.chat.conversations().filter((c) => c.routingAttributes['Haptik_Conversation'] === `343:${userId}:1`)
         ).toHaveLength(1);
 
+        // Live Agent takes visitor messages only once an agent accepted.
+        if (legacy) sandbox.chat.accept(first.conversationId, 'Priya');
         await sendUserText(sandbox, userId, 501, 'only once please');
         const repeat = await sendUserText(sandbox, userId, 501, 'only once please');
         expect(repeat.body).toEqual({ status: 'duplicate' });
@@ -254,11 +289,13 @@ describe('live agent handover (Enhanced Chat)', () => {
     });
 });
 
-describe('live agent handover without agents', () => {
-    let sandbox: Sandbox;
+describe.each(CHAT_APIS)('live agent handover without agents (%s)', (api) => {
+    let sandbox: HandoverSandbox;
+    const legacy = api === 'legacy';
 
     beforeAll(async () => {
         sandbox = await startHandoverSandbox({
+            chatApi: api,
             mapping: { handover: { noAgentTimeoutSeconds: 2, waitNoticeIntervalSeconds: 600 } }
         });
     });
@@ -289,16 +326,57 @@ describe('live agent handover without agents', () => {
                 .find((c) => c['Haptik_Event_Key__c'] === `handover:${started.handoverId}`)
         );
         expect(String(eventCase['Subject'])).toContain('Asha Rao');
+        const waitNotices = textsTo(sandbox, userId).filter((t) => t.startsWith('An agent will be with you'));
+        if (legacy) {
+            // ChatRequestSuccess has the position and the wait; the QueueUpdate after it is not told again.
+            sandbox.chat.setWaitTime(30, 1);
+            const queueEvents = sandbox.liveAgent
+                .events(started.conversationId)
+                .filter((e) => e.type === 'ChatRequestSuccess' || e.type === 'QueueUpdate');
+            expect(queueEvents.length).toBeGreaterThanOrEqual(1);
+            expect(waitNotices).toEqual([
+                'An agent will be with you as soon as we close one conversation. An agent will be with you in a minute.'
+            ]);
+            return;
+        }
         // Two queue events arrived (routing result with the wait, then the queue position): one notice.
-        const queueEvents = sandbox.chat
+        const queueEvents = sandbox.enhancedChat
             .events(started.conversationId)
             .filter((e) => e.type === 'CONVERSATION_ROUTING_RESULT' || e.type === 'CONVERSATION_QUEUE_POSITION');
         expect(queueEvents.length).toBeGreaterThanOrEqual(2);
-        const waitNotices = textsTo(sandbox, userId).filter((t) => t.startsWith('An agent will be with you'));
         expect(waitNotices).toEqual(['An agent will be with you in a minute.']);
     });
 
-    it('with every agent offline the chat waits, is told so, and ends the same way', async () => {
+    /** Live Agent: Visitor/Availability says nobody is online, so no chat is asked for. */
+    async function offlineLegacy(): Promise<void> {
+        sandbox.chat.setAvailability(false);
+        const userId = 'u-offline';
+        const reply = await sandbox.send.handover(
+            integrationRequest({ userId, userName: `name_${userId}`, conversationNo: 1, node: 'talk_to_agent' })
+        );
+        expect(reply.status).toBe(200);
+        const handoverId = (reply.body as { conversation_details: { handover_id: string } }).conversation_details
+            .handover_id;
+        await waitForText(
+            sandbox,
+            userId,
+            'Sorry, no agent is available right now. We have noted your request and will get back to you.'
+        );
+        await waitForState(sandbox, handoverId, 'failed');
+        await eventually(() => threadControlCalls(sandbox, userId)[0]);
+        expect(sandbox.liveAgent.conversations().filter((c) => c.conversationKey === `343:${userId}:1`)).toEqual([]);
+        expect(textsTo(sandbox, userId).some((t) => t.startsWith('All our agents are busy'))).toBe(false);
+        sandbox.chat.setAvailability(true);
+    }
+
+    const offline = legacy
+        ? 'with every agent offline the chat is not requested: the user hears "no agents" at once'
+        : 'with every agent offline the chat waits, is told so, and ends the same way';
+    it(offline, async () => {
+        if (legacy) {
+            await offlineLegacy();
+            return;
+        }
         sandbox.chat.setAvailability(false);
         const userId = 'u-offline';
         const started = await requestAgent(sandbox, { userId });
@@ -310,5 +388,84 @@ describe('live agent handover without agents', () => {
             'Sorry, no agent is available right now. We have noted your request and will get back to you.'
         );
         sandbox.chat.setAvailability(true);
+    });
+});
+
+describe('live agent handover on the legacy Live Agent API: long polls and affinity changes', () => {
+    let sandbox: Sandbox<LiveAgentEmulator>;
+
+    beforeAll(async () => {
+        sandbox = (await startHandoverSandbox({ chatApi: 'legacy' })) as Sandbox<LiveAgentEmulator>;
+    });
+
+    afterAll(async () => {
+        await sandbox.stop();
+    });
+
+    function agentLines(userId: string): Array<{ text: string; id: string }> {
+        return sandbox.haptik
+            .messagesTo(userId)
+            .filter((m) => m.text.startsWith('agent '))
+            .map((m) => ({ text: m.text, id: (m.metadata as { message_id: string }).message_id }));
+    }
+
+    it('never opens a second poll for a session (Salesforce would end the chat with 409)', async () => {
+        const userId = 'u-la-409';
+        const started = await requestAgent(sandbox, { userId });
+        // Held polls expire (204) several times while the chat waits.
+        await eventually(() =>
+            sandbox.chat.requests.filter((r) => r.path.endsWith('/System/Messages') && r.status === 204).length >= 2
+                ? true
+                : undefined
+        );
+        sandbox.chat.accept(started.conversationId, 'Priya');
+        await waitForText(sandbox, userId, 'You are now chatting with Priya.');
+        for (let i = 1; i <= 3; i++) {
+            sandbox.chat.agentMessage(started.conversationId, `agent ${i}`);
+            await sendUserText(sandbox, userId, 700 + i, `user ${i}`);
+        }
+        await eventually(() => (agentLines(userId).length === 3 ? true : undefined));
+        await eventually(() => (userTextsAtAgent(sandbox, started.conversationId).length === 3 ? true : undefined));
+        sandbox.chat.end(started.conversationId);
+        await waitForState(sandbox, started.handoverId, 'ended', 'agent');
+        expect(sandbox.chat.stats.conflicts).toBe(0);
+        expect(sandbox.chat.stats.maxConcurrentPolls).toBe(1);
+        expect(sandbox.chat.conversations().find((c) => c.conversationId === started.conversationId)).toMatchObject({
+            status: 'Ended',
+            endedBy: 'Agent'
+        });
+    });
+
+    it('an affinity change (503) reconnects with the last offset: nothing lost or repeated either way', async () => {
+        const userId = 'u-la-503';
+        const started = await requestAgent(sandbox, { userId });
+        const id = started.conversationId;
+        sandbox.chat.accept(id, 'Priya');
+        await waitForState(sandbox, started.handoverId, 'with_agent');
+        sandbox.chat.agentMessage(id, 'agent 1');
+        await sendUserText(sandbox, userId, 801, 'user 1');
+        await eventually(() => (agentLines(userId).length === 1 ? true : undefined));
+        await eventually(() => (userTextsAtAgent(sandbox, id).length === 1 ? true : undefined));
+        const reconnectsBefore = sandbox.chat.stats.reconnects;
+
+        sandbox.chat.changeAffinity(id);
+        sandbox.chat.agentMessage(id, 'agent 2');
+        sandbox.chat.agentMessage(id, 'agent 3');
+        await sendUserText(sandbox, userId, 802, 'user 2');
+        await sendUserText(sandbox, userId, 803, 'user 3');
+        await eventually(() => (agentLines(userId).length === 3 ? true : undefined));
+        await eventually(() => (userTextsAtAgent(sandbox, id).length === 3 ? true : undefined));
+        sandbox.chat.changeAffinity(id);
+        sandbox.chat.agentMessage(id, 'agent 4');
+        await eventually(() => (agentLines(userId).length === 4 ? true : undefined));
+
+        expect(agentLines(userId).map((l) => l.text)).toEqual(['agent 1', 'agent 2', 'agent 3', 'agent 4']);
+        expect(new Set(agentLines(userId).map((l) => l.id)).size).toBe(4);
+        expect(userTextsAtAgent(sandbox, id)).toEqual(['user 1', 'user 2', 'user 3']);
+        expect(sandbox.chat.stats.reconnects - reconnectsBefore).toBeGreaterThanOrEqual(2);
+        expect(sandbox.chat.stats.conflicts).toBe(0);
+        const reconnects = sandbox.chat.requests.filter((r) => r.path.endsWith('/System/ReconnectSession'));
+        expect(reconnects.every((r) => r.status === 200)).toBe(true);
+        await waitForState(sandbox, started.handoverId, 'with_agent');
     });
 });

@@ -1,10 +1,10 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { EnhancedChatEmulator } from '../emulators/enhanced-chat';
+import type { AgentConsole } from '../emulators/agent-console';
 import { createHaptikSender, integrationRequest, tractMessage } from '../emulators/haptik';
 import type { HaptikEmulator, HaptikSender } from '../emulators/haptik';
-import { SANDBOX_CREDENTIALS, sandboxEnv, startEmulators } from '../emulators/sandbox';
+import { SANDBOX_CREDENTIALS, liveAgentEnv, sandboxEnv, startEmulators } from '../emulators/sandbox';
 import type { Emulators } from '../emulators/sandbox';
 import type { SalesforceEmulator } from '../emulators/salesforce';
 import { dropSchema, testDatabaseUrl, uniqueSchemaName } from '../support/databases';
@@ -12,7 +12,7 @@ import { eventually } from '../support/eventually';
 import { compileBridgeProcess, startBridgeProcess } from '../support/bridge-process-runner';
 import type { BridgeProcess } from '../support/bridge-process-runner';
 import type { BridgeProcessOptions } from '../../scripts/bridge-process';
-import { FAST_CHAT, FAST_OUTBOX, handoverMapping } from './harness';
+import { CHAT_APIS, FAST_CHAT, FAST_LEGACY_CHAT, FAST_LIVE_AGENT, FAST_OUTBOX, handoverMapping } from './harness';
 
 /**
  * Durability of a live chat across a crash: the bridge runs in a child process, is killed with SIGKILL
@@ -21,7 +21,7 @@ import { FAST_CHAT, FAST_OUTBOX, handoverMapping } from './harness';
  */
 jest.setTimeout(120_000);
 
-describe('live agent handover across a SIGKILL of the bridge', () => {
+describe.each(CHAT_APIS)('live agent handover across a SIGKILL of the bridge (%s)', (api) => {
     const c = SANDBOX_CREDENTIALS;
     const databaseUrl = testDatabaseUrl();
     const schema = uniqueSchemaName();
@@ -29,24 +29,33 @@ describe('live agent handover across a SIGKILL of the bridge', () => {
     let emulators: Emulators | undefined;
     let salesforce: SalesforceEmulator;
     let haptik: HaptikEmulator;
-    let chat: EnhancedChatEmulator;
+    let chat: AgentConsole;
     let options: BridgeProcessOptions;
     let bridge: BridgeProcess | undefined;
 
     beforeAll(async () => {
         entry = await compileBridgeProcess();
-        emulators = await startEmulators();
-        ({ salesforce, haptik, chat } = emulators);
+        emulators = await startEmulators({ liveAgent: FAST_LIVE_AGENT });
+        ({ salesforce, haptik } = emulators);
+        chat = api === 'legacy' ? emulators.liveAgent : emulators.chat;
         const database =
             databaseUrl === undefined
                 ? { BRIDGE_DATA_DIR: await mkdtemp(path.join(tmpdir(), 'handover-restart-')) }
                 : { DATABASE_URL: databaseUrl };
         options = {
-            env: { ...sandboxEnv(salesforce.url, haptik.url), SF_SCRT_URL: chat.url, ...database },
+            env: {
+                ...sandboxEnv(salesforce.url, haptik.url),
+                SF_SCRT_URL: emulators.chat.url,
+                ...(api === 'legacy' ? liveAgentEnv(emulators.liveAgent) : {}),
+                ...database
+            },
             mapping: handoverMapping(),
             ...(databaseUrl === undefined ? {} : { databaseSchema: schema }),
             outbox: FAST_OUTBOX,
-            chatTuning: FAST_CHAT
+            chatTuning: FAST_CHAT,
+            legacyChatTuning: FAST_LEGACY_CHAT,
+            // The killed process's heartbeat runs out in 2 s; then the new one takes its chat over.
+            streams: { leaseMs: 2000, tickMs: 200 }
         };
     });
 
@@ -78,14 +87,23 @@ describe('live agent handover across a SIGKILL of the bridge', () => {
         const handoverId = (reply.body as { conversation_details: { handover_id: string } }).conversation_details
             .handover_id;
         const conversationId = await eventually(
-            () => chat.conversations().find((x) => x.conversationId === handoverId)?.conversationId
+            () =>
+                chat
+                    .conversations()
+                    .find((x) => x.conversationId === handoverId || x.conversationKey === `343:${userId}:1`)
+                    ?.conversationId
         );
+        // Live Agent has no message ids: the bridge's id is the message's position in the session's stream.
+        const idOf = (returned: string): string => (api === 'legacy' ? `${conversationId}:${returned}` : returned);
         chat.accept(conversationId, 'Priya');
         await eventually(() =>
             haptik.messagesTo(userId).some((m) => m.text === 'You are now chatting with Priya.') ? true : undefined
         );
 
-        const before = ['agent 1', 'agent 2'].map((text) => ({ text, id: chat.agentMessage(conversationId, text) }));
+        const before = ['agent 1', 'agent 2'].map((text) => ({
+            text,
+            id: idOf(chat.agentMessage(conversationId, text))
+        }));
         await send.tractMessage(tractMessage({ userId, messageId: 1, text: 'user 1' }));
         await eventually(() => (agentMessagesAtUser(userId).length === 2 ? true : undefined));
         await eventually(() => (chat.messagesFrom(conversationId).some((m) => m.text === 'user 1') ? true : undefined));
@@ -94,13 +112,13 @@ describe('live agent handover across a SIGKILL of the bridge', () => {
         // While the bridge is down the agent keeps writing.
         const during = ['agent 3', 'agent 4', 'agent 5'].map((text) => ({
             text,
-            id: chat.agentMessage(conversationId, text)
+            id: idOf(chat.agentMessage(conversationId, text))
         }));
 
         bridge = await startBridgeProcess(entry, options);
         send = sender(bridge);
         await eventually(() => (agentMessagesAtUser(userId).length >= 5 ? true : undefined), 20_000);
-        const after = [{ text: 'agent 6', id: chat.agentMessage(conversationId, 'agent 6') }];
+        const after = [{ text: 'agent 6', id: idOf(chat.agentMessage(conversationId, 'agent 6')) }];
         await eventually(() => (agentMessagesAtUser(userId).length >= 6 ? true : undefined), 20_000);
 
         expect(agentMessagesAtUser(userId)).toEqual([...before, ...during, ...after]);

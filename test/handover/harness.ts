@@ -1,7 +1,8 @@
 /** Shared set-up for the handover end-to-end tests: the sandbox with fast timers and small helpers. */
 import { integrationRequest, tractMessage } from '../emulators/haptik';
 import { startSandbox } from '../emulators/sandbox';
-import type { Sandbox, SandboxOptions } from '../emulators/sandbox';
+import type { ChatApi, Sandbox, SandboxOptions } from '../emulators/sandbox';
+import type { AgentConsole } from '../emulators/agent-console';
 import { getHandoverSession } from '../../bridge/src/store/handover-sessions';
 import type { HandoverSession } from '../../bridge/src/store/handover-sessions';
 import { eventually } from '../support/eventually';
@@ -16,6 +17,20 @@ export const FAST_CHAT = {
     retry: { attempts: 6, baseMs: 10, maxMs: 100 }
 };
 
+/** Legacy Chat adapter timers for tests: fast retries, and a short wait for the agent before a send is retried. */
+export const FAST_LEGACY_CHAT = {
+    retry: { attempts: 6, baseMs: 10, maxMs: 100 },
+    pollRetry: { baseMs: 20, maxMs: 200 },
+    establishWaitMs: 2000
+};
+/** Live Agent emulator: polls are held briefly, so tests see many poll cycles. */
+export const FAST_LIVE_AGENT = { pollHoldMs: 400 };
+
+/** The chat APIs the shared handover scenarios run against. */
+export const CHAT_APIS: ChatApi[] = ['enhanced', 'legacy'];
+
+export type HandoverSandbox = Sandbox<AgentConsole>;
+
 export function handoverMapping(overrides: Record<string, unknown> = {}): Record<string, unknown> {
     return {
         handover: {
@@ -27,10 +42,12 @@ export function handoverMapping(overrides: Record<string, unknown> = {}): Record
     };
 }
 
-export function startHandoverSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+export function startHandoverSandbox(options: SandboxOptions = {}): Promise<HandoverSandbox> {
     return startSandbox({
         outbox: FAST_OUTBOX,
         chatTuning: FAST_CHAT,
+        legacyChatTuning: FAST_LEGACY_CHAT,
+        liveAgent: FAST_LIVE_AGENT,
         mapping: handoverMapping(),
         ...options
     });
@@ -38,14 +55,14 @@ export function startHandoverSandbox(options: SandboxOptions = {}): Promise<Sand
 
 export interface StartedHandover {
     handoverId: string;
-    /** The Enhanced Chat conversation id (the adapter uses the handover id). */
+    /** The id the agent console knows the chat by (Enhanced Chat: the handover id; Live Agent: the session id). */
     conversationId: string;
     answerText: string;
 }
 
-/** The bot's integration call; waits until the chat exists in the Enhanced Chat emulator. */
+/** The bot's integration call; waits until the chat exists in the chat emulator. */
 export async function requestAgent(
-    sandbox: Sandbox,
+    sandbox: HandoverSandbox,
     user: { userId: string; userName?: string; conversationNo?: number },
     extra: Parameters<typeof integrationRequest>[0] = {}
 ): Promise<StartedHandover> {
@@ -63,19 +80,28 @@ export async function requestAgent(
     const body = reply.body as { response: string[]; conversation_details: { handover_id: string } };
     const handoverId = body.conversation_details.handover_id;
     const answer = JSON.parse(body.response[0] ?? '{}') as { text?: string };
+    const key = `${BUSINESS_ID}:${user.userId}:${user.conversationNo ?? 1}`;
     const conversationId = await eventually(
-        () => sandbox.chat.conversations().find((c) => c.conversationId === handoverId.toLowerCase())?.conversationId
+        () =>
+            sandbox.chat
+                .conversations()
+                .find((c) => c.conversationId === handoverId.toLowerCase() || c.conversationKey === key)?.conversationId
     );
     return { handoverId, conversationId, answerText: answer.text ?? '' };
 }
 
 /** Texts Haptik received for the user (agent messages and notices), in order. */
-export function textsTo(sandbox: Sandbox, userId: string): string[] {
+export function textsTo(sandbox: HandoverSandbox, userId: string): string[] {
     return sandbox.haptik.messagesTo(userId).map((m) => m.text);
 }
 
 /** Waits until Haptik received a message with this text for the user. */
-export function waitForText(sandbox: Sandbox, userId: string, text: string, timeoutMs = 10_000): Promise<string[]> {
+export function waitForText(
+    sandbox: HandoverSandbox,
+    userId: string,
+    text: string,
+    timeoutMs = 10_000
+): Promise<string[]> {
     return eventually(() => {
         const texts = textsTo(sandbox, userId);
         return texts.includes(text) ? texts : undefined;
@@ -83,7 +109,7 @@ export function waitForText(sandbox: Sandbox, userId: string, text: string, time
 }
 
 /** What the agent received from the user (the briefing aside), in order. */
-export function userTextsAtAgent(sandbox: Sandbox, conversationId: string): string[] {
+export function userTextsAtAgent(sandbox: HandoverSandbox, conversationId: string): string[] {
     return sandbox.chat
         .messagesFrom(conversationId)
         .map((m) => m.text)
@@ -91,7 +117,7 @@ export function userTextsAtAgent(sandbox: Sandbox, conversationId: string): stri
 }
 
 export function sendUserText(
-    sandbox: Sandbox,
+    sandbox: HandoverSandbox,
     userId: string,
     messageId: number,
     text: string,
@@ -100,12 +126,12 @@ export function sendUserText(
     return sandbox.send.tractMessage(tractMessage({ userId, messageId, text, conversationNumber }));
 }
 
-export function session(sandbox: Sandbox, handoverId: string): Promise<HandoverSession | undefined> {
+export function session(sandbox: HandoverSandbox, handoverId: string): Promise<HandoverSession | undefined> {
     return getHandoverSession(sandbox.bridge.db, handoverId);
 }
 
 export function waitForState(
-    sandbox: Sandbox,
+    sandbox: HandoverSandbox,
     handoverId: string,
     state: string,
     reason?: string | null
@@ -118,7 +144,7 @@ export function waitForState(
     });
 }
 
-export function threadControlCalls(sandbox: Sandbox, userId: string) {
+export function threadControlCalls(sandbox: HandoverSandbox, userId: string) {
     return sandbox.haptik.calls.filter(
         (c) =>
             c.path === '/tract/thread_control/request' &&

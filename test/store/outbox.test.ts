@@ -19,6 +19,7 @@ import type { Metrics } from '../../bridge/src/observability/metrics';
 import { databaseTargets } from '../support/databases';
 import { silentLogger } from '../../bridge/src/observability/logger';
 import { captureLogger, ManualClock } from '../support/test-clock-and-log';
+import { eventually } from '../support/eventually';
 import { metricValue as recordedMetric } from '../salesforce/helpers';
 
 /** A metric's value, 0 while nothing was recorded under these labels. */
@@ -60,6 +61,8 @@ describe.each(databaseTargets())('outbox on $name', (target) => {
             maxAttempts: 5,
             backoff: { baseMs: 1000, maxMs: 60_000 },
             random: () => 0.5,
+            // Several workers share the database in these tests, as separate processes would.
+            exclusiveDatabase: false,
             ...overrides
         });
     }
@@ -401,6 +404,52 @@ describe.each(databaseTargets())('outbox on $name', (target) => {
             `SELECT state, count(*)::text AS n FROM outbox_jobs GROUP BY state`
         );
         expect(states.rows).toEqual([{ state: 'done', n: String(keys.length * perKey) }]);
+    });
+
+    it('renews the leases of running jobs, so a slow call of a live worker is not taken over', async () => {
+        let release: () => void = () => undefined;
+        const gate = new Promise<void>((resolve) => {
+            release = resolve;
+        });
+        let runs = 0;
+        const slow = async (): Promise<void> => {
+            runs += 1;
+            await gate;
+        };
+        const realClock = { now: () => new Date() };
+        const live = worker({ slow }, { clock: realClock, leaseMs: 450, pollIntervalMs: 20 });
+        const other = worker({ slow }, { clock: realClock, leaseMs: 450, pollIntervalMs: 20 });
+        live.start();
+        const { id } = await enqueue(db, { kind: 'slow', orderingKey: 'u', payload: {} });
+        await eventually(() => (runs === 1 ? true : undefined));
+        other.start();
+        // Several lease lengths pass while the call runs; the other worker looks every 20 ms meanwhile.
+        await sleep(1500);
+        const during = await getOutboxJob(db, id);
+        release();
+        await Promise.all([live.stop(), other.stop()]);
+        expect(runs).toBe(1);
+        expect(during).toMatchObject({ state: 'running', attempts: 1 });
+        expect(await getOutboxJob(db, id)).toMatchObject({ state: 'done', attempts: 1 });
+    });
+
+    it('on a database of its own, takes back at start the jobs a crashed run had claimed', async () => {
+        const sent: string[] = [];
+        const { id } = await enqueue(db, { kind: 'send', orderingKey: 'u', payload: 'again' });
+        await claimJobs(db, { now: clock.now(), leaseMs: 30_000, limit: 10, workerId: 'crashed-run' });
+        const w = worker(
+            {
+                send: (payload) => {
+                    sent.push(String(payload));
+                    return Promise.resolve();
+                }
+            },
+            { exclusiveDatabase: true }
+        );
+        w.start();
+        await eventually(() => (sent.length === 1 ? true : undefined));
+        await w.stop();
+        expect(await getOutboxJob(db, id)).toMatchObject({ state: 'done', attempts: 2 });
     });
 
     it('wakes on notify and finishes the running job before stop() resolves', async () => {

@@ -68,6 +68,7 @@ describe.each(databaseTargets())('store on $name', (target) => {
                 `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`
             );
             expect(tables.rows.map((r) => r.table_name)).toEqual([
+                'bridge_instances',
                 'conversations',
                 'handover_sessions',
                 'idempotency_keys',

@@ -134,6 +134,12 @@ const schema = z.object({
     SF_LIVEAGENT_BUTTON_ID: optionalText
 });
 
+/** Every variable the bridge reads, secrets' `<NAME>_FILE` forms included, for the documentation check. */
+export const ENVIRONMENT_VARIABLES: readonly string[] = [
+    ...Object.keys(schema.shape),
+    ...FILE_BACKED.map((key) => `${key}_FILE`)
+];
+
 /**
  * Rules that depend on other variables. They run on the raw values, so they are reported together with
  * the schema's problems even when other variables are missing (zod skips refinements of a failed object).

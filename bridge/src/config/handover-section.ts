@@ -12,6 +12,7 @@ import type { NoticeTexts } from '../core/handover/notices';
  *       noAgentTimeoutSeconds: 300
  *       waitNoticeIntervalSeconds: 60
  *       routingAttributes: { Haptik_Intent: intent, Customer_Email: user.email }
+ *       legacyChat: { availabilityCheck: true, transcriptFields: { Haptik_Intent: [Haptik_Intent__c] } }
  *       notices:
  *         en: { agentJoined: "You are now chatting with {agent}." }
  *         hi: { agentJoined: "अब आप {agent} से बात कर रहे हैं।" }
@@ -77,7 +78,21 @@ export const handoverSectionSchema = z
                 subject: DEFAULT_HANDOVER_SETTINGS.eventCase.subject,
                 description: DEFAULT_HANDOVER_SETTINGS.eventCase.description,
                 origin: DEFAULT_HANDOVER_SETTINGS.eventCase.origin
+            }),
+        /** SF_CHAT_API=legacy only: the Visitor/Availability check and pre-chat values copied to the transcript. */
+        legacyChat: z
+            .object({
+                availabilityCheck: z.boolean().default(true),
+                transcriptFields: z
+                    .record(
+                        z.string().min(1).max(80),
+                        z
+                            .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, { error: 'is not a field name' }))
+                            .max(10)
+                    )
+                    .default({})
             })
+            .default({ availabilityCheck: true, transcriptFields: {} })
     })
     .default({
         defaultLanguage: 'en',
@@ -95,7 +110,8 @@ export const handoverSectionSchema = z
             subject: DEFAULT_HANDOVER_SETTINGS.eventCase.subject,
             description: DEFAULT_HANDOVER_SETTINGS.eventCase.description,
             origin: DEFAULT_HANDOVER_SETTINGS.eventCase.origin
-        }
+        },
+        legacyChat: { availabilityCheck: true, transcriptFields: {} }
     });
 
 export type HandoverSection = z.infer<typeof handoverSectionSchema>;
@@ -130,6 +146,10 @@ export function handoverSettingsOf(section: HandoverSection): HandoverSettings {
             description: section.eventCase.description,
             origin: section.eventCase.origin,
             ...(section.eventCase.status === undefined ? {} : { status: section.eventCase.status })
+        },
+        legacyChat: {
+            availabilityCheck: section.legacyChat.availabilityCheck,
+            transcriptFields: section.legacyChat.transcriptFields
         }
     };
 }

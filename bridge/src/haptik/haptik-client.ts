@@ -58,13 +58,17 @@ export interface HaptikClient {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-export function createHaptikClient(options: HaptikClientOptions): HaptikClient {
+/** One authenticated call to Haptik; errors are the BridgeErrors listed above. */
+export type HaptikCall = (operation: string, method: 'GET' | 'POST', path: string, body?: unknown) => Promise<unknown>;
+
+/** The authenticated request every Haptik client shares: contract §3 headers, timeout, error mapping. */
+export function createHaptikCall(options: Omit<HaptikClientOptions, 'businessId'>): HaptikCall {
     const baseUrl = options.baseUrl.replace(/\/+$/, '');
     const doFetch = options.fetch ?? fetch;
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const log = options.logger;
 
-    async function call(operation: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    return async function call(operation, method, path, body) {
         const headers: Record<string, string> = {
             'client-id': options.clientId,
             Authorization: `Bearer ${options.apiToken}`,
@@ -104,7 +108,11 @@ export function createHaptikClient(options: HaptikClientOptions): HaptikClient {
             });
         }
         return parsed;
-    }
+    };
+}
+
+export function createHaptikClient(options: HaptikClientOptions): HaptikClient {
+    const call = createHaptikCall(options);
 
     return {
         async sendMessage(input) {

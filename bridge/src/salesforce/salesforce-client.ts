@@ -70,8 +70,16 @@ export interface SalesforceClient {
     retrieve<T = SfFields>(type: string, id: string, fields: string[]): Promise<T | null>;
     /** Runs a SOSL search (build the term with escapeSoslTerm()); returns searchRecords. */
     search<T = SfFields>(sosl: string): Promise<T[]>;
+    /** The object's describe (`sobjects/{type}/describe`): its fields as the integration user sees them. */
+    describe(type: string): Promise<SObjectDescribe>;
     /** The latest Sforce-Limit-Info figures, if any call has returned them. */
     apiUsage(): { used: number; limit: number } | undefined;
+}
+
+/** The part of an sObject describe the bridge reads; a field the user cannot see is absent. */
+export interface SObjectDescribe {
+    name: string;
+    fields: Array<{ name: string; type: string; createable: boolean; updateable: boolean }>;
 }
 
 export interface RetryPolicy {
@@ -551,6 +559,27 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
                 idempotent: true
             });
             return Array.isArray(result) ? result : (result.searchRecords ?? []);
+        },
+
+        async describe(type: string): Promise<SObjectDescribe> {
+            const answer = await call<{ name?: unknown; fields?: unknown }>({
+                operation: 'describe',
+                method: 'GET',
+                url: `${base}/sobjects/${assertApiName(type)}/describe`,
+                idempotent: true
+            });
+            const fields = Array.isArray(answer.fields) ? (answer.fields as Array<Record<string, unknown>>) : [];
+            return {
+                name: typeof answer.name === 'string' ? answer.name : type,
+                fields: fields
+                    .filter((f) => typeof f.name === 'string')
+                    .map((f) => ({
+                        name: f.name as string,
+                        type: typeof f.type === 'string' ? f.type : 'unknown',
+                        createable: f.createable === true,
+                        updateable: f.updateable === true
+                    }))
+            };
         },
 
         apiUsage() {

@@ -51,12 +51,15 @@ export function chatOrderingKey(handoverId: string): string {
     return `chat:${handoverId}`;
 }
 
+/** Calls on the live chat session: they run in the instance that reads the chat's stream, while it lives. */
+const STREAM_BOUND: ReadonlySet<HandoverJobKind> = new Set(['chat.send_message', 'chat.typing', 'chat.end']);
+
 export function enqueueHandoverJob<K extends HandoverJobKind>(
     q: Queryable,
     kind: K,
     job: { orderingKey: string; idempotencyKey: string; payload: HandoverJobPayload<K>; runAt?: Date }
 ): Promise<{ id: string; duplicate: boolean }> {
-    return enqueue(q, { kind, ...job });
+    return enqueue(q, { kind, ...job, ...(STREAM_BOUND.has(kind) ? { streamId: job.payload.handoverId } : {}) });
 }
 
 export function parseHandoverJob<K extends HandoverJobKind>(kind: K, raw: unknown): HandoverJobPayload<K> {

@@ -22,7 +22,7 @@ import type {
 } from '../haptik/payloads';
 import type { Logger } from '../observability/logger';
 import type { SalesforceClient } from '../salesforce/salesforce-client';
-import { findActiveHandoverForUser, listActiveHandoverIds, lockHandoverSession } from '../store/active-handovers';
+import { findActiveHandoverForUser, lockHandoverSession } from '../store/active-handovers';
 import { conversationKey, getConversation, setConversationCase, upsertConversation } from '../store/conversations';
 import type { Db, Queryable } from '../store/db';
 import {
@@ -38,6 +38,7 @@ import { getOutboxJob } from '../store/outbox';
 import { isPermanentFailure, permanentFailure } from '../store/outbox-worker';
 import type { OutboxHandlers } from '../store/outbox-worker';
 import type { CustomerLookupService } from './customer-lookup-service';
+import type { StreamOwnership } from './stream-ownership';
 import { chatOrderingKey, enqueueHandoverJob, parseHandoverJob } from './handover-jobs';
 import { enqueueOutbound } from './outbound-jobs';
 
@@ -47,10 +48,11 @@ import { enqueueOutbound } from './outbound-jobs';
  *
  * Durability: every input (trigger, TRACT message, chat event, timer) is handled in ONE transaction that
  * stores the new state, the adapter's state and cursor, the logged messages and the outbox jobs of its
- * effects; the outbox makes the calls afterwards, in order per Haptik user and per chat. A restart
- * resumes every open chat from its stored cursor; a replayed agent message finds its entry id in the
- * message log and is not sent again. Inputs of one handover are serialised in this process, and the
- * session row is locked, so two inputs never interleave.
+ * effects; the outbox makes the calls afterwards, in order per Haptik user and per chat. Any instance
+ * takes any request; each open chat's event stream is read by one instance (stream-ownership.ts), and
+ * the one that takes it over after a crash resumes it from its stored cursor; a replayed agent message
+ * finds its entry id in the message log and is not sent again. Inputs of one handover are serialised in
+ * this process, and the session row is locked, so two inputs never interleave across processes either.
  */
 export interface HandoverService {
     /** `POST /haptik/integrations/handover`: answers at once with the text the user sees. */
@@ -63,8 +65,8 @@ export interface HandoverService {
     onChatEvent(envelope: ChatEventEnvelope): Promise<void>;
     /** Outbox handlers of the handover job kinds. */
     handlers: OutboxHandlers;
-    /** Resumes the stream of every open chat (after a restart); returns how many. */
-    resumeActive(): Promise<number>;
+    /** Starts reading the stream of an open chat this instance took over, from its stored cursor. */
+    resumeStream(handoverId: string): Promise<void>;
 }
 
 export type TractOutcome = 'accepted' | 'duplicate' | 'ignored';
@@ -73,6 +75,8 @@ export interface HandoverServiceDeps {
     db: Db;
     outbox: { notify(): void };
     chat: ChatAdapter;
+    /** Which chats' streams this instance reads (several instances may share the database). */
+    streams: Pick<StreamOwnership, 'claimForOpen' | 'holds' | 'forget'>;
     settings: HandoverSettings;
     businessId: string;
     haptik: Pick<HaptikClient, 'getChatHistory'>;
@@ -337,6 +341,8 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
             /** Replace the adapter state even when events were handled first (open() result). */
             chatStateOnlyIfUnopened?: boolean;
             chatRecordId?: string | undefined;
+            /** A chat event: only the instance holding the chat's stream may act on it. */
+            fromStream?: boolean;
             before?: (tx: Queryable, session: HandoverSession, core: CoreState) => Promise<void>;
         } = {}
     ): Promise<{ applied: boolean; session?: HandoverSession }> {
@@ -345,6 +351,12 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
             const outcome = await db.transaction(async (tx) => {
                 const session = await lockHandoverSession(tx, handoverId);
                 if (session === undefined) return { applied: false };
+                if (extra.fromStream === true && !deps.streams.holds(session)) {
+                    // Another instance took this chat over (this one was paused or cut off): it acts, not us.
+                    detach = true;
+                    logger.warn({ handoverId }, 'chat event from a stream this instance no longer holds; stopped');
+                    return { applied: false };
+                }
                 const stored = adapterStateOf(session);
                 const core: CoreState = structuredClone(stored.core);
                 const machine = machineOf(session, core);
@@ -393,6 +405,15 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                         });
                     }
                 }
+                const unchanged =
+                    effects.length === 0 &&
+                    next === machine &&
+                    chatData === stored.chat &&
+                    cursor === session.lastEventId &&
+                    salesforceSessionId === session.salesforceSessionId &&
+                    JSON.stringify(core) === JSON.stringify(stored.core);
+                // A relayed user message changes only other tables: one statement less per message.
+                if (unchanged) return { applied, session };
                 const target = storedState(next.state);
                 const updated = await updateHandoverSession(tx, session.id, session.state, {
                     state: target.state,
@@ -405,7 +426,10 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                 return { applied, ...(updated === undefined ? {} : { session: updated }) };
             });
             deps.outbox.notify();
-            if (detach) chat.detach(handoverId);
+            if (detach) {
+                deps.streams.forget(handoverId);
+                chat.detach(handoverId);
+            }
             return outcome;
         });
     }
@@ -561,6 +585,8 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
             const conversationKeyOf = session.conversationKey;
             await applyInput(handoverId, undefined, {
                 before: async (tx, current, coreNow) => {
+                    // This instance opens the chat, so it reads its stream (until it stops or dies).
+                    await deps.streams.claimForOpen(tx, current.id);
                     await upsertConversation(tx, {
                         businessId: deps.businessId,
                         userId: coreNow.userId,
@@ -735,7 +761,8 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
             let duplicate = false;
             await applyInput(session.id, ending ? { type: 'user_end', source: 'keyword' } : undefined, {
                 before: async (tx, current) => {
-                    const recorded = await recordInboundEvent(tx, { ...inbound, payload });
+                    // Handled in this same transaction, so stored as processed at once.
+                    const recorded = await recordInboundEvent(tx, { ...inbound, payload, processed: true });
                     duplicate = recorded.duplicate;
                     if (duplicate) {
                         throw new BridgeError('bridge_handover_duplicate_message', 'message seen before');
@@ -749,7 +776,6 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                         hsl: payload.message_body,
                         externalId: payload.message_id
                     });
-                    await markInboundProcessed(tx, inbound);
                     if (ending || rendering.text === '') return;
                     await enqueueHandoverJob(tx, 'chat.send_message', {
                         orderingKey: chatOrderingKey(current.id),
@@ -770,11 +796,7 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
 
         async onTractEvent(payload, eventId) {
             const inbound = { source: TRACT_EVENT_SOURCE, eventId };
-            const recorded = await db.transaction(async (tx) => {
-                const result = await recordInboundEvent(tx, { ...inbound, payload });
-                if (!result.duplicate) await markInboundProcessed(tx, inbound);
-                return result;
-            });
+            const recorded = await recordInboundEvent(db, { ...inbound, payload, processed: true });
             if (recorded.duplicate) return 'duplicate';
             const kind = `${payload.category}/${payload.subcategory}`;
             if (kind === 'collection_state/incomplete') {
@@ -802,7 +824,8 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                     ...(envelope.state === undefined
                         ? { cursor: envelope.cursor }
                         : { chatState: { data: envelope.state.data, cursor: envelope.cursor } }),
-                    chatRecordId: envelope.chatRecordId ?? chatRecordIdOf(envelope.state)
+                    chatRecordId: envelope.chatRecordId ?? chatRecordIdOf(envelope.state),
+                    fromStream: true
                 }
             );
             if (!applied)
@@ -811,33 +834,12 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
 
         handlers,
 
-        async resumeActive() {
-            let resumed = 0;
-            let afterId: string | undefined;
-            for (;;) {
-                const ids = await listActiveHandoverIds(db, {
-                    ...(afterId === undefined ? {} : { afterId }),
-                    limit: 500
-                });
-                if (ids.length === 0) break;
-                for (const id of ids) {
-                    const session = await getHandoverSession(db, id);
-                    if (session === undefined) continue;
-                    if (!adapterStateOf(session).core.machine.chatOpened) continue; // its chat.open job is still queued
-                    try {
-                        await chat.resume(id, chatStateOf(session));
-                        resumed += 1;
-                    } catch (error) {
-                        logger.error(
-                            { handoverId: id, code: asBridgeError(error, 'bridge_handover_resume_failed').code },
-                            'handover could not be resumed'
-                        );
-                    }
-                }
-                afterId = ids.at(-1);
-            }
-            logger.info({ resumed }, 'open handovers resumed');
-            return resumed;
+        async resumeStream(handoverId) {
+            const session = await getHandoverSession(db, handoverId);
+            if (session === undefined || isTerminal(stateFromStored(session.state, session.stateReason))) return;
+            // Its chat.open job is still queued (or running elsewhere): that one starts the stream.
+            if (!adapterStateOf(session).core.machine.chatOpened) return;
+            await chat.resume(handoverId, chatStateOf(session));
         }
     };
 }

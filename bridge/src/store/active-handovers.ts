@@ -34,7 +34,6 @@ export async function findActiveHandoverForUser(
 }
 
 /** Locks the session row for the rest of the transaction (several bridge processes may share a database). */
-export async function lockHandoverSession(q: Queryable, id: string): Promise<HandoverSession | undefined> {
-    await q.query('SELECT id FROM handover_sessions WHERE id = $1 FOR UPDATE', [id]);
-    return getHandoverSession(q, id);
+export function lockHandoverSession(q: Queryable, id: string): Promise<HandoverSession | undefined> {
+    return getHandoverSession(q, id, { forUpdate: true });
 }

@@ -21,6 +21,10 @@ export interface HandoverSession {
     lastEventId: string | null;
     agentName: string | null;
     salesforceSessionId: string | null;
+    /** The bridge instance whose process reads this chat's event stream (stream-leases.ts). */
+    streamOwner: string | null;
+    /** Goes up each time the stream changes hands; 0 while the chat is being opened. */
+    streamEpoch: number;
     createdAt: Date;
     updatedAt: Date;
     endedAt: Date | null;
@@ -36,6 +40,8 @@ interface HandoverRow {
     last_event_id: string | null;
     agent_name: string | null;
     salesforce_session_id: string | null;
+    stream_owner: string | null;
+    stream_epoch: string | number;
     created_at: unknown;
     updated_at: unknown;
     ended_at: unknown;
@@ -95,8 +101,15 @@ export async function getActiveHandover(q: Queryable, conversationKey: string): 
     return row === undefined ? undefined : toSession(row);
 }
 
-export async function getHandoverSession(q: Queryable, id: string): Promise<HandoverSession | undefined> {
-    const result = await q.query<HandoverRow>('SELECT * FROM handover_sessions WHERE id = $1', [id]);
+export async function getHandoverSession(
+    q: Queryable,
+    id: string,
+    options: { forUpdate?: boolean } = {}
+): Promise<HandoverSession | undefined> {
+    const result = await q.query<HandoverRow>(
+        `SELECT * FROM handover_sessions WHERE id = $1${options.forUpdate === true ? ' FOR UPDATE' : ''}`,
+        [id]
+    );
     const row = result.rows[0];
     return row === undefined ? undefined : toSession(row);
 }
@@ -181,6 +194,8 @@ function toSession(row: HandoverRow): HandoverSession {
         lastEventId: row.last_event_id,
         agentName: row.agent_name,
         salesforceSessionId: row.salesforce_session_id,
+        streamOwner: row.stream_owner,
+        streamEpoch: Number(row.stream_epoch),
         createdAt: asDate(row.created_at),
         updatedAt: asDate(row.updated_at),
         endedAt: asOptionalDate(row.ended_at)

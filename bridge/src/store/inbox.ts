@@ -23,14 +23,19 @@ interface InboundEventRow {
     error: string | null;
 }
 
+/**
+ * Stores an event once. `processed: true` stores it as handled already, for callers that handle it in
+ * the same transaction (one statement instead of an INSERT and an UPDATE).
+ */
 export async function recordInboundEvent(
     q: Queryable,
-    event: { source: string; eventId: string; payload: unknown }
+    event: { source: string; eventId: string; payload: unknown; processed?: boolean | undefined }
 ): Promise<{ duplicate: boolean }> {
     const result = await q.query(
-        `INSERT INTO inbound_events (source, event_id, payload) VALUES ($1, $2, $3::jsonb)
+        `INSERT INTO inbound_events (source, event_id, payload, processed_at)
+         VALUES ($1, $2, $3::jsonb, CASE WHEN $4::boolean THEN now() END)
          ON CONFLICT (source, event_id) DO NOTHING`,
-        [event.source, event.eventId, jsonParam(event.payload ?? null)]
+        [event.source, event.eventId, jsonParam(event.payload ?? null), event.processed === true]
     );
     return { duplicate: result.affectedRows === 0 };
 }

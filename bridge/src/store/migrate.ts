@@ -39,3 +39,28 @@ export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATI
         return { applied, current };
     });
 }
+
+export interface MigrationStatus {
+    /** Versions recorded in `schema_migrations` (none when the table does not exist yet). */
+    applied: number[];
+    /** Known migrations not applied yet; the bridge applies them when it starts. */
+    pending: Migration[];
+    /** Applied versions this code does not know: a newer bridge migrated the database. */
+    unknown: number[];
+}
+
+/** What migrate() would do, without doing it or taking a lock: for `npm run doctor`. */
+export async function migrationStatus(db: Db, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrationStatus> {
+    const table = await db.query<{ found: string | null }>(`SELECT to_regclass('schema_migrations')::text AS found`);
+    const rows =
+        table.rows[0]?.found == null
+            ? []
+            : (await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows;
+    const applied = rows.map((row) => Number(row.version));
+    const known = new Set(migrations.map((m) => m.version));
+    return {
+        applied,
+        pending: [...migrations].sort((a, b) => a.version - b.version).filter((m) => !applied.includes(m.version)),
+        unknown: applied.filter((version) => !known.has(version))
+    };
+}

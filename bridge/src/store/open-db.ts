@@ -40,6 +40,11 @@ export async function openDb(settings: DatabaseSettings, logger: Logger): Promis
     }
 }
 
+/** Connects (same errors as openDb) without touching the schema: for tools that only inspect it. */
+export async function connectDb(settings: DatabaseSettings, logger: Logger): Promise<Db> {
+    return connect(settings, logger);
+}
+
 async function connect(settings: DatabaseSettings, logger: Logger): Promise<Db> {
     if (settings.url !== undefined && settings.url !== '') {
         const where = describePostgresUrl(settings.url);

@@ -4,7 +4,15 @@ import { BridgeError } from '../core/errors';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { Db } from './db';
-import { claimJobs, completeJobs, deadLetterJob, outboxDepth, rescheduleJob } from './outbox';
+import {
+    claimJobs,
+    completeJobs,
+    deadLetterJob,
+    outboxDepth,
+    releaseStaleJobs,
+    renewJobLeases,
+    rescheduleJob
+} from './outbox';
 import type { JobError, OutboxDepth, OutboxJob } from './outbox';
 
 export interface OutboxClock {
@@ -58,8 +66,16 @@ export interface OutboxWorkerOptions {
     concurrency?: number | undefined;
     /** How often to look for due jobs when not woken by notify(). Default 1000. */
     pollIntervalMs?: number | undefined;
-    /** How long a claim lasts before another worker may take the job over. Default 60 000. */
+    /**
+     * How long a claim lasts before another worker may take the job over. The worker renews the leases
+     * of its running jobs every third of it, so this bounds how long a dead worker's jobs wait. Default 15 000.
+     */
     leaseMs?: number | undefined;
+    /**
+     * No other live worker uses this database (default: true for the embedded one, which one process at a
+     * time opens): jobs a crashed earlier run had claimed are taken again at start, not after their lease.
+     */
+    exclusiveDatabase?: boolean | undefined;
     /** Attempts before a job is dead-lettered. Default 8. */
     maxAttempts?: number | undefined;
     /** Exponential backoff with full jitter between attempts. Default 1 s doubling up to 5 min. */
@@ -67,6 +83,8 @@ export interface OutboxWorkerOptions {
     /** Source of jitter in [0, 1); tests pass a fixed one. */
     random?: (() => number) | undefined;
     workerId?: string | undefined;
+    /** The bridge instance whose chat streams this worker serves (jobs bound to another's streams are left). */
+    instanceId?: string | undefined;
 }
 
 export interface OutboxWorker {
@@ -120,7 +138,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     const logger = options.logger.child({ component: 'outbox' });
     const concurrency = Math.max(1, options.concurrency ?? 4);
     const pollIntervalMs = options.pollIntervalMs ?? 1000;
-    const leaseMs = options.leaseMs ?? 60_000;
+    const leaseMs = options.leaseMs ?? 15_000;
     const maxAttempts = Math.max(1, options.maxAttempts ?? 8);
     const backoff = options.backoff ?? { baseMs: 1000, maxMs: 5 * 60_000 };
     const random = options.random ?? Math.random;
@@ -130,6 +148,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     let again = false;
     let pumping: Promise<void> | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let renewTimer: NodeJS.Timeout | undefined;
     const inFlight = new Set<Promise<void>>();
     const completions: Completion[] = [];
     let completing = false;
@@ -140,7 +159,13 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
      * key, so per-key order holds), then splits them by group and maxBatch.
      */
     async function claim(limit: number): Promise<Unit[]> {
-        const jobs = await claimJobs(db, { now: clock.now(), leaseMs, limit, workerId });
+        const jobs = await claimJobs(db, {
+            now: clock.now(),
+            leaseMs,
+            limit,
+            workerId,
+            instanceId: options.instanceId
+        });
         const units: Unit[] = [];
         const byKind = new Map<string, OutboxJob[]>();
         for (const job of jobs) {
@@ -158,6 +183,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
                         leaseMs,
                         limit: maxBatch - first.length,
                         workerId,
+                        instanceId: options.instanceId,
                         kinds: [kind]
                     });
                 } catch (error) {
@@ -392,16 +418,44 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         return units.reduce((n, unit) => n + unit.jobs.length, 0);
     }
 
+    async function renewLeases(): Promise<void> {
+        if (inFlight.size === 0) return;
+        try {
+            await renewJobLeases(db, { workerId, now: clock.now(), leaseMs });
+        } catch (error) {
+            // If renewals keep failing the leases run out and another worker takes the jobs: fenced, not doubled.
+            logger.warn({ errorMessage: errorOf(error).message }, 'could not renew outbox leases');
+        }
+    }
+
     return {
         start() {
             if (running) return;
             running = true;
+            renewTimer = setInterval(() => void renewLeases(), Math.max(50, Math.floor(leaseMs / 3)));
+            renewTimer.unref();
+            if (options.exclusiveDatabase ?? db.kind === 'pglite') {
+                pumping = releaseStaleJobs(db, clock.now())
+                    .then((released) => {
+                        if (released > 0) logger.info({ released }, 'outbox jobs of an earlier run taken back');
+                    })
+                    .catch((error: unknown) =>
+                        logger.warn({ errorMessage: errorOf(error).message }, 'could not take back stale outbox jobs')
+                    )
+                    .finally(() => {
+                        pumping = undefined;
+                        kick();
+                    });
+                return;
+            }
             kick();
         },
         async stop() {
             running = false;
             if (timer !== undefined) clearTimeout(timer);
             timer = undefined;
+            if (renewTimer !== undefined) clearInterval(renewTimer);
+            renewTimer = undefined;
             if (pumping !== undefined) await pumping;
             while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
         },

@@ -32,6 +32,12 @@ export interface NewOutboxJob {
     idempotencyKey?: string | undefined;
     /** Not before this time; default: at once. */
     runAt?: Date | undefined;
+    /**
+     * A handover whose chat stream must be read by the instance that runs this job: a call that uses the
+     * stream's live session (a Live Agent POST with its affinity token and sequence, which a second
+     * session of the same chat elsewhere would invalidate). See claimJobs' `instanceId`.
+     */
+    streamId?: string | undefined;
 }
 
 export interface OutboxJob {
@@ -91,11 +97,18 @@ const MAX_ERROR_TEXT = 2000;
 /** Adds a job inside the caller's transaction. */
 export async function enqueue(q: Queryable, job: NewOutboxJob): Promise<{ id: string; duplicate: boolean }> {
     const inserted = await q.query<{ id: string }>(
-        `INSERT INTO outbox_jobs (kind, ordering_key, payload, idempotency_key, run_at)
-         VALUES ($1, $2, $3::jsonb, $4, $5::timestamptz)
+        `INSERT INTO outbox_jobs (kind, ordering_key, payload, idempotency_key, run_at, stream_id)
+         VALUES ($1, $2, $3::jsonb, $4, $5::timestamptz, $6)
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id`,
-        [job.kind, job.orderingKey, jsonParam(job.payload ?? null), job.idempotencyKey ?? null, timeParam(job.runAt)]
+        [
+            job.kind,
+            job.orderingKey,
+            jsonParam(job.payload ?? null),
+            job.idempotencyKey ?? null,
+            timeParam(job.runAt),
+            job.streamId ?? null
+        ]
     );
     const row = inserted.rows[0];
     if (row !== undefined) return { id: String(row.id), duplicate: false };
@@ -118,6 +131,13 @@ export async function claimJobs(
         workerId: string;
         /** Only jobs of these kinds (used to fill a batch); default: any kind. */
         kinds?: readonly string[] | undefined;
+        /**
+         * This worker's bridge instance (stream-leases.ts). A job bound to an open chat's stream is claimed
+         * only by the instance reading that stream; while nobody does (its reader died or shut down), it
+         * waits the few seconds until another instance takes the stream over. A chat not opened yet, or
+         * over with nobody alive reading it, leaves its jobs to anyone. Unset: stream bindings are ignored.
+         */
+        instanceId?: string | undefined;
     }
 ): Promise<OutboxJob[]> {
     const leaseUntil = new Date(options.now.getTime() + options.leaseMs);
@@ -128,6 +148,13 @@ export async function claimJobs(
              WHERE ((j.state = 'pending' AND (j.run_at IS NULL OR j.run_at <= $1::timestamptz))
                     OR (j.state = 'running' AND j.locked_until <= $1::timestamptz))
                AND ($5::jsonb IS NULL OR $5::jsonb ? j.kind)
+               AND (j.stream_id IS NULL OR $6::text IS NULL OR EXISTS (
+                   SELECT 1 FROM handover_sessions h
+                   WHERE h.id = j.stream_id
+                     AND (h.stream_owner = $6 OR h.stream_epoch = 0
+                          OR (h.state IN ('ended', 'failed') AND NOT EXISTS (
+                              SELECT 1 FROM bridge_instances i
+                              WHERE i.id = h.stream_owner AND i.expires_at > now())))))
                AND NOT EXISTS (
                    SELECT 1 FROM outbox_jobs earlier
                    WHERE earlier.ordering_key = j.ordering_key
@@ -142,9 +169,43 @@ export async function claimJobs(
              locked_by = $4, updated_at = $1::timestamptz
          FROM candidate WHERE j.id = candidate.id
          RETURNING j.*`,
-        [options.now.toISOString(), leaseUntil.toISOString(), options.limit, options.workerId, kinds]
+        [
+            options.now.toISOString(),
+            leaseUntil.toISOString(),
+            options.limit,
+            options.workerId,
+            kinds,
+            options.instanceId ?? null
+        ]
     );
     return result.rows.map(toJob).sort((a, b) => compareIds(a.id, b.id));
+}
+
+/**
+ * Extends the leases of the jobs `workerId` is running, so a live worker's slow call is not taken over
+ * while a dead worker's jobs are, one short lease after it stopped renewing.
+ */
+export async function renewJobLeases(
+    q: Queryable,
+    options: { workerId: string; now: Date; leaseMs: number }
+): Promise<number> {
+    const updated = await q.query(
+        `UPDATE outbox_jobs SET locked_until = $2::timestamptz WHERE state = 'running' AND locked_by = $1`,
+        [options.workerId, new Date(options.now.getTime() + options.leaseMs).toISOString()]
+    );
+    return updated.affectedRows;
+}
+
+/**
+ * Makes every running job claimable now. Only for a database no other live worker uses (the embedded
+ * one): its running jobs belong to a run that crashed, and need not wait for their leases.
+ */
+export async function releaseStaleJobs(q: Queryable, now: Date): Promise<number> {
+    const updated = await q.query(
+        `UPDATE outbox_jobs SET locked_until = $1::timestamptz WHERE state = 'running' AND locked_until > $1::timestamptz`,
+        [now.toISOString()]
+    );
+    return updated.affectedRows;
 }
 
 /**

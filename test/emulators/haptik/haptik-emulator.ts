@@ -66,6 +66,7 @@ export interface HaptikEmulator {
     readonly port: number;
     /** Every call except /__emulator control calls, oldest first. */
     readonly calls: readonly RecordedCall[];
+    /** TRACT hooks registered with `/tract/hooks/register/` (one per category/subcategory, the latest URL). */
     readonly hooks: readonly RegisteredHook[];
     /** Messages the emulator accepted (2xx) for this user, in order, as the user sees them (one per message_id). */
     messagesTo(userId: string): EmulatedMessage[];
@@ -255,8 +256,12 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
                 return answer(400, { error: 'type must be request, pass or take' });
             }
             case 'POST /tract/hooks/register/': {
+                if (!wantsJson) return answer(400, { error: 'Content-Type must be application/json' });
                 const problem = missing(body, ['category', 'subcategory', 'url']);
                 if (problem) return answer(400, { error: problem });
+                if (!/^https?:\/\/[^\s/]+/i.test(textField(body, 'url'))) {
+                    return answer(400, { error: 'url must be an http(s) URL' });
+                }
                 const hook = {
                     category: textField(body, 'category'),
                     subcategory: textField(body, 'subcategory'),

@@ -20,6 +20,8 @@ import {
     KEY_PREFIXES,
     OBJECT_FIELDS,
     PERSON_ACCOUNT_FIELDS,
+    SYSTEM_FIELD_NAMES,
+    fieldTypeOf,
     isReadOnly,
     makeId,
     sfDateTime,
@@ -114,6 +116,13 @@ export interface SalesforceEmulator {
     /** Makes writes to `type` fail with this error; `null` clears it. */
     failValidation(type: string, failure: ValidationFailure | null): void;
     declareExternalId(type: string, field: string): void;
+    /**
+     * The field is gone, as when the package is not installed or the integration user may not read it:
+     * describe omits it, queries and writes naming it fail with INVALID_FIELD.
+     */
+    removeField(type: string, field: string): void;
+    /** The integration user may read but not edit the field (field-level security): describe says so, writes fail. */
+    setFieldReadOnly(type: string, field: string, readOnly?: boolean): void;
     /** Clears fault injection and counters (records stay). */
     reset(): void;
     readonly apiCalls: ApiCallCounters;
@@ -171,6 +180,10 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     }
     const required = new Map<string, string[]>();
     for (const [type, list] of Object.entries(DEFAULT_REQUIRED_FIELDS)) required.set(type, [...list]);
+    /** Fields made read-only for the integration user (removeField / setFieldReadOnly). */
+    const restricted = new Map<string, Set<string>>();
+    const writable = (type: string, field: string): boolean =>
+        !isReadOnly(type, field) && restricted.get(type)?.has(field) !== true;
 
     const store = new Map<string, Map<string, SfRecord>>();
     const byId = new Map<string, { type: string; record: SfRecord }>();
@@ -350,7 +363,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
                     fields: []
                 });
             }
-            if (isReadOnly(type, field)) {
+            if (!writable(type, field)) {
                 return fail({
                     message: `Unable to create/update fields: ${field}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`,
                     errorCode: 'INVALID_FIELD_FOR_INSERT_UPDATE',
@@ -496,6 +509,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         if (head === 'sobjects') {
             if (a === undefined) return 'describeGlobal';
             if (b === undefined) return method === 'POST' ? 'create' : 'describe';
+            if (b === 'describe' && c === undefined && method === 'GET') return 'describe';
             if (c !== undefined) return 'upsert';
             if (method === 'GET') return 'retrieve';
             if (method === 'PATCH') return 'update';
@@ -591,6 +605,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
                 if (!stored.ok) throw new HttpError(400, [stored.error]);
                 return [201, { id: stored.fields.Id, success: true, errors: [] }];
             }
+            if (b === 'describe' && c === undefined && method === 'GET') return [200, describeObject(type)];
             if (b !== undefined && c === undefined) {
                 if (method === 'GET') {
                     const fieldsParam = url.searchParams.get('fields');
@@ -632,6 +647,39 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
             }
         }
         throw notFound();
+    };
+
+    /** GET sobjects/{type}/describe: the fields the integration user can see, with what it may do to them. */
+    const describeObject = (type: string): unknown => {
+        const names = fieldLists.get(type) ?? [
+            ...new Set([...SYSTEM_FIELD_NAMES, ...[...tableOf(type).values()].flatMap((r) => Object.keys(r))])
+        ];
+        const ids = externalIds.get(type) ?? [];
+        return {
+            name: type,
+            label: type,
+            custom: type.endsWith('__c'),
+            keyPrefix: prefixes.get(type) ?? null,
+            createable: true,
+            updateable: true,
+            queryable: true,
+            fields: names.map((name) => {
+                const fieldType = fieldTypeOf(name);
+                const canWrite = name !== 'Id' && writable(type, name);
+                return {
+                    name,
+                    label: name.replace(/__c$/, '').replace(/_/g, ' '),
+                    type: fieldType,
+                    custom: name.endsWith('__c'),
+                    length: FIELD_LENGTHS[type]?.[name] ?? (fieldType === 'string' ? 255 : 0),
+                    createable: canWrite,
+                    updateable: canWrite,
+                    nillable: !(required.get(type) ?? []).includes(name) && name !== 'Id',
+                    externalId: ids.includes(name),
+                    unique: ids.includes(name)
+                };
+            })
+        };
     };
 
     const externalIdFieldOr404 = (type: string, rawField: string): string => {
@@ -912,6 +960,12 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
             case 'external-id':
                 emulator.declareExternalId(String(body.type), String(body.field));
                 return [200, state()];
+            case 'remove-field':
+                emulator.removeField(String(body.type), String(body.field));
+                return [200, state()];
+            case 'read-only-field':
+                emulator.setFieldReadOnly(String(body.type), String(body.field), body.readOnly !== false);
+                return [200, state()];
             case 'reset':
                 emulator.reset();
                 return [200, state()];
@@ -1105,6 +1159,24 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
             const canonical = canonicalType(type) ?? type;
             if (failure) validationFailures.set(canonical, { ...failure, fields: [...failure.fields] });
             else validationFailures.delete(canonical);
+        },
+        removeField: (type, field) => {
+            const canonical = canonicalType(type) ?? type;
+            const list = fieldLists.get(canonical);
+            const lower = field.toLowerCase();
+            if (list === undefined) return;
+            fieldLists.set(
+                canonical,
+                list.filter((f) => f.toLowerCase() !== lower)
+            );
+        },
+        setFieldReadOnly: (type, field, readOnly = true) => {
+            const canonical = canonicalType(type) ?? type;
+            const set = restricted.get(canonical) ?? new Set<string>();
+            const name = canonicalField(canonical, field) ?? field;
+            if (readOnly) set.add(name);
+            else set.delete(name);
+            restricted.set(canonical, set);
         },
         declareExternalId: (type, field) => {
             const canonical = canonicalType(type) ?? type;

@@ -182,6 +182,24 @@ export const DEFAULT_EXTERNAL_ID_FIELDS: Readonly<Record<string, readonly string
     Case: ['Haptik_Conversation_Key__c', 'Haptik_Event_Key__c']
 };
 
+export const SYSTEM_FIELD_NAMES: readonly string[] = SYSTEM_FIELDS;
+
+const PICKLISTS = new Set(['Status', 'Priority', 'Origin', 'Type', 'Reason', 'Industry', 'LeadSource', 'Salutation']);
+const TEXT_AREAS = new Set(['Description', 'Comments', 'Haptik_Bot_Context__c', 'Haptik_Transcript__c', 'Body']);
+
+/** The describe `type` of a field, from its name: enough for clients that branch on it. */
+export function fieldTypeOf(field: string): string {
+    if (field === 'Id') return 'id';
+    if (field.endsWith('Date') || field === 'SystemModstamp') return 'datetime';
+    if (/^Is[A-Z]/.test(field)) return 'boolean';
+    if (field.endsWith('Id') && !field.endsWith('__c')) return 'reference';
+    if (PICKLISTS.has(field) || field === 'Haptik_Channel__c') return 'picklist';
+    if (TEXT_AREAS.has(field)) return 'textarea';
+    if (field.endsWith('Email')) return 'email';
+    if (field.endsWith('Phone')) return 'phone';
+    return 'string';
+}
+
 export function isReadOnly(type: string, field: string): boolean {
     return (READ_ONLY_FIELDS[type] ?? []).includes(field) || SYSTEM_READ_ONLY.includes(field);
 }

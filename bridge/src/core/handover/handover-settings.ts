@@ -23,6 +23,15 @@ export interface HandoverSettings {
     /** First line of the transcript the agent gets at the start. */
     briefingHeader: string;
     eventCase: { subject: string; description: string; origin: string; status?: string };
+    /** Only for SF_CHAT_API=legacy (Live Agent); absent means the defaults (check on, no transcript fields). */
+    legacyChat?: LegacyChatSettings;
+}
+
+export interface LegacyChatSettings {
+    /** Ask Visitor/Availability before a chat, so the user hears "no agents" at once. */
+    availabilityCheck: boolean;
+    /** Pre-chat detail label (routing attribute name) → LiveChatTranscript fields its value is copied into. */
+    transcriptFields: Record<string, string[]>;
 }
 
 export const DEFAULT_HANDOVER_SETTINGS: HandoverSettings = {

@@ -1,0 +1,139 @@
+import { BridgeError } from '../core/errors';
+import type { TractHook, TractHooksClient } from '../haptik/tract-hooks-client';
+
+/**
+ * The TRACT hooks this bridge serves (contract §2) and how to bring Haptik's registrations in line with
+ * them: a hook already pointing at the bridge is kept, a missing one is registered, one pointing
+ * elsewhere is re-registered (Haptik keeps one URL per category/subcategory).
+ */
+export interface BridgeHook {
+    category: string;
+    subcategory: string;
+    /** Path on the bridge. */
+    path: string;
+    /** What the bridge does with it, for the printed table. */
+    purpose: string;
+}
+
+/** Kept in step with handover-service `onTractMessage` / `onTractEvent`. */
+export const BRIDGE_TRACT_HOOKS: readonly BridgeHook[] = [
+    {
+        category: 'message',
+        subcategory: 'receive',
+        path: '/haptik/tract/message',
+        purpose: "user's message to the agent"
+    },
+    {
+        category: 'collection_state',
+        subcategory: 'incomplete',
+        path: '/haptik/tract/event',
+        purpose: 'bot asks for an agent: start a handover'
+    },
+    {
+        category: 'collection_state',
+        subcategory: 'complete',
+        path: '/haptik/tract/event',
+        purpose: 'conversation complete: end the handover'
+    }
+];
+
+export type HookAction = 'keep' | 'register' | 'update';
+
+export interface HookPlanItem {
+    hook: BridgeHook;
+    url: string;
+    action: HookAction;
+    /** The URL Haptik has now, for `update`. */
+    currentUrl?: string;
+}
+
+/** The bridge's public base URL, normalised: http(s), no query, no trailing slash. */
+export function normaliseBridgeUrl(raw: string): string {
+    const trimmed = raw.trim();
+    if (!/^https?:\/\/[^\s/]+/i.test(trimmed) || !URL.canParse(trimmed)) {
+        throw new BridgeError(
+            'bridge_ops_bad_url',
+            `The bridge URL ${JSON.stringify(trimmed)} is not an http(s) URL: give the public base URL Haptik reaches the bridge at, e.g. https://bridge.example.com`
+        );
+    }
+    const url = new URL(trimmed);
+    if (url.search !== '' || url.hash !== '') {
+        throw new BridgeError('bridge_ops_bad_url', 'The bridge URL must not carry a query or fragment');
+    }
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+export function hookUrl(bridgeUrl: string, hook: BridgeHook): string {
+    return `${bridgeUrl}${hook.path}`;
+}
+
+/** Trailing slashes and the case of scheme and host do not make a different endpoint. */
+function sameEndpoint(a: string, b: string): boolean {
+    const canonical = (value: string): string => {
+        if (!URL.canParse(value)) return value.trim();
+        const url = new URL(value.trim());
+        return `${url.origin}${url.pathname.replace(/\/+$/, '')}${url.search}`;
+    };
+    return canonical(a) === canonical(b);
+}
+
+export function planHooks(bridgeUrl: string, registered: readonly TractHook[]): HookPlanItem[] {
+    return BRIDGE_TRACT_HOOKS.map((hook) => {
+        const url = hookUrl(bridgeUrl, hook);
+        const current = registered.find((r) => r.category === hook.category && r.subcategory === hook.subcategory);
+        if (current === undefined) return { hook, url, action: 'register' };
+        if (sameEndpoint(current.url, url)) return { hook, url, action: 'keep' };
+        return { hook, url, action: 'update', currentUrl: current.url };
+    });
+}
+
+/** Registers what the plan needs, in order; `done` hears of each item once it is settled. */
+export async function applyHookPlan(
+    client: TractHooksClient,
+    plan: readonly HookPlanItem[],
+    done: (item: HookPlanItem) => void = () => undefined
+): Promise<void> {
+    for (const item of plan) {
+        if (item.action !== 'keep') {
+            await client.register({ category: item.hook.category, subcategory: item.hook.subcategory, url: item.url });
+        }
+        done(item);
+    }
+}
+
+/** One line per planned hook, saying what was (or, in a dry run, would be) done. */
+export function describePlanItem(item: HookPlanItem, dryRun: boolean): string {
+    const name = `${item.hook.category}/${item.hook.subcategory}`;
+    switch (item.action) {
+        case 'keep':
+            return `= ${name} already points at ${item.url}`;
+        case 'register':
+            return `${dryRun ? 'would register' : '+ registered'} ${name} -> ${item.url}`;
+        case 'update':
+            return `${dryRun ? 'would update' : '~ updated'} ${name}: it pointed at ${item.currentUrl ?? '?'}, now ${item.url}`;
+    }
+}
+
+/** The registrations as a table, the bridge's hooks marked. */
+export function formatHookTable(hooks: readonly TractHook[], bridgeUrl?: string): string {
+    if (hooks.length === 0) return 'Haptik has no TRACT hooks registered.';
+    const mine = (hook: TractHook): string => {
+        const served = BRIDGE_TRACT_HOOKS.find(
+            (h) => h.category === hook.category && h.subcategory === hook.subcategory
+        );
+        if (served === undefined) return 'not used by the bridge';
+        if (bridgeUrl === undefined) return served.purpose;
+        return sameEndpoint(hook.url, hookUrl(bridgeUrl, served)) ? served.purpose : 'POINTS ELSEWHERE';
+    };
+    const header = ['category', 'subcategory', 'url', 'bridge'];
+    const rows = [...hooks]
+        .sort((a, b) => a.category.localeCompare(b.category) || a.subcategory.localeCompare(b.subcategory))
+        .map((hook) => [hook.category, hook.subcategory, hook.url, mine(hook)]);
+    const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
+    const line = (cells: readonly string[]): string =>
+        cells
+            .map((cell, i) => cell.padEnd(widths[i]!))
+            .join('  ')
+            .trimEnd();
+    return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
