@@ -13,6 +13,10 @@ describe('docs/mapping.example.yaml', () => {
         expect(Object.keys(settings.cases.templates)).toEqual(expect.arrayContaining(['service_request', 'callback']));
         expect(settings.transcript.mode).toBe('all');
         expect(settings.handover.endKeywords).toEqual(['end chat', 'stop chat']);
+        expect(settings.handover.legacyChat).toEqual({
+            availabilityCheck: true,
+            transcriptFields: { Haptik_Intent: ['Haptik_Intent__c'] }
+        });
     });
 
     it('rejects a mapping file that is not YAML, naming the file', () => {
