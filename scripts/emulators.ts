@@ -1,8 +1,8 @@
-import { sandboxEnv, startEmulators } from '../test/emulators/sandbox';
+import { liveAgentEnv, sandboxEnv, startEmulators } from '../test/emulators/sandbox';
 
 /**
- * `npm run emulators`: the Salesforce, Enhanced Chat and Haptik emulators on fixed local ports, for developing Haptik bots
- * and running the bridge without an org. Prints the environment that points a bridge at them.
+ * `npm run emulators`: the Salesforce, Enhanced Chat, Live Agent and Haptik emulators on fixed local ports, for
+ * developing Haptik bots and running the bridge without an org. Prints the environment that points a bridge at them.
  */
 function portArg(name: string, fallback: number): number {
     const index = process.argv.indexOf(name);
@@ -14,11 +14,13 @@ async function main(): Promise<void> {
     const emulators = await startEmulators({
         salesforce: { port: portArg('--salesforce-port', 4010) },
         enhancedChat: { port: portArg('--chat-port', 4030) },
-        haptikPort: portArg('--haptik-port', 4020)
+        haptikPort: portArg('--haptik-port', 4020),
+        liveAgent: { port: portArg('--live-agent-port', 4040) }
     });
-    const { salesforce, chat, haptik } = emulators;
+    const { salesforce, chat, haptik, liveAgent } = emulators;
     console.log(`Salesforce emulator: ${salesforce.url}   (control: ${salesforce.url}/__emulator/state)`);
     console.log(`Enhanced Chat:       ${chat.url}   (agent console: ${chat.url}/__emulator/conversations)`);
+    console.log(`Live Agent (legacy): ${liveAgent.url}   (agent console: ${liveAgent.url}/__emulator/conversations)`);
     console.log(`Haptik emulator:     ${haptik.url}   (control: ${haptik.url}/__emulator/calls)`);
     console.log('\nStart a bridge against them with:\n');
     const env = sandboxEnv(salesforce.url, haptik.url);
@@ -29,6 +31,10 @@ async function main(): Promise<void> {
             .map(([key, value]) => `${key}=${value}`)
             .join(' \\\n  ') + ' \\\n  npm start'
     );
+    const legacy = Object.entries(liveAgentEnv(liveAgent))
+        .map(([key, value]) => `${key}=${value}`)
+        .join(' ');
+    console.log(`\nFor the legacy Chat REST API instead, add: ${legacy}`);
     console.log('\nPress Ctrl+C to stop.');
     await new Promise<void>((resolve) => process.once('SIGINT', resolve));
     await emulators.close();

@@ -175,7 +175,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     const chat =
         options.chatAdapter ??
         chatAdapterFor(config, settings.handover, logger, metrics, options.enhancedChat, options.legacyChat);
-    const streams = chat === undefined ? undefined : createStreamOwnership({ db, logger, ...options.streams });
+    const streams = chat === undefined ? undefined : createStreamOwnership({ db, logger, metrics, ...options.streams });
     const handover =
         chat === undefined || streams === undefined
             ? undefined

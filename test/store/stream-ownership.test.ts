@@ -11,6 +11,7 @@ import { createStreamOwnership } from '../../bridge/src/services/stream-ownershi
 import type { StreamOwnership } from '../../bridge/src/services/stream-ownership';
 import { silentLogger } from '../../bridge/src/observability/logger';
 import { claimJobs, enqueue } from '../../bridge/src/store/outbox';
+import { createOutboxWorker } from '../../bridge/src/store/outbox-worker';
 import { databaseTargets } from '../support/databases';
 import { eventually } from '../support/eventually';
 
@@ -224,4 +225,46 @@ describe.each(databaseTargets())('stream ownership on $name', (target) => {
         await new Promise((resolve) => setTimeout(resolve, 400));
         expect((await claim()).map((j) => j.kind)).toEqual(['chat.end']);
     });
+
+    // Only a database several processes share has NOTIFY between them; the embedded one has no other process.
+    if (target.name === 'postgres') {
+        it('wakes the reading instance at once when another stores a job for its chat', async () => {
+            await db.query('DELETE FROM outbox_jobs');
+            const a = await started({ leaseMs: 60_000 });
+            const id = await openChat(db, a.ownership);
+            const ran: string[] = [];
+            const worker = createOutboxWorker({
+                db,
+                handlers: {
+                    'chat.send_message': (payload) => {
+                        ran.push(String((payload as { text: string }).text));
+                        return Promise.resolve();
+                    }
+                },
+                clock: { now: () => new Date() },
+                logger: silentLogger(),
+                // It would not look on its own for a minute: only the notification can wake it.
+                pollIntervalMs: 60_000,
+                instanceId: a.ownership.instanceId,
+                exclusiveDatabase: false
+            });
+            worker.start();
+            try {
+                // Let its first look (and LISTEN) happen, then store the job as another instance would.
+                await new Promise((resolve) => setTimeout(resolve, 300));
+                await db.transaction((tx) =>
+                    enqueue(tx, {
+                        kind: 'chat.send_message',
+                        orderingKey: `chat:${id}`,
+                        payload: { text: 'hello' },
+                        streamId: id
+                    })
+                );
+                await eventually(() => (ran.length === 1 ? true : undefined), 5_000);
+                expect(ran).toEqual(['hello']);
+            } finally {
+                await worker.stop();
+            }
+        });
+    }
 });

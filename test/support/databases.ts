@@ -67,6 +67,7 @@ function withSchemaDrop(db: Db, url: string, schema: string): Db {
         kind: db.kind,
         query: (sql, params) => db.query(sql, params),
         transaction: (fn) => db.transaction(fn),
+        ...(db.listen === undefined ? {} : { listen: db.listen.bind(db) }),
         close: async () => {
             await db.close();
             await dropSchema(url, schema);

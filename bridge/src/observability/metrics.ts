@@ -14,6 +14,8 @@ export interface Metrics {
     readonly salesforceApiLimit: Gauge;
     readonly salesforceCalls: Counter<'outcome'>;
     readonly cacheLookups: Counter<'cache' | 'result'>;
+    readonly chatStreams: Gauge;
+    readonly chatStreamTakeovers: Counter;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -66,6 +68,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
             name: 'bridge_cache_lookups_total',
             help: 'Cache lookups by cache and result (hit, miss, shared)',
             labelNames: ['cache', 'result'],
+            registers: [registry]
+        }),
+        chatStreams: new Gauge({
+            name: 'bridge_chat_streams',
+            help: 'Open chats whose Salesforce event stream this instance reads',
+            registers: [registry]
+        }),
+        chatStreamTakeovers: new Counter({
+            name: 'bridge_chat_stream_takeovers_total',
+            help: 'Chat streams this instance took over from an instance that died or shut down',
             registers: [registry]
         })
     };

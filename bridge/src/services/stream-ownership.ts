@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { asBridgeError } from '../core/errors';
 import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
 import type { Db, Queryable } from '../store/db';
 import type { HandoverSession } from '../store/handover-sessions';
 import {
@@ -47,6 +48,7 @@ export interface StreamHooks {
 export interface StreamOwnershipOptions {
     db: Db;
     logger: Logger;
+    metrics?: Pick<Metrics, 'chatStreams' | 'chatStreamTakeovers'> | undefined;
     /** Default: a random id per process (a restarted process is a new instance). */
     instanceId?: string | undefined;
     /** How long a heartbeat holds; another instance takes the streams over after it (default 10 s). */
@@ -71,6 +73,7 @@ export function createStreamOwnership(options: StreamOwnershipOptions): StreamOw
     const logger = options.logger.child({ component: 'stream-ownership', instanceId });
     /** handover id → the epoch this instance claimed it at. */
     const epochs = new Map<string, number>();
+    const gauge = (): void => options.metrics?.chatStreams.set(epochs.size);
     let hooks: StreamHooks | undefined;
     let timer: NodeJS.Timeout | undefined;
     let ticking: Promise<void> | undefined;
@@ -79,8 +82,10 @@ export function createStreamOwnership(options: StreamOwnershipOptions): StreamOw
     async function takeOver(): Promise<void> {
         for (;;) {
             const claimed = await claimFreeStreams(db, instanceId, claimBatch);
+            options.metrics?.chatStreamTakeovers.inc(claimed.length);
             for (const { id, epoch } of claimed) {
                 epochs.set(id, epoch);
+                gauge();
                 try {
                     await hooks?.resume(id);
                 } catch (error) {
@@ -103,6 +108,7 @@ export function createStreamOwnership(options: StreamOwnershipOptions): StreamOw
         for (const [id, epoch] of [...epochs]) {
             if (owned.get(id) === epoch) continue;
             epochs.delete(id);
+            gauge();
             hooks?.detach(id);
             logger.warn({ handoverId: id }, 'chat stream was taken over by another instance; stopped here');
         }
@@ -144,6 +150,7 @@ export function createStreamOwnership(options: StreamOwnershipOptions): StreamOw
 
         async claimForOpen(tx, handoverId) {
             epochs.set(handoverId, await claimStreamForOpen(tx, handoverId, instanceId));
+            gauge();
         },
 
         holds(session) {
@@ -152,6 +159,7 @@ export function createStreamOwnership(options: StreamOwnershipOptions): StreamOw
 
         forget(handoverId) {
             epochs.delete(handoverId);
+            gauge();
         },
 
         async start(next) {
@@ -169,6 +177,7 @@ export function createStreamOwnership(options: StreamOwnershipOptions): StreamOw
             await ticking;
             const released = await releaseInstance(db, instanceId);
             epochs.clear();
+            gauge();
             logger.info({ released }, 'chat streams handed back');
         },
 

@@ -17,5 +17,11 @@ export interface Db extends Queryable {
     readonly kind: 'pglite' | 'postgres';
     /** Runs fn in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws. */
     transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+    /**
+     * Calls `onNotify` for each NOTIFY on `channel` in this database's schema (`<channel>:<schema>`), from any
+     * process; resolves to a function that stops listening. Only where other processes can share the
+     * database (PostgreSQL); the embedded database has no other process to hear from.
+     */
+    listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
     close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import {
     claimJobs,
     completeJobs,
     deadLetterJob,
+    OUTBOX_CHANNEL,
     outboxDepth,
     releaseStaleJobs,
     renewJobLeases,
@@ -149,6 +150,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     let pumping: Promise<void> | undefined;
     let timer: NodeJS.Timeout | undefined;
     let renewTimer: NodeJS.Timeout | undefined;
+    let unlisten: Promise<(() => Promise<void>) | undefined> | undefined;
     const inFlight = new Set<Promise<void>>();
     const completions: Completion[] = [];
     let completing = false;
@@ -434,6 +436,16 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
             running = true;
             renewTimer = setInterval(() => void renewLeases(), Math.max(50, Math.floor(leaseMs / 3)));
             renewTimer.unref();
+            // Jobs another instance stored for this one (a chat whose stream this one reads) wake it at once.
+            unlisten = db.listen
+                ?.call(db, OUTBOX_CHANNEL, () => kick())
+                .catch((error: unknown) => {
+                    logger.warn(
+                        { errorMessage: errorOf(error).message },
+                        'cannot listen for outbox jobs; polling only'
+                    );
+                    return undefined;
+                });
             if (options.exclusiveDatabase ?? db.kind === 'pglite') {
                 pumping = releaseStaleJobs(db, clock.now())
                     .then((released) => {
@@ -456,6 +468,9 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
             timer = undefined;
             if (renewTimer !== undefined) clearInterval(renewTimer);
             renewTimer = undefined;
+            const stopListening = await unlisten;
+            unlisten = undefined;
+            await stopListening?.();
             if (pumping !== undefined) await pumping;
             while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
         },

@@ -94,6 +94,9 @@ interface OutboxRow {
 
 const MAX_ERROR_TEXT = 2000;
 
+/** NOTIFY channel (per schema) that wakes the outbox workers of every instance. */
+export const OUTBOX_CHANNEL = 'bridge_outbox';
+
 /** Adds a job inside the caller's transaction. */
 export async function enqueue(q: Queryable, job: NewOutboxJob): Promise<{ id: string; duplicate: boolean }> {
     const inserted = await q.query<{ id: string }>(
@@ -111,6 +114,10 @@ export async function enqueue(q: Queryable, job: NewOutboxJob): Promise<{ id: st
         ]
     );
     const row = inserted.rows[0];
+    if (row !== undefined && job.streamId !== undefined) {
+        // Another instance may read this chat's stream and so be the one to run the job: wake it at commit.
+        await q.query(`SELECT pg_notify('${OUTBOX_CHANNEL}:' || current_schema(), '')`);
+    }
     if (row !== undefined) return { id: String(row.id), duplicate: false };
     const existing = await q.query<{ id: string }>('SELECT id FROM outbox_jobs WHERE idempotency_key = $1', [
         job.idempotencyKey ?? null

@@ -1,4 +1,4 @@
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import type { PoolClient } from 'pg';
 import type { Logger } from '../observability/logger';
 import type { Db, Queryable, QueryResult } from './db';
@@ -68,7 +68,48 @@ export async function openPostgresDb(options: PostgresDbOptions): Promise<Db> {
                 client.release(broken);
             }
         },
+        listen: (channel, onNotify) => listen(options, channel, onNotify),
         close: () => pool.end()
+    };
+}
+
+/**
+ * One connection of its own per listener (a pooled one would lose its LISTEN when given back). If it
+ * drops, it reconnects after a pause; meanwhile the caller's polling still finds the work, only later.
+ */
+async function listen(options: PostgresDbOptions, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+    let client: Client | undefined;
+    let stopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    const name = `${channel}:${options.schema ?? 'public'}`;
+    const connect = async (): Promise<void> => {
+        const next = new Client({
+            connectionString: options.url,
+            ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` })
+        });
+        next.on('notification', (message) => {
+            if (message.channel === name) onNotify();
+        });
+        next.on('error', (error) => {
+            options.logger?.warn({ err: error.message }, 'PostgreSQL listener connection failed; reconnecting');
+            void next.end().catch(() => undefined);
+            if (client === next) client = undefined;
+            if (!stopped) retry = setTimeout(() => void connect().catch(() => undefined), 5000);
+        });
+        await next.connect();
+        await next.query(`LISTEN "${name.replace(/"/g, '""')}"`);
+        if (stopped) {
+            await next.end();
+            return;
+        }
+        client = next;
+    };
+    await connect();
+    return async () => {
+        stopped = true;
+        if (retry) clearTimeout(retry);
+        await client?.end().catch(() => undefined);
+        client = undefined;
     };
 }
 
