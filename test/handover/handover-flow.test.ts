@@ -276,6 +276,28 @@ describe.each(CHAT_APIS)('live agent handover (%s)', (api) => {
         );
     });
 
+    it('what the user writes while waiting reaches the agent after the briefing, in order, once', async () => {
+        const userId = 'u-early';
+        sandbox.haptik.setChatHistory('name_u-early', 1, [{ sender: 'user', text: 'Where is my parcel?' }]);
+        const started = await requestAgent(sandbox, { userId });
+        await waitForState(sandbox, started.handoverId, 'waiting');
+        for (let i = 1; i <= 3; i++) {
+            const reply = await sendUserText(sandbox, userId, 700 + i, `while waiting ${i}`);
+            expect(reply.status).toBe(200);
+        }
+        sandbox.chat.accept(started.conversationId, 'Priya');
+        await waitForText(sandbox, userId, 'You are now chatting with Priya.');
+        const reply = await sendUserText(sandbox, userId, 704, 'after joining');
+        expect(reply.status).toBe(200);
+
+        const atAgent = await eventually(() => {
+            const texts = sandbox.chat.messagesFrom(started.conversationId).map((m) => m.text);
+            return texts.length >= 5 ? texts : undefined;
+        }, 20_000);
+        expect(atAgent[0]?.startsWith('Conversation with the bot before this chat:')).toBe(true);
+        expect(atAgent.slice(1)).toEqual(['while waiting 1', 'while waiting 2', 'while waiting 3', 'after joining']);
+    });
+
     it('the TRACT event collection_state/incomplete starts a handover and tells the user', async () => {
         const userId = 'u-tract';
         const reply = await sandbox.send.tractEvent(tractEvent({ userId, conversationNumber: 4 }));

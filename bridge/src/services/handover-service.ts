@@ -343,6 +343,14 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
             chatRecordId?: string | undefined;
             /** A chat event: only the instance holding the chat's stream may act on it. */
             fromStream?: boolean;
+            /** After the transition's effects, when the input applied (same transaction). */
+            after?: (
+                tx: Queryable,
+                session: HandoverSession,
+                core: CoreState,
+                from: HandoverMachine,
+                to: HandoverMachine
+            ) => Promise<void>;
             before?: (tx: Queryable, session: HandoverSession, core: CoreState) => Promise<void>;
         } = {}
     ): Promise<{ applied: boolean; session?: HandoverSession }> {
@@ -378,6 +386,7 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                 if (extra.before) await extra.before(tx, session, core);
                 const result = await applyEffects(tx, session, core, effects);
                 detach = result.detach;
+                if (extra.after && applied && input !== undefined) await extra.after(tx, session, core, machine, next);
 
                 const { state: _state, ...machineRest } = next;
                 core.machine = machineRest;
@@ -432,6 +441,47 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
             }
             return outcome;
         });
+    }
+
+    /**
+     * The agent just joined a chat whose API refuses messages before that: the briefing, then what the
+     * user wrote while waiting, in order, with the same idempotency keys as a direct relay would use.
+     */
+    async function sendHeldMessages(
+        tx: Queryable,
+        session: HandoverSession,
+        core: CoreState,
+        from: HandoverMachine,
+        to: HandoverMachine
+    ): Promise<void> {
+        if (to.state !== 'with_agent' || from.state === 'with_agent') return;
+        const orderingKey = chatOrderingKey(session.id);
+        if (core.briefingSent !== true) {
+            const conversation = await getConversation(tx, session.conversationKey);
+            const context = conversation?.context as unknown as BotContextV1 | undefined;
+            if (context !== undefined && context.version === 1 && context.recentMessages.length > 0) {
+                await enqueueHandoverJob(tx, 'chat.send_message', {
+                    orderingKey,
+                    idempotencyKey: `chat.msg:${session.id}:briefing`,
+                    payload: {
+                        handoverId: session.id,
+                        messageId: `briefing-${session.id}`,
+                        text: agentBriefing(context, { header: settings.briefingHeader, ...names })
+                    }
+                });
+            }
+            core.briefingSent = true;
+        }
+        const held = await listMessages(tx, session.conversationKey, { handoverId: session.id });
+        for (const message of held) {
+            if (message.direction !== 'in' || message.sender !== 'user' || message.externalId === null) continue;
+            if (message.text === '' || isEndKeyword(message.text, settings.endKeywords)) continue;
+            await enqueueHandoverJob(tx, 'chat.send_message', {
+                orderingKey,
+                idempotencyKey: `chat.msg:${session.id}:${message.externalId}`,
+                payload: { handoverId: session.id, messageId: `haptik-${message.externalId}`, text: message.text }
+            });
+        }
     }
 
     // ------------------------------------------------------------------------------------------
@@ -644,7 +694,8 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
             core = adapterStateOf(session).core;
             if (isTerminal(stateFromStored(session.state, session.stateReason))) return { opened: true };
         }
-        if (core.briefingSent !== true) {
+        // Where messages wait for the agent, the briefing goes when the agent joins (sendHeldMessages).
+        if (core.briefingSent !== true && chat.sendsBeforeAgentJoins) {
             const conversation = await getConversation(db, session.conversationKey);
             const context = conversation?.context as unknown as BotContextV1 | undefined;
             if (context !== undefined && context.version === 1 && context.recentMessages.length > 0) {
@@ -777,6 +828,13 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                         externalId: payload.message_id
                     });
                     if (ending || rendering.text === '') return;
+                    // Held until the agent joins where the chat API refuses messages before that (sent then).
+                    if (
+                        !chat.sendsBeforeAgentJoins &&
+                        stateFromStored(current.state, current.stateReason) !== 'with_agent'
+                    ) {
+                        return;
+                    }
                     await enqueueHandoverJob(tx, 'chat.send_message', {
                         orderingKey: chatOrderingKey(current.id),
                         idempotencyKey: `chat.msg:${current.id}:${payload.message_id}`,
@@ -825,7 +883,8 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                         ? { cursor: envelope.cursor }
                         : { chatState: { data: envelope.state.data, cursor: envelope.cursor } }),
                     chatRecordId: envelope.chatRecordId ?? chatRecordIdOf(envelope.state),
-                    fromStream: true
+                    fromStream: true,
+                    ...(chat.sendsBeforeAgentJoins ? {} : { after: sendHeldMessages })
                 }
             );
             if (!applied)

@@ -63,6 +63,12 @@ export type ChatEventSink = (envelope: ChatEventEnvelope) => Promise<void>;
 
 export interface ChatAdapter {
     readonly kind: 'enhanced' | 'legacy';
+    /**
+     * Whether the user may write before an agent joins. Enhanced Chat queues such messages for the agent;
+     * Live Agent refuses them (500) until ChatEstablished, so the core holds them and the briefing and sends
+     * them, in order, when the agent joins.
+     */
+    readonly sendsBeforeAgentJoins: boolean;
     /** Starts a chat and its event stream; resolves once Salesforce accepted it. */
     open(request: OpenChatRequest): Promise<ChatSessionState>;
     /** Starts receiving events again after a restart, from `state.cursor`. */

@@ -198,6 +198,7 @@ export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): 
 
     return {
         kind: 'enhanced',
+        sendsBeforeAgentJoins: true,
 
         async open(request: OpenChatRequest): Promise<ChatSessionState> {
             assertOpen();

@@ -129,6 +129,7 @@ export function createLegacyChatAdapter(options: LegacyChatAdapterOptions): Chat
 
     return {
         kind: 'legacy',
+        sendsBeforeAgentJoins: false,
 
         async open(request: OpenChatRequest): Promise<ChatSessionState> {
             assertOpen();
