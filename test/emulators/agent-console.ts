@@ -50,3 +50,79 @@ export interface AgentConsole {
     readonly requests: ReadonlyArray<{ method: string; path: string; status: number; at: number }>;
     close(): Promise<void>;
 }
+
+/** A JSON control route under `/__emulator/`: an answer, or undefined when the route is not this one's. */
+export type ControlRoute = (
+    method: string,
+    parts: { what?: string; id?: string; action?: string },
+    body: Record<string, unknown>
+) => [number, unknown] | undefined;
+
+/**
+ * The agent console's JSON control routes, the same on both chat emulators (so the demo and a person with
+ * curl drive either alike): reads of chats, messages, requests and stats, the agent's actions on a chat,
+ * availability and wait time. `own` answers what only one emulator has (fault injection, SSE or affinity).
+ */
+export function agentConsoleRoutes(
+    agent: AgentConsole,
+    stats: () => unknown,
+    own: ControlRoute
+): (method: string, path: string[], body: Record<string, unknown>) => [number, unknown] {
+    return (method, path, body) => {
+        const [what, id, action] = path.map(decodeURIComponent);
+        const parts = {
+            ...(what === undefined ? {} : { what }),
+            ...(id === undefined ? {} : { id }),
+            ...(action === undefined ? {} : { action })
+        };
+        const text = (key: string): string => {
+            const value = body[key];
+            if (typeof value !== 'string') throw new Error(`${key} is required`);
+            return value;
+        };
+        if (method === 'GET' && what === 'conversations' && id === undefined) return [200, agent.conversations()];
+        if (method === 'GET' && what === 'conversations' && id !== undefined && action === 'messages') {
+            return [200, agent.messagesFrom(id)];
+        }
+        if (method === 'GET' && what === 'requests') return [200, agent.requests];
+        if (method === 'GET' && what === 'stats') return [200, stats()];
+        if (method !== 'POST') throw new Error('unknown control route');
+        if (what === 'conversations' && id !== undefined) {
+            switch (action) {
+                case 'accept':
+                    agent.accept(id, text('agentName'));
+                    return [200, {}];
+                case 'message':
+                    return [200, { identifier: agent.agentMessage(id, text('text')) }];
+                case 'typing':
+                    agent.agentTyping(id, body['on'] !== false);
+                    return [200, {}];
+                case 'transfer':
+                    agent.transfer(id, text('toAgentName'));
+                    return [200, {}];
+                case 'end':
+                    agent.end(id);
+                    return [200, {}];
+                case 'routing-failure':
+                    agent.routingFailure(id, typeof body['reason'] === 'string' ? body['reason'] : undefined);
+                    return [200, {}];
+                case undefined:
+                default:
+                    break;
+            }
+        } else if (what === 'availability') {
+            agent.setAvailability(body['available'] !== false);
+            return [200, {}];
+        } else if (what === 'wait-time') {
+            agent.setWaitTime(
+                typeof body['seconds'] === 'number' ? body['seconds'] : undefined,
+                typeof body['queuePosition'] === 'number' ? body['queuePosition'] : undefined
+            );
+            return [200, {}];
+        }
+        const answer = own(method, parts, body);
+        if (answer === undefined)
+            throw new Error(what === 'conversations' ? 'unknown conversation action' : 'unknown control route');
+        return answer;
+    };
+}

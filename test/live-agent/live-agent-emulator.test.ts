@@ -276,4 +276,35 @@ describe('Live Agent emulator', () => {
         expect((await poll(session, -1)).status).toBe(200);
         expect(salesforce.records('LiveChatTranscript')[0]).toMatchObject({ Status: 'Missed' });
     });
+
+    it('takes the agent console control routes over HTTP, as the Enhanced Chat emulator does', async () => {
+        const control = (path: string, body: unknown): Promise<Response> =>
+            fetch(`${emulator.url}/__emulator/${path}`, {
+                method: 'POST',
+                headers: { 'Content-Type': 'application/json' },
+                body: JSON.stringify(body)
+            });
+        const session = await newSession();
+        expect((await init(session)).status).toBe(200);
+        expect((await control(`conversations/${session.id}/accept`, { agentName: 'Priya' })).status).toBe(200);
+        expect((await control(`conversations/${session.id}/message`, { text: 'Hello from Priya' })).status).toBe(200);
+        const listed = (await (await fetch(`${emulator.url}/__emulator/conversations`)).json()) as Array<{
+            conversationId: string;
+            status: string;
+            agentName?: string;
+        }>;
+        expect(listed).toEqual([
+            expect.objectContaining({ conversationId: session.id, status: 'Active', agentName: 'Priya' })
+        ]);
+        const batch = (await (await poll(session, -1)).json()) as { messages: Array<{ type: string }> };
+        expect(batch.messages.map((m) => m.type)).toEqual(
+            expect.arrayContaining(['ChatRequestSuccess', 'ChatEstablished', 'ChatMessage'])
+        );
+        // Routes only the Live Agent emulator has, and a clear refusal of unknown ones.
+        expect((await control(`conversations/${session.id}/change-affinity`, {})).status).toBe(200);
+        expect((await poll(session, -1)).status).toBe(503);
+        const unknown = await control(`conversations/${session.id}/dance`, {});
+        expect(unknown.status).toBe(400);
+        expect(await unknown.json()).toEqual({ message: 'unknown conversation action' });
+    });
 });

@@ -21,6 +21,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createHash, randomUUID } from 'node:crypto';
 import { buildEntry, participantChangedPayload, routingResultPayload, textMessagePayload } from './entries';
 import type { ConversationEntry, EntryInput, ParticipantRole, StreamedEvent } from './entries';
+import { agentConsoleRoutes } from '../agent-console';
 
 export type { ConversationEntry, StreamedEvent, SseEventType } from './entries';
 
@@ -658,81 +659,44 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
         }
     };
 
-    const handleControl = (method: string, parts: string[], body: Record<string, unknown>): [number, unknown] => {
-        const [what, id, action] = parts.map(decodeURIComponent);
-        const text = (key: string): string => {
-            const value = body[key];
-            if (typeof value !== 'string') throw new Error(`${key} is required`);
-            return value;
-        };
-        if (method === 'GET' && what === 'conversations' && id === undefined) return [200, emulator.conversations()];
-        if (method === 'GET' && what === 'conversations' && id !== undefined && action === 'messages') {
-            return [200, emulator.messagesFrom(id)];
-        }
-        if (method === 'GET' && what === 'requests') return [200, requests];
-        if (method === 'GET' && what === 'stats') return [200, stats];
-        if (method !== 'POST') throw new Error('unknown control route');
-        if (what === 'conversations' && id !== undefined) {
-            switch (action) {
-                case 'accept':
-                    emulator.accept(id, text('agentName'));
-                    return [200, {}];
-                case 'message':
-                    return [200, { identifier: emulator.agentMessage(id, text('text')) }];
-                case 'typing':
-                    emulator.agentTyping(id, body.on !== false);
-                    return [200, {}];
-                case 'transfer':
-                    emulator.transfer(id, text('toAgentName'));
-                    return [200, {}];
-                case 'end':
-                    emulator.end(id);
-                    return [200, {}];
-                case 'routing-failure':
-                    emulator.routingFailure(id, typeof body.reason === 'string' ? body.reason : undefined);
-                    return [200, {}];
-                case undefined:
-                default:
-                    throw new Error('unknown conversation action');
-            }
-        }
-        switch (what) {
-            case 'availability':
-                emulator.setAvailability(body.available !== false);
-                return [200, {}];
-            case 'wait-time':
-                emulator.setWaitTime(
-                    typeof body.seconds === 'number' ? body.seconds : undefined,
-                    typeof body.queuePosition === 'number' ? body.queuePosition : undefined
-                );
-                return [200, {}];
-            case 'drop-streams':
-                emulator.dropStreams();
-                return [200, {}];
-            case 'stall-streams':
-                emulator.stallStreams();
-                return [200, {}];
-            case 'expire-tokens':
-                emulator.expireTokens();
-                return [200, {}];
-            case 'fail-next': {
-                const count = typeof body.count === 'number' ? body.count : 1;
-                const on = typeof body.on === 'string' ? (body.on as EnhancedChatFailure['on']) : undefined;
-                const scope = on === undefined ? {} : { on };
-                if (body.resetConnection === true) emulator.failNext(count, { ...scope, resetConnection: true });
-                else if (body.dropResponse === true) emulator.failNext(count, { ...scope, dropResponse: true });
-                else {
-                    const status =
-                        body.status === 429 || body.status === 500 || body.status === 502 ? body.status : 503;
-                    emulator.failNext(count, { ...scope, status });
+    const handleControl = (method: string, path: string[], body: Record<string, unknown>): [number, unknown] =>
+        agentConsoleRoutes(
+            emulator,
+            () => stats,
+            (verb, { what, id, action }, data) => {
+                if (verb !== 'POST' || (what === 'conversations' && id !== undefined && action !== undefined)) {
+                    return undefined;
                 }
-                return [200, {}];
+                switch (what) {
+                    case 'drop-streams':
+                        emulator.dropStreams();
+                        return [200, {}];
+                    case 'stall-streams':
+                        emulator.stallStreams();
+                        return [200, {}];
+                    case 'expire-tokens':
+                        emulator.expireTokens();
+                        return [200, {}];
+                    case 'fail-next': {
+                        const count = typeof data.count === 'number' ? data.count : 1;
+                        const on = typeof data.on === 'string' ? (data.on as EnhancedChatFailure['on']) : undefined;
+                        const scope = on === undefined ? {} : { on };
+                        if (data.resetConnection === true)
+                            emulator.failNext(count, { ...scope, resetConnection: true });
+                        else if (data.dropResponse === true) emulator.failNext(count, { ...scope, dropResponse: true });
+                        else {
+                            const status =
+                                data.status === 429 || data.status === 500 || data.status === 502 ? data.status : 503;
+                            emulator.failNext(count, { ...scope, status });
+                        }
+                        return [200, {}];
+                    }
+                    case undefined:
+                    default:
+                        return undefined;
+                }
             }
-            case undefined:
-            default:
-                throw new Error('unknown control route');
-        }
-    };
+        )(method, path, body);
 
     const sockets = new Set<Socket>();
     const server = createServer((req, res) => {

@@ -27,6 +27,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { CONVERSATION_KEY_LABEL } from '../../../bridge/src/salesforce/legacy-chat/prechat';
 import type { AgentChatStatus, AgentChatView, AgentConsole, AgentSideMessage } from '../agent-console';
+import { agentConsoleRoutes } from '../agent-console';
 
 /** The pre-chat detail label the bridge puts the Haptik conversation key under (the chat's conversationKey). */
 export const HAPTIK_KEY_LABEL = CONVERSATION_KEY_LABEL;
@@ -700,74 +701,30 @@ export async function startLiveAgentEmulator(options: LiveAgentEmulatorOptions):
     const statusOf = (session: Session): AgentChatStatus =>
         session.state === 'established' ? 'Active' : session.state === 'ended' ? 'Ended' : 'Waiting';
 
-    const handleControl = (method: string, parts: string[], body: Record<string, unknown>): [number, unknown] => {
-        const [what, id, action] = parts.map(decodeURIComponent);
-        const text = (key: string): string => {
-            const value = body[key];
-            if (typeof value !== 'string') throw new Error(`${key} is required`);
-            return value;
-        };
-        if (method === 'GET' && what === 'conversations' && id === undefined) return [200, emulator.conversations()];
-        if (method === 'GET' && what === 'conversations' && id !== undefined && action === 'messages') {
-            return [200, emulator.messagesFrom(id)];
-        }
-        if (method === 'GET' && what === 'requests') return [200, requests];
-        if (method === 'GET' && what === 'stats') return [200, stats];
-        if (method !== 'POST') throw new Error('unknown control route');
-        if (what === 'conversations' && id !== undefined) {
-            switch (action) {
-                case 'accept':
-                    emulator.accept(id, text('agentName'));
-                    return [200, {}];
-                case 'message':
-                    return [200, { identifier: emulator.agentMessage(id, text('text')) }];
-                case 'typing':
-                    emulator.agentTyping(id, body.on !== false);
-                    return [200, {}];
-                case 'transfer':
-                    emulator.transfer(id, text('toAgentName'));
-                    return [200, {}];
-                case 'end':
-                    emulator.end(id);
-                    return [200, {}];
-                case 'routing-failure':
-                    emulator.routingFailure(id, typeof body.reason === 'string' ? body.reason : undefined);
-                    return [200, {}];
-                case 'change-affinity':
+    const handleControl = (method: string, path: string[], body: Record<string, unknown>): [number, unknown] =>
+        agentConsoleRoutes(
+            emulator,
+            () => stats,
+            (verb, { what, id, action }, data) => {
+                if (verb !== 'POST') return undefined;
+                if (what === 'conversations' && id !== undefined && action === 'change-affinity') {
                     emulator.changeAffinity(id);
                     return [200, {}];
-                case undefined:
-                default:
-                    throw new Error('unknown conversation action');
-            }
-        }
-        switch (what) {
-            case 'availability':
-                emulator.setAvailability(body.available !== false);
-                return [200, {}];
-            case 'wait-time':
-                emulator.setWaitTime(
-                    typeof body.seconds === 'number' ? body.seconds : undefined,
-                    typeof body.queuePosition === 'number' ? body.queuePosition : undefined
-                );
-                return [200, {}];
-            case 'change-affinity':
-                emulator.changeAffinity();
-                return [200, {}];
-            case 'fail-next': {
-                const count = typeof body.count === 'number' ? body.count : 1;
-                const on = typeof body.on === 'string' ? (body.on as LiveAgentCall) : undefined;
+                }
+                if (what === 'change-affinity') {
+                    emulator.changeAffinity();
+                    return [200, {}];
+                }
+                if (what !== 'fail-next') return undefined;
+                const count = typeof data.count === 'number' ? data.count : 1;
+                const on = typeof data.on === 'string' ? (data.on as LiveAgentCall) : undefined;
                 const scope = on === undefined ? {} : { on };
-                if (body.resetConnection === true) emulator.failNext(count, { ...scope, resetConnection: true });
-                else if (body.dropResponse === true) emulator.failNext(count, { ...scope, dropResponse: true });
-                else emulator.failNext(count, { ...scope, status: body.status === 500 ? 500 : 503 });
+                if (data.resetConnection === true) emulator.failNext(count, { ...scope, resetConnection: true });
+                else if (data.dropResponse === true) emulator.failNext(count, { ...scope, dropResponse: true });
+                else emulator.failNext(count, { ...scope, status: data.status === 500 ? 500 : 503 });
                 return [200, {}];
             }
-            case undefined:
-            default:
-                throw new Error('unknown control route');
-        }
-    };
+        )(method, path, body);
 
     const sockets = new Set<Socket>();
     const server = createServer((req, res) => {
