@@ -126,3 +126,14 @@ export function agentConsoleRoutes(
         return answer;
     };
 }
+
+/** Polls `probe` until it gives something (not undefined or false): an emulator's `waitFor`. */
+export async function waitUntil<T>(probe: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const value = probe();
+        if (value !== undefined && value !== false) return value;
+        if (Date.now() > deadline) throw new Error(`emulator condition not met within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+}

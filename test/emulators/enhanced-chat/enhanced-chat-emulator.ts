@@ -21,7 +21,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createHash, randomUUID } from 'node:crypto';
 import { buildEntry, participantChangedPayload, routingResultPayload, textMessagePayload } from './entries';
 import type { ConversationEntry, EntryInput, ParticipantRole, StreamedEvent } from './entries';
-import { agentConsoleRoutes } from '../agent-console';
+import { agentConsoleRoutes, waitUntil } from '../agent-console';
 
 export type { ConversationEntry, StreamedEvent, SseEventType } from './entries';
 
@@ -820,15 +820,7 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
         events: (conversationId) => [...controlConversation(conversationId).events],
         requests,
         stats,
-        waitFor: async (probe, timeoutMs = 5000) => {
-            const deadline = Date.now() + timeoutMs;
-            for (;;) {
-                const value = probe(emulator);
-                if (value !== undefined && value !== false) return value;
-                if (Date.now() > deadline) throw new Error(`emulator condition not met within ${timeoutMs} ms`);
-                await new Promise((resolve) => setTimeout(resolve, 10));
-            }
-        }
+        waitFor: (probe, timeoutMs) => waitUntil(() => probe(emulator), timeoutMs)
     };
     return emulator;
 }

@@ -27,7 +27,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { CONVERSATION_KEY_LABEL } from '../../../bridge/src/salesforce/legacy-chat/prechat';
 import type { AgentChatStatus, AgentChatView, AgentConsole, AgentSideMessage } from '../agent-console';
-import { agentConsoleRoutes } from '../agent-console';
+import { agentConsoleRoutes, waitUntil } from '../agent-console';
 
 /** The pre-chat detail label the bridge puts the Haptik conversation key under (the chat's conversationKey). */
 export const HAPTIK_KEY_LABEL = CONVERSATION_KEY_LABEL;
@@ -875,15 +875,7 @@ export async function startLiveAgentEmulator(options: LiveAgentEmulatorOptions):
         events: (conversationId) => control(conversationId).log.map((m) => structuredClone(m)),
         requests,
         stats,
-        waitFor: async (probe, timeoutMs = 5000) => {
-            const deadline = Date.now() + timeoutMs;
-            for (;;) {
-                const value = probe(emulator);
-                if (value !== undefined && value !== false) return value;
-                if (Date.now() > deadline) throw new Error(`emulator condition not met within ${timeoutMs} ms`);
-                await new Promise((resolve) => setTimeout(resolve, 10));
-            }
-        }
+        waitFor: (probe, timeoutMs) => waitUntil(() => probe(emulator), timeoutMs)
     };
     return emulator;
 }
