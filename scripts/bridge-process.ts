@@ -6,7 +6,7 @@
  * test with tsc (test/support/bridge-process-runner.ts) or by `npm run build` (dist/scripts/bridge-process.js).
  */
 import { startBridge } from '../bridge/src/bridge';
-import type { EnhancedChatTuning, LegacyChatTuning } from '../bridge/src/bridge';
+import type { BridgeOptions, EnhancedChatTuning, LegacyChatTuning } from '../bridge/src/bridge';
 import { loadConfig } from '../bridge/src/config/env';
 import { parseSettings } from '../bridge/src/config/mapping-file';
 import { createLogger } from '../bridge/src/observability/logger';
@@ -16,17 +16,11 @@ export interface BridgeProcessOptions {
     env: Record<string, string>;
     mapping?: unknown;
     databaseSchema?: string;
-    outbox?: {
-        pollIntervalMs?: number;
-        backoff?: { baseMs: number; maxMs: number };
-        maxAttempts?: number;
-        concurrency?: number;
-        leaseMs?: number;
-    };
+    outbox?: BridgeOptions['outbox'];
     chatTuning?: EnhancedChatTuning;
     legacyChatTuning?: LegacyChatTuning;
     /** Chat stream heartbeat lease and tick (multi-instance tests shorten them). */
-    streams?: { instanceId?: string; leaseMs?: number; tickMs?: number };
+    streams?: BridgeOptions['streams'];
     logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
 }
 

@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startBridge } from '../../bridge/src/bridge';
-import type { RunningBridge } from '../../bridge/src/bridge';
+import type { BridgeOptions, RunningBridge } from '../../bridge/src/bridge';
 import { loadConfig } from '../../bridge/src/config/env';
 import type { BridgeConfig } from '../../bridge/src/config/env';
 import { parseSettings } from '../../bridge/src/config/mapping-file';
@@ -55,7 +55,7 @@ export interface SandboxOptions {
     salesforce?: SalesforceEmulatorOptions;
     logger?: Logger;
     port?: number;
-    outbox?: { pollIntervalMs?: number; backoff?: { baseMs: number; maxMs: number }; maxAttempts?: number };
+    outbox?: BridgeOptions['outbox'];
     /** Enhanced Chat emulator settings (limits, token life, ping interval). */
     enhancedChat?: Partial<Omit<EnhancedChatEmulatorOptions, 'orgId' | 'esDeveloperName' | 'salesforce'>>;
     /** The bridge's Enhanced Chat adapter tuning (reconnect, heartbeat, rate windows). */

@@ -1,21 +1,11 @@
+/**
+ * Reads over the active handovers that handover-sessions.ts does not need itself: one user's (a TRACT
+ * message that names no conversation number), and the row lock. Taking open chats over after a restart
+ * or a crash is stream-leases.ts.
+ */
 import type { Queryable } from './db';
 import { getHandoverSession } from './handover-sessions';
 import type { HandoverSession } from './handover-sessions';
-
-/**
- * Reads over the active handovers that handover-sessions.ts does not need itself: all of them (resume
- * after a restart) and one user's (a TRACT message that names no conversation number).
- */
-export async function listActiveHandoverIds(
-    q: Queryable,
-    options: { afterId?: string; limit: number }
-): Promise<string[]> {
-    const result = await q.query<{ id: string }>(
-        `SELECT id FROM handover_sessions WHERE state NOT IN ('ended', 'failed') AND id > $1 ORDER BY id LIMIT $2`,
-        [options.afterId ?? '', options.limit]
-    );
-    return result.rows.map((row) => row.id);
-}
 
 /** The user's newest active handover in this business (conversation keys are `<business>:<user>:<no>`). */
 export async function findActiveHandoverForUser(

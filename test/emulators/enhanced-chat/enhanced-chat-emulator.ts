@@ -15,13 +15,13 @@
  * the same subject; Salesforce says a continuation token "doesn't extend the JWT expiration", so this
  * leniency stands in for the unverified renewal path and must be checked in a real org.
  */
-import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { createHash, randomUUID } from 'node:crypto';
+import { serveOnLoopback } from '../loopback-server';
 import { buildEntry, participantChangedPayload, routingResultPayload, textMessagePayload } from './entries';
 import type { ConversationEntry, EntryInput, ParticipantRole, StreamedEvent } from './entries';
 import { agentConsoleRoutes, waitUntil } from '../agent-console';
+import type { AgentConsole } from '../agent-console';
 
 export type { ConversationEntry, StreamedEvent, SseEventType } from './entries';
 
@@ -97,17 +97,8 @@ export interface RecordedChatRequest {
     at: number;
 }
 
-export interface EnhancedChatEmulator {
-    readonly url: string;
-    close(): Promise<void>;
-    setAvailability(available: boolean): void;
-    setWaitTime(seconds: number | undefined, queuePosition?: number): void;
-    accept(conversationId: string, agentName: string): void;
-    agentMessage(conversationId: string, text: string): string;
-    agentTyping(conversationId: string, on: boolean): void;
-    transfer(conversationId: string, toAgentName: string): void;
-    end(conversationId: string): void;
-    routingFailure(conversationId: string, reason?: string): void;
+/** The agent console of both chat emulators, plus what only Enhanced Chat has (SSE, tokens). */
+export interface EnhancedChatEmulator extends AgentConsole {
     /** Cuts every open SSE connection (the client must reconnect with Last-Event-Id). */
     dropStreams(): void;
     /** Open SSE connections go silent (no events, no pings) until they are dropped; new ones are normal. */
@@ -698,31 +689,19 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
             }
         )(method, path, body);
 
-    const sockets = new Set<Socket>();
-    const server = createServer((req, res) => {
-        handle(req, res).catch((error: unknown) => {
-            if (!res.headersSent) send(res, 500, { code: 'INTERNAL_ERROR', message: String(error) });
-        });
-    });
-    server.on('connection', (socket) => {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-    });
-    const address = server.address() as AddressInfo;
-    const url = `http://${options.host ?? '127.0.0.1'}:${address.port}`;
+    const server = await serveOnLoopback(
+        handle,
+        (res, error) => send(res, 500, { code: 'INTERNAL_ERROR', message: String(error) }),
+        options
+    );
+    const url = server.url;
 
     const emulator: EnhancedChatEmulator = {
         url,
-        close: () =>
-            new Promise<void>((resolve, reject) => {
-                for (const conn of streams) clearInterval(conn.ping);
-                for (const s of sockets) s.destroy();
-                server.close((err) => (err ? reject(err) : resolve()));
-            }),
+        close: () => {
+            for (const conn of streams) clearInterval(conn.ping);
+            return server.close();
+        },
         setAvailability: (value) => {
             available = value;
         },

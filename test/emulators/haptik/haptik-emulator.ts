@@ -1,6 +1,5 @@
-import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveOnLoopback } from '../loopback-server';
 import { formatHaptikTimestamp } from '../../../bridge/src/haptik/chat-history';
 import { hslToPlainText } from '../../../bridge/src/haptik/hsl';
 
@@ -340,26 +339,15 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
         }
     };
 
-    const server = createServer((req, res) => {
-        handle(req, res).catch((error: unknown) => {
+    const server = await serveOnLoopback(
+        handle,
+        (res, error) => {
             res.writeHead(500, { 'Content-Type': 'application/json' });
             res.end(JSON.stringify({ error: error instanceof Error ? error.message : 'emulator failure' }));
-        });
-    });
-    await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-    });
-    const port = (server.address() as AddressInfo).port;
-    return Object.assign(emulator, {
-        url: `http://${options.host ?? '127.0.0.1'}:${port}`,
-        port,
-        close: () =>
-            new Promise<void>((resolve) => {
-                server.close(() => resolve());
-                server.closeAllConnections();
-            })
-    });
+        },
+        options
+    );
+    return Object.assign(emulator, { url: server.url, port: server.port, close: () => server.close() });
 }
 
 function defaultErrorBody(status: number): unknown {

@@ -21,10 +21,9 @@
  * - 503 (affinity change): after `changeAffinity()` every call with the old token answers 503, a held
  *   poll included, until the client calls ReconnectSession (which accepts any token the session had).
  */
-import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { serveOnLoopback } from '../loopback-server';
 import { CONVERSATION_KEY_LABEL } from '../../../bridge/src/salesforce/legacy-chat/prechat';
 import type { AgentChatStatus, AgentChatView, AgentConsole, AgentSideMessage } from '../agent-console';
 import { agentConsoleRoutes, waitUntil } from '../agent-console';
@@ -726,36 +725,20 @@ export async function startLiveAgentEmulator(options: LiveAgentEmulatorOptions):
             }
         )(method, path, body);
 
-    const sockets = new Set<Socket>();
-    const server = createServer((req, res) => {
-        handle(req, res).catch((error: unknown) => {
-            if (!res.headersSent) respond(res, 500, String(error));
-        });
-    });
-    server.on('connection', (socket) => {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-    });
-    const address = server.address() as AddressInfo;
-    const url = `http://${options.host ?? '127.0.0.1'}:${address.port}`;
+    const server = await serveOnLoopback(handle, (res, error) => respond(res, 500, String(error)), options);
+    const url = server.url;
 
     const emulator: LiveAgentEmulator = {
         kind: 'legacy',
         url,
         endpoint: `${url}/chat`,
-        close: () =>
-            new Promise<void>((resolve, reject) => {
-                for (const session of sessions.values()) {
-                    for (const open of session.openPolls) clearTimeout(open.timer);
-                    session.openPolls.clear();
-                }
-                for (const s of sockets) s.destroy();
-                server.close((err) => (err ? reject(err) : resolve()));
-            }),
+        close: () => {
+            for (const session of sessions.values()) {
+                for (const open of session.openPolls) clearTimeout(open.timer);
+                session.openPolls.clear();
+            }
+            return server.close();
+        },
         setAvailability: (value) => {
             available = value;
         },

@@ -4,10 +4,9 @@
  * error arrays and Sforce-Limit-Info, plus fault injection. Tests drive it through the returned object;
  * other processes through JSON routes under /__emulator/.
  */
-import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { serveOnLoopback } from '../loopback-server';
 import { issueToken } from './oauth';
 import type { OAuthSettings } from './oauth';
 import { runSoql, SoqlError } from './soql-engine';
@@ -1096,30 +1095,17 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         }
     };
 
-    const sockets = new Set<Socket>();
-    const server = createServer((req, res) => {
-        handle(req, res).catch((error: unknown) => {
-            if (!res.headersSent) send(res, 500, [{ message: String(error), errorCode: 'UNKNOWN_EXCEPTION' }]);
-        });
-    });
-    server.on('connection', (socket) => {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-    });
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const server = await serveOnLoopback(
+        handle,
+        (res, error) => send(res, 500, [{ message: String(error), errorCode: 'UNKNOWN_EXCEPTION' }]),
+        { port: options.port }
+    );
+    baseUrl = server.url;
     oauthSettings.audiences.push(baseUrl);
 
     const emulator: SalesforceEmulator = {
         url: baseUrl,
-        close: () =>
-            new Promise<void>((resolve, reject) => {
-                for (const s of sockets) s.destroy();
-                server.close((err) => (err ? reject(err) : resolve()));
-            }),
+        close: () => server.close(),
         records: (type) => [...tableOf(canonicalType(type) ?? type).values()].map((r) => ({ ...r })),
         insert: (type, fields) => {
             const canonical = canonicalType(type);
