@@ -66,18 +66,20 @@ export async function claimStreamForOpen(q: Queryable, handoverId: string, insta
 /**
  * Takes up to `limit` open chats whose stream nobody holds: released ones, and those of instances
  * whose heartbeat ran out. SKIP LOCKED lets several instances look at once without waiting on each
- * other or taking the same chat twice.
+ * other. The owner test is a NOT EXISTS, not an outer join: when another instance took a row between
+ * this statement's snapshot and its lock, PostgreSQL rechecks the WHERE on the new row version, and a
+ * rechecked outer join would come out NULL-extended ("no live owner") and take the chat a second time.
  */
 export async function claimFreeStreams(q: Queryable, instanceId: string, limit: number): Promise<ClaimedStream[]> {
     const result = await q.query<{ id: string; stream_epoch: string | number }>(
         `WITH free AS (
             SELECT h.id FROM handover_sessions h
-            LEFT JOIN bridge_instances i ON i.id = h.stream_owner
             WHERE h.${ACTIVE} AND h.stream_epoch > 0
-              AND (h.stream_owner IS NULL OR i.id IS NULL OR i.expires_at < now())
+              AND (h.stream_owner IS NULL OR NOT EXISTS (
+                  SELECT 1 FROM bridge_instances i WHERE i.id = h.stream_owner AND i.expires_at >= now()))
             ORDER BY h.id
             LIMIT $2
-            FOR UPDATE OF h SKIP LOCKED
+            FOR UPDATE SKIP LOCKED
          )
          UPDATE handover_sessions s SET stream_owner = $1, stream_epoch = s.stream_epoch + 1
          FROM free WHERE s.id = free.id
