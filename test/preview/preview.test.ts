@@ -3,12 +3,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import sparticuz from '@sparticuz/chromium';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { startPreviewServer } from '../../scripts/preview-server';
 import type { PreviewServer } from '../../scripts/preview-server';
 
-const CHROMIUM = '/usr/bin/chromium';
 const APP = 'preview/dist/app.js';
 const SCREENSHOTS = '.artifacts/preview';
 const INPUTS = [
@@ -51,13 +51,13 @@ describe('browser preview of c-haptik-bot-context', () => {
     beforeAll(async () => {
         ensureFreshBuild();
         server = await startPreviewServer({ root: process.cwd(), port: 0 });
+        // Chromium from npm (@sparticuz/chromium): no system package, so `npm install` is all a machine needs.
+        // executablePath() unpacks it to the temp dir once and sets the library path it needs in this process.
         browser = await chromium.launch({
-            executablePath: CHROMIUM,
+            executablePath: await sparticuz.executablePath(),
             headless: true,
             args: [
-                '--headless',
-                '--no-sandbox',
-                '--disable-gpu',
+                ...sparticuz.args,
                 '--disable-quic',
                 '--no-first-run',
                 '--disable-background-networking',
