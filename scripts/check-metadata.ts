@@ -1,20 +1,21 @@
-// `npm run check:metadata`: validates every package directory of sfdx-project.json offline.
+// `npm run check:metadata`: validates every package directory of sfdx-project.json offline, together.
 import { readFileSync } from 'node:fs';
 import { validateMetadata } from './validate-metadata';
 
 interface SfdxProject {
-    packageDirectories: { path: string }[];
+    packageDirectories: { path: string; default?: boolean }[];
     sourceApiVersion?: string;
 }
 
 const project = JSON.parse(readFileSync('sfdx-project.json', 'utf8')) as SfdxProject;
-let count = 0;
-for (const { path } of project.packageDirectories) {
-    const problems = validateMetadata(path, project.sourceApiVersion ? { apiVersion: project.sourceApiVersion } : {});
-    for (const problem of problems) {
-        console.error(`ERR ${problem.file}: ${problem.message}`);
-    }
-    count += problems.length;
+const dirs = project.packageDirectories.map((d) => d.path);
+const defaultDir = project.packageDirectories.find((d) => d.default === true)?.path;
+const problems = validateMetadata(dirs, {
+    ...(project.sourceApiVersion ? { apiVersion: project.sourceApiVersion } : {}),
+    ...(defaultDir ? { defaultPackageDir: defaultDir } : {})
+});
+for (const problem of problems) {
+    console.error(`ERR ${problem.file}: ${problem.message}`);
 }
-console.log(count === 0 ? 'metadata ok' : `${count} metadata problem(s)`);
-process.exitCode = count === 0 ? 0 : 1;
+console.log(problems.length === 0 ? `metadata ok (${dirs.join(', ')})` : `${problems.length} metadata problem(s)`);
+process.exitCode = problems.length === 0 ? 0 : 1;

@@ -27,10 +27,149 @@ describe('validateMetadata', () => {
         writeFileSync(file, after);
     };
     const messages = (): string[] =>
-        validateMetadata(dir, { apiVersion: API_VERSION }).map((p) => `${p.file.split('/').pop() ?? ''}: ${p.message}`);
+        validateMetadata(dir, { apiVersion: API_VERSION, defaultPackageDir: join(dir, 'main') }).map(
+            (p) => `${p.file.split('/').pop() ?? ''}: ${p.message}`
+        );
+    const PERMISSION_SETS = 'main/default/permissionsets';
+    const INTEGRATION = `${PERMISSION_SETS}/Haptik_Integration.permissionset-meta.xml`;
 
-    it('finds nothing wrong in the shipped force-app', () => {
+    it('finds nothing wrong in the shipped package directories', () => {
+        const project = JSON.parse(readFileSync('sfdx-project.json', 'utf8')) as {
+            packageDirectories: { path: string; default?: boolean }[];
+        };
+        const dirs = project.packageDirectories.map((d) => d.path);
+        expect(dirs).toEqual(['force-app/main', 'force-app/messaging', 'force-app/legacy-chat']);
+        expect(validateMetadata(dirs, { apiVersion: API_VERSION, defaultPackageDir: 'force-app/main' })).toEqual([]);
         expect(validateMetadata('force-app', { apiVersion: API_VERSION })).toEqual([]);
+    });
+
+    it('catches the 271-character permission set description a deploy rejects', () => {
+        const description =
+            "For the Haptik connector's integration user only: API access, create and update Cases with the Haptik fields, read Contacts, Leads and Accounts for the CRM lookup, and link a chat (MessagingSession or LiveChatTranscript) to its Case. No delete, no View All or Modify All.";
+        expect(description).toHaveLength(271);
+        edit(
+            INTEGRATION,
+            /<description>.*<\/description>/,
+            `<description>${description.replace("'", '&apos;')}</description>`
+        );
+        expect(messages()).toEqual([
+            'Haptik_Integration.permissionset-meta.xml: <description> is 271 characters; the Metadata API allows 255',
+            // the old text also names the chat objects, which not every org has
+            'Haptik_Integration.permissionset-meta.xml: names MessagingSession, which only some orgs have: move it to its own package directory (force-app/messaging, force-app/legacy-chat)'
+        ]);
+    });
+
+    it('keeps what only some orgs have out of the default package directory', () => {
+        const messaging = readFileSync(
+            join(dir, 'messaging/permissionsets/Haptik_Integration_Messaging.permissionset-meta.xml'),
+            'utf8'
+        );
+        writeFileSync(join(dir, PERMISSION_SETS, 'Haptik_Integration_Messaging.permissionset-meta.xml'), messaging);
+        rmSync(join(dir, 'messaging'), { recursive: true });
+        expect(messages()).toEqual([
+            'Haptik_Integration_Messaging.permissionset-meta.xml: names MessagingSession, which only some orgs have: move it to its own package directory (force-app/messaging, force-app/legacy-chat)'
+        ]);
+    });
+
+    it('knows the Metadata API limits of custom fields', () => {
+        const field = `${FIELDS}/Haptik_Transcript__c.field-meta.xml`;
+        edit(field, /<label>.*<\/label>/, `<label>${'L'.repeat(41)}</label>`);
+        edit(field, /<inlineHelpText>.*<\/inlineHelpText>/, `<inlineHelpText>${'h'.repeat(511)}</inlineHelpText>`);
+        edit(field, /<description>.*<\/description>/, `<description>${'d'.repeat(1001)}</description>`);
+        edit(field, '<visibleLines>10</visibleLines>', '<visibleLines>1</visibleLines>');
+        edit(field, '<trackTrending>false</trackTrending>', '<trackTrending>no</trackTrending>');
+        const channel = `${FIELDS}/Haptik_Channel__c.field-meta.xml`;
+        edit(channel, '<fullName>Android</fullName>', '<fullName>Web</fullName>');
+        edit(channel, /<default>false<\/default>/, '<default>true</default>');
+        edit(channel, /(<value>\s*<fullName>iOS<\/fullName>\s*)<default>false<\/default>/, '$1<default>true</default>');
+        const userId = `${FIELDS}/Haptik_User_Id__c.field-meta.xml`;
+        edit(userId, '<length>255</length>', '<length>300</length>');
+        expect(messages().sort()).toEqual(
+            [
+                'Haptik_Transcript__c.field-meta.xml: <label> is 41 characters; the Metadata API allows 40',
+                'Haptik_Transcript__c.field-meta.xml: <description> is 1001 characters; the Metadata API allows 1000',
+                'Haptik_Transcript__c.field-meta.xml: <inlineHelpText> is 511 characters; the Metadata API allows 510',
+                'Haptik_Transcript__c.field-meta.xml: a LongTextArea field needs <visibleLines> of 2 to 50, not 1',
+                'Haptik_Transcript__c.field-meta.xml: <trackTrending> is "no", not true or false',
+                'Haptik_Channel__c.field-meta.xml: picklist value "Web" appears twice',
+                'Haptik_Channel__c.field-meta.xml: 2 picklist values are the default; at most one may be',
+                'Haptik_Channel__c.field-meta.xml: picklist values are [Web, Web, iOS, WhatsApp, Facebook, Other], contract §4 wants [Web, Android, iOS, WhatsApp, Facebook, Other]',
+                'Haptik_User_Id__c.field-meta.xml: a Text field needs a <length> of 1 to 255, not 300',
+                'Haptik_User_Id__c.field-meta.xml: <length> is 300, contract §4 wants 255'
+            ].sort()
+        );
+    });
+
+    it('knows API name rules and field types', () => {
+        const renamed = `${FIELDS}/Haptik__Odd_Name_c.field-meta.xml`;
+        writeFileSync(
+            join(dir, renamed),
+            readFileSync(join(dir, FIELDS, 'Haptik_User_Id__c.field-meta.xml'), 'utf8')
+                .replace('<fullName>Haptik_User_Id__c</fullName>', '<fullName>Haptik__Odd_Name_c</fullName>')
+                .replace('<type>Text</type>', '<type>String</type>')
+        );
+        const long = `A${'b'.repeat(40)}__c`;
+        writeFileSync(
+            join(dir, FIELDS, `${long}.field-meta.xml`),
+            readFileSync(join(dir, FIELDS, 'Haptik_Bot_Context__c.field-meta.xml'), 'utf8')
+                .replace('<fullName>Haptik_Bot_Context__c</fullName>', `<fullName>${long}</fullName>`)
+                .replace('<externalId>false</externalId>', '<externalId>true</externalId>')
+        );
+        expect(messages().sort()).toEqual(
+            [
+                'Haptik__Odd_Name_c.field-meta.xml: field name "Haptik__Odd_Name_c" must be an API name ending in __c (letters, digits, single underscores)',
+                'Haptik__Odd_Name_c.field-meta.xml: <type> "String" is not a custom field type',
+                `${long}.field-meta.xml: field name "${long}" has 41 characters before __c; the Metadata API allows 40`,
+                `${long}.field-meta.xml: a LongTextArea field cannot be an External ID`
+            ].sort()
+        );
+    });
+
+    it('knows the limits and valid values of list views, permission sets, groups, sharing rules and bundles', () => {
+        const listView = 'main/default/objects/Case/listViews/Chatbot_Cases.listView-meta.xml';
+        edit(listView, '<label>Chatbot Cases</label>', `<label>${'x'.repeat(41)}</label>`);
+        edit(listView, '<operation>notEqual</operation>', '<operation>isNot</operation>');
+        edit(listView, '<booleanFilter>1 OR 2</booleanFilter>', '<booleanFilter>1 OR 3</booleanFilter>');
+        edit(INTEGRATION, '<label>Haptik Integration</label>', `<label>${'p'.repeat(81)}</label>`);
+        edit(
+            INTEGRATION,
+            /<editable>true<\/editable>\s*<field>Case.Subject<\/field>\s*<readable>true/,
+            '<editable>true</editable><field>Case.Subject</field><readable>false'
+        );
+        edit(
+            INTEGRATION,
+            /<allowDelete>false<\/allowDelete>(\s*<allowEdit>true<\/allowEdit>\s*<allowRead>true<\/allowRead>\s*<modifyAllRecords>false<\/modifyAllRecords>\s*<object>Case)/,
+            '<allowDelete>true</allowDelete>$1'
+        );
+        const group = 'main/default/groups/Haptik_Integration_Users.group-meta.xml';
+        edit(group, '<name>Haptik Integration Users</name>', `<name>${'g'.repeat(41)}</name>`);
+        const sharing = 'main/default/sharingRules/Case.sharingRules-meta.xml';
+        edit(sharing, '<accessLevel>Edit</accessLevel>', '<accessLevel>All</accessLevel>');
+        edit(sharing, '<group>Haptik_Integration_Users</group>', '<group>Someone_Else</group>');
+        edit(sharing, '<field>Haptik_Event_Key__c</field>', '<field>Haptik_Missing__c</field>');
+        const meta = 'main/default/lwc/haptikBotContext/haptikBotContext.js-meta.xml';
+        edit(meta, '<masterLabel>Haptik Bot Context</masterLabel>', `<masterLabel>${'m'.repeat(256)}</masterLabel>`);
+        edit(
+            meta,
+            '<target>lightning__RecordPage</target>',
+            '<target>lightning__RecordPage</target><target>lightning__CasePage</target>'
+        );
+        expect(messages().sort()).toEqual(
+            [
+                'Chatbot_Cases.listView-meta.xml: <label> is 41 characters; the Metadata API allows 40',
+                'Chatbot_Cases.listView-meta.xml: filter on Haptik_Conversation_Key__c: <operation> "isNot" is not valid',
+                'Chatbot_Cases.listView-meta.xml: <booleanFilter> "1 OR 3" names filter 3, but there are 2',
+                'Haptik_Integration.permissionset-meta.xml: <label> is 81 characters; the Metadata API allows 80',
+                'Haptik_Integration.permissionset-meta.xml: Case.Subject: editable needs readable',
+                'Haptik_Integration.permissionset-meta.xml: Case: delete is more than the connector needs',
+                'Haptik_Integration_Users.group-meta.xml: <name> is 41 characters; the Metadata API allows 40',
+                'Case.sharingRules-meta.xml: sharing rule Haptik_Connector_Cases: <accessLevel> "All" is not Read or Edit',
+                'Case.sharingRules-meta.xml: sharing rule Haptik_Connector_Cases shares with the group Someone_Else, which this package does not ship',
+                'Case.sharingRules-meta.xml: sharing rule Haptik_Connector_Cases filters on Case.Haptik_Missing__c, which this package does not define',
+                'haptikBotContext.js-meta.xml: <masterLabel> is 256 characters; the Metadata API allows 255',
+                'haptikBotContext.js-meta.xml: target "lightning__CasePage" is not a Lightning component target'
+            ].sort()
+        );
     });
 
     it('catches malformed XML', () => {
@@ -92,11 +231,14 @@ describe('validateMetadata', () => {
             '<editable>false</editable>',
             '<editable>true</editable>'
         );
-        expect(messages().sort()).toEqual([
-            'Haptik_Agent.permissionset-meta.xml: agents only read the Haptik fields, but Case.Haptik_Bot_Context__c is editable',
-            'Haptik_Integration.permissionset-meta.xml: Account: View All / Modify All is more than the connector needs',
-            'Haptik_Integration.permissionset-meta.xml: the integration user needs the ApiEnabled user permission'
-        ]);
+        expect(messages().sort()).toEqual(
+            [
+                'Haptik_Agent.permissionset-meta.xml: agents only read the Haptik fields, but Case.Haptik_Bot_Context__c is editable',
+                'Haptik_Integration.permissionset-meta.xml: Account: View All / Modify All is more than the connector needs',
+                'Haptik_Integration.permissionset-meta.xml: Account: Modify All needs delete and View All',
+                'Haptik_Integration.permissionset-meta.xml: the integration user needs the ApiEnabled user permission'
+            ].sort()
+        );
     });
 
     it('checks component bundles: api version, compiled js, no TypeScript', () => {
