@@ -102,8 +102,8 @@ describe('buildEventCase', () => {
         const built = buildEventCase(name, settings.cases.templates[name]!, request(), { businessId: '343' });
         expect(built.eventKey).toBe('343:u-7:3:log_service_request');
         expect(built.fields).toMatchObject({
-            Origin: 'Chatbot',
-            Type: DEFAULT_CASE_TEMPLATES[name]!.type,
+            // Standard picklist values: they exist in every org.
+            Origin: 'Web',
             Priority: DEFAULT_CASE_TEMPLATES[name]!.priority,
             SuppliedName: 'Asha Rao',
             SuppliedEmail: 'asha@example.com',
@@ -111,6 +111,8 @@ describe('buildEventCase', () => {
             Haptik_User_Id__c: 'u-7',
             Haptik_Channel__c: 'WhatsApp'
         });
+        expect(built.fields).not.toHaveProperty('Type');
+        expect(['High', 'Medium', 'Low']).toContain(built.fields['Priority']);
         expect(built.fields['Subject']).toEqual(expect.any(String));
         expect(built.fields['Description']).toContain('order_id: A-1001');
         expect(built.fields).not.toHaveProperty('Haptik_Conversation_Key__c');

@@ -13,7 +13,7 @@ import type { Metrics } from '../../bridge/src/observability/metrics';
 import { startHaptikEmulator } from './haptik';
 import type { HaptikEmulator, HaptikSender } from './haptik';
 import { createHaptikSender } from './haptik';
-import { startSalesforceEmulator } from './salesforce';
+import { shippedIntegrationUser, startSalesforceEmulator } from './salesforce';
 import { startEnhancedChatEmulator } from './enhanced-chat';
 import type { EnhancedChatEmulator, EnhancedChatEmulatorOptions } from './enhanced-chat';
 import type { EnhancedChatTuning, LegacyChatTuning } from '../../bridge/src/bridge';
@@ -133,10 +133,13 @@ export async function startEmulators(
     } = {}
 ): Promise<Emulators> {
     const c = SANDBOX_CREDENTIALS;
+    // The bridge works as a real org's integration user: the package's permission sets, its group and sharing
+    // rule, Private Case sharing (a test passes `integrationUser: undefined` for an administrator).
     const salesforce = await startSalesforceEmulator({
         clientId: c.sfClientId,
         clientSecret: c.sfClientSecret,
         orgId: c.sfOrgId,
+        integrationUser: shippedIntegrationUser(),
         ...options.salesforce
     });
     const haptik = await startHaptikEmulator({

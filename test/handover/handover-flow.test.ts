@@ -231,7 +231,7 @@ describe.each(CHAT_APIS)('live agent handover (%s)', (api) => {
             return found.length > 0 ? found : undefined;
         });
         expect(eventCases).toHaveLength(1);
-        expect(eventCases[0]).toMatchObject({ Origin: 'Chatbot', Haptik_User_Id__c: userId });
+        expect(eventCases[0]).toMatchObject({ Origin: 'Web', Haptik_User_Id__c: userId });
     });
 
     it('a duplicate trigger is not a second chat, and a repeated TRACT message is relayed once', async () => {

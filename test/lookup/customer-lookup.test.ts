@@ -1,4 +1,5 @@
 import { startSandbox } from '../emulators/sandbox';
+import { shippedIntegrationUser } from '../emulators/salesforce';
 import type { Sandbox } from '../emulators/sandbox';
 import { DEFAULT_IDENTIFIERS } from '../../bridge/src/config/mapping-file';
 import { textHsl } from '../../bridge/src/haptik/hsl';
@@ -15,7 +16,13 @@ describe('customer lookup (org without Person Accounts)', () => {
 
     beforeAll(async () => {
         sandbox = await startSandbox({
-            salesforce: { extraFields: { Contact: ['Loyalty_Tier__c', 'Customer_Id__c'], Lead: ['Customer_Id__c'] } },
+            salesforce: {
+                extraFields: { Contact: ['Loyalty_Tier__c', 'Customer_Id__c'], Lead: ['Customer_Id__c'] },
+                // The admin gives the integration user read access to the org's fields the mapping file names.
+                integrationUser: shippedIntegrationUser({
+                    readFields: ['Contact.Loyalty_Tier__c', 'Contact.Customer_Id__c', 'Lead.Customer_Id__c']
+                })
+            },
             mapping: {
                 lookup: {
                     greeting: 'Welcome back, {first_name}!',

@@ -51,10 +51,10 @@ async function createCase(template: string, input: Parameters<typeof integration
 
 describe('POST /haptik/integrations/case/{template}', () => {
     it.each([
-        ['lead', 'Lead', 'New lead: Asha Rao', 'Medium'],
-        ['enquiry', 'Question', 'Enquiry: shipping to Pune', 'Low'],
-        ['service_request', 'Problem', 'Service request: A-1001', 'Medium']
-    ])('creates a %s Case and answers with its number', async (template, type, subject, priority) => {
+        ['lead', 'New lead: Asha Rao', 'Medium'],
+        ['enquiry', 'Enquiry: shipping to Pune', 'Low'],
+        ['service_request', 'Service request: A-1001', 'Medium']
+    ])('creates a %s Case and answers with its number', async (template, subject, priority) => {
         const node = `node_${template}`;
         const answer = await createCase(template, {
             userId: `u-${template}`,
@@ -69,9 +69,8 @@ describe('POST /haptik/integrations/case/{template}', () => {
         const record = stored[0]!;
         expect(record).toMatchObject({
             Subject: subject,
-            Type: type,
             Priority: priority,
-            Origin: 'Chatbot',
+            Origin: 'Web',
             SuppliedName: 'Asha Rao',
             SuppliedEmail: `asha.${template}@example.com`,
             SuppliedPhone: '+91 98450 12345',

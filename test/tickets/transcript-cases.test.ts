@@ -68,7 +68,7 @@ describe('transcript Case on webhook_conversation_complete', () => {
         const record = await eventually(() => caseOf('343:u-fields:1'));
         expect(record).toMatchObject({
             Subject: 'Chat with Asha Rao on WhatsApp',
-            Origin: 'Chatbot',
+            Origin: 'Web',
             Haptik_User_Id__c: 'u-fields',
             Haptik_Channel__c: 'WhatsApp'
         });

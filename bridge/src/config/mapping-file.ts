@@ -3,7 +3,12 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BridgeError } from '../core/errors';
 import type { LookupRules } from '../core/customer-lookup';
-import { BASE_CASE_TEMPLATE, DEFAULT_CASE_TEMPLATES, RESERVED_CASE_FIELDS } from '../core/case-templates';
+import {
+    BASE_CASE_TEMPLATE,
+    DEFAULT_CASE_ORIGIN,
+    DEFAULT_CASE_TEMPLATES,
+    RESERVED_CASE_FIELDS
+} from '../core/case-templates';
 import type { CaseSettings, CaseTemplate } from '../core/case-templates';
 import { compileRule, DEFAULT_REDACTION_RULES } from '../core/redaction';
 import type { RedactionRule } from '../core/redaction';
@@ -93,6 +98,8 @@ const caseTemplateSchema = z
         status: z.string().max(255).optional(),
         recordTypeId: recordId.optional(),
         ownerId: recordId.optional(),
+        /** Run the org's Case assignment rules when this template's Case is created. */
+        assignmentRules: z.boolean().optional(),
         suppliedName: z.string().max(500).optional(),
         suppliedEmail: z.string().max(500).optional(),
         suppliedPhone: z.string().max(500).optional(),
@@ -117,11 +124,11 @@ const caseTemplateSchema = z
 const casesSchema = z
     .object({
         /** Default Origin of every template that names none. */
-        origin: z.string().max(255).default('Chatbot'),
+        origin: z.string().max(255).default(DEFAULT_CASE_ORIGIN),
         templates: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,80}$/), caseTemplateSchema).default({}),
         awaitTimeoutMs: z.number().int().min(0).max(25000).default(10000)
     })
-    .default({ origin: 'Chatbot', templates: {}, awaitTimeoutMs: 10000 });
+    .default({ origin: DEFAULT_CASE_ORIGIN, templates: {}, awaitTimeoutMs: 10000 });
 
 const transcriptSchema = z
     .object({
@@ -130,7 +137,7 @@ const transcriptSchema = z
         agentName: z.string().min(1).max(80).default('Agent'),
         userName: z.string().min(1).max(80).default('User'),
         subject: z.string().min(1).max(255).default('Chat with {name} on {channel}'),
-        origin: z.string().max(255).default('Chatbot'),
+        origin: z.string().max(255).default(DEFAULT_CASE_ORIGIN),
         status: z.string().max(255).optional(),
         duplicateWindowSeconds: z.number().int().min(0).max(3600).default(120)
     })
@@ -140,7 +147,7 @@ const transcriptSchema = z
         agentName: 'Agent',
         userName: 'User',
         subject: 'Chat with {name} on {channel}',
-        origin: 'Chatbot',
+        origin: DEFAULT_CASE_ORIGIN,
         duplicateWindowSeconds: 120
     });
 
@@ -202,7 +209,7 @@ type CaseTemplateInput = z.infer<typeof caseTemplateSchema>;
 
 /** A file template over the default of the same name (or the base one): only what it names changes. */
 function caseTemplateOf(name: string, input: CaseTemplateInput, origin: string): CaseTemplate {
-    const base = DEFAULT_CASE_TEMPLATES[name] ?? { ...BASE_CASE_TEMPLATE, origin };
+    const base = { ...(DEFAULT_CASE_TEMPLATES[name] ?? BASE_CASE_TEMPLATE), origin };
     const merged: CaseTemplate = {
         ...base,
         fields: { ...base.fields, ...input.fields },
@@ -227,6 +234,7 @@ function caseTemplateOf(name: string, input: CaseTemplateInput, origin: string):
         const value = input[key];
         if (value !== undefined) merged[key] = value;
     }
+    if (input.assignmentRules !== undefined) merged.assignmentRules = input.assignmentRules;
     return merged;
 }
 

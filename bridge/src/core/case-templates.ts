@@ -20,6 +20,11 @@ export interface CaseTemplate {
     recordTypeId?: string;
     /** A queue (or user) id: the Case's owner. */
     ownerId?: string;
+    /**
+     * Run the org's active Case assignment rules when this template's Case is created (Sforce-Auto-Assign: TRUE).
+     * Off by default: the bridge's own later writes (transcript, handover) never run them.
+     */
+    assignmentRules?: boolean;
     suppliedName?: string;
     suppliedEmail?: string;
     suppliedPhone?: string;
@@ -77,7 +82,12 @@ export const RESERVED_CASE_FIELDS: readonly string[] = [
     'Haptik_Bot_Context__c'
 ];
 
-const DEFAULT_ORIGIN = 'Chatbot';
+/**
+ * Case Origin of the bridge's Cases unless the mapping file says otherwise: a value of the standard Case Origin
+ * picklist (Phone, Email, Web), so it exists in every org. A value of your own, such as Chatbot, must first be
+ * added to the picklist (admin guide).
+ */
+export const DEFAULT_CASE_ORIGIN = 'Web';
 
 const SUPPLIED = {
     suppliedName: '{user_details.name|user_details.full_name|entities.name|user.full_name}',
@@ -92,18 +102,21 @@ export const BASE_CASE_TEMPLATE: CaseTemplate = {
     subject: 'Request from {user_details.name|user.full_name|user.user_name} via chat',
     description:
         'Logged by the chatbot ({template}) on {channel}, conversation {conversation_no}.' + DESCRIPTION_FOOTER,
-    origin: DEFAULT_ORIGIN,
+    origin: DEFAULT_CASE_ORIGIN,
     ...SUPPLIED,
     fields: {},
     fieldLengths: {}
 };
 
+/**
+ * The built-in templates write only picklist values every org has: Origin Web and Priority Medium / Low (standard
+ * values). Case Type values differ from org to org, so no template sets one unless the mapping file does.
+ */
 export const DEFAULT_CASE_TEMPLATES: Readonly<Record<string, CaseTemplate>> = {
     lead: {
         ...BASE_CASE_TEMPLATE,
         subject: 'New lead: {user_details.name|user.full_name|user.user_name}',
         description: 'A prospective customer left their details with the chatbot on {channel}.' + DESCRIPTION_FOOTER,
-        type: 'Lead',
         priority: 'Medium'
     },
     enquiry: {
@@ -112,14 +125,12 @@ export const DEFAULT_CASE_TEMPLATES: Readonly<Record<string, CaseTemplate>> = {
         description:
             'An enquiry the chatbot could not answer on {channel}.\n\n{entities.question|user_details.question}' +
             DESCRIPTION_FOOTER,
-        type: 'Question',
         priority: 'Low'
     },
     service_request: {
         ...BASE_CASE_TEMPLATE,
         subject: 'Service request: {entities.issue|entities.order_id|user_details.issue|user.full_name}',
         description: 'A service request logged by the chatbot on {channel}.' + DESCRIPTION_FOOTER,
-        type: 'Problem',
         priority: 'Medium'
     }
 };

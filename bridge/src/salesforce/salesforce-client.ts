@@ -38,19 +38,29 @@ export interface NewTextFile {
     firstPublishLocationId: string;
 }
 
+/**
+ * Whether Salesforce runs the org's active assignment rules on a Case, Lead or Account write. The REST API runs
+ * them when a request does not say (Sforce-Auto-Assign defaults to TRUE), which would hand a Case the bridge only
+ * updates to a queue again; so every write says, and only a create whose case template asks runs them.
+ */
+export interface WriteOptions {
+    assignmentRules?: boolean;
+}
+
 export interface SalesforceClient {
     /** Makes sure a token is held; cheap when one is cached (for /readyz). */
     authorize(): Promise<void>;
     /** Runs a SOQL query and follows nextRecordsUrl until done. Build it with soqlString()/assertApiName(). */
     query<T = SfFields>(soql: string, options?: { batchSize?: number }): Promise<T[]>;
-    create(type: string, fields: SfFields): Promise<{ id: string }>;
+    create(type: string, fields: SfFields, options?: WriteOptions): Promise<{ id: string }>;
     update(type: string, id: string, fields: SfFields): Promise<void>;
     /** Creates or updates by an external-id field; idempotent, so it is retried on transient failures. */
     upsert(
         type: string,
         externalIdField: string,
         externalId: string,
-        fields: SfFields
+        fields: SfFields,
+        options?: WriteOptions
     ): Promise<{ id: string; created: boolean }>;
     /**
      * Upserts many records of one type by an external-id field with sObject Collections: one call per
@@ -62,7 +72,7 @@ export interface SalesforceClient {
         type: string,
         externalIdField: string,
         records: SfFields[],
-        options?: { allOrNone?: boolean }
+        options?: { allOrNone?: boolean } & WriteOptions
     ): Promise<UpsertManyResult[]>;
     /** Stores a UTF-8 text file (ContentVersion) linked to a record; returns its ids. */
     createContentVersion(file: NewTextFile): Promise<{ id: string; contentDocumentId: string }>;
@@ -194,6 +204,10 @@ function authHint(config: SalesforceConfig): string {
     return config.auth.kind === 'jwt'
         ? 'Check SF_CLIENT_ID and SF_USERNAME, that the certificate uploaded to the External Client App / Connected App matches SF_PRIVATE_KEY, that the user is pre-authorized (admin-approved users via profile or permission set), and that SF_LOGIN_URL is https://login.salesforce.com, https://test.salesforce.com or the My Domain URL.'
         : "Check SF_CLIENT_ID and SF_CLIENT_SECRET, that the External Client App / Connected App has the client credentials flow enabled with a run-as user, and that SF_LOGIN_URL is the org's My Domain URL.";
+}
+
+function autoAssign(options: WriteOptions): Record<string, string> {
+    return { 'Sforce-Auto-Assign': options.assignmentRules === true ? 'TRUE' : 'FALSE' };
 }
 
 export function createSalesforceClient(config: SalesforceConfig, deps: SalesforceClientDeps): SalesforceClient {
@@ -457,11 +471,12 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
             return records;
         },
 
-        async create(type, fields) {
+        async create(type, fields, options = {}) {
             const result = await call<{ id: string }>({
                 operation: 'create',
                 method: 'POST',
                 url: `${base}/sobjects/${assertApiName(type)}`,
+                headers: autoAssign(options),
                 body: fields,
                 idempotent: false
             });
@@ -473,17 +488,19 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
                 operation: 'update',
                 method: 'PATCH',
                 url: `${base}/sobjects/${assertApiName(type)}/${checkId(id)}`,
+                headers: autoAssign({}),
                 body: fields,
                 idempotent: true,
                 noContent: {}
             });
         },
 
-        async upsert(type, externalIdField, externalId, fields) {
+        async upsert(type, externalIdField, externalId, fields, options = {}) {
             const result = await call<{ id?: string; created?: boolean }>({
                 operation: 'upsert',
                 method: 'PATCH',
                 url: `${base}/sobjects/${assertApiName(type)}/${assertApiName(externalIdField)}/${encodeURIComponent(externalId)}`,
+                headers: autoAssign(options),
                 body: fields,
                 idempotent: true,
                 noContent: { created: false }
@@ -500,6 +517,7 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
                     operation: 'upsertMany',
                     method: 'PATCH',
                     url: `${base}/composite/sobjects/${sobject}/${field}`,
+                    headers: autoAssign(options),
                     body: {
                         allOrNone: options.allOrNone === true,
                         records: part.map((fields) => ({ attributes: { type: sobject }, ...fields }))

@@ -127,7 +127,8 @@ export function createEventCaseService(deps: EventCaseServiceDeps): EventCaseSer
                         type: 'Case',
                         externalIdField: 'Haptik_Event_Key__c',
                         externalId: built.eventKey,
-                        fields: built.fields
+                        fields: built.fields,
+                        ...(template.assignmentRules === true ? { assignmentRules: true } : {})
                     }
                 })
             );

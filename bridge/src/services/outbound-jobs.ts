@@ -33,7 +33,9 @@ const salesforceUpsert = z.object({
     type: z.string(),
     externalIdField: z.string(),
     externalId: z.string(),
-    fields: z.record(z.string(), z.unknown())
+    fields: z.record(z.string(), z.unknown()),
+    /** Run the org's assignment rules if this upsert creates the record (a case template that asks). */
+    assignmentRules: z.boolean().optional()
 });
 const salesforceUpdate = z.object({ type: z.string(), id: z.string(), fields: z.record(z.string(), z.unknown()) });
 
@@ -88,7 +90,7 @@ function salesforceUpsertBatch(salesforce: SalesforceClient): OutboxBatchHandler
         maxBatch: 200,
         groupBy(raw) {
             const p = parsePayload('salesforce.upsert', raw);
-            return `${p.type}\u0000${p.externalIdField}`;
+            return `${p.type}\u0000${p.externalIdField}\u0000${p.assignmentRules === true}`;
         },
         async run(items) {
             const outcomes: BatchItemOutcome[] = new Array<BatchItemOutcome>(items.length);
@@ -117,7 +119,8 @@ function salesforceUpsertBatch(salesforce: SalesforceClient): OutboxBatchHandler
                 const results: UpsertManyResult[] = await salesforce.upsertMany(
                     first.type,
                     first.externalIdField,
-                    records
+                    records,
+                    { assignmentRules: first.assignmentRules === true }
                 );
                 round.forEach(({ index }, i) => {
                     const result = results[i];
@@ -160,7 +163,9 @@ export function outboundJobHandlers(deps: { haptik: HaptikClient; salesforce: Sa
         'haptik.thread_control': handler('haptik.thread_control', (p) => haptik.passThreadControl(p)),
         // Returns {id, created}: kept as the job's result for awaitJob.
         'salesforce.upsert': handler('salesforce.upsert', (p) =>
-            salesforce.upsert(p.type, p.externalIdField, p.externalId, p.fields)
+            salesforce.upsert(p.type, p.externalIdField, p.externalId, p.fields, {
+                assignmentRules: p.assignmentRules === true
+            })
         ),
         'salesforce.update': handler('salesforce.update', (p) => salesforce.update(p.type, p.id, p.fields))
     };

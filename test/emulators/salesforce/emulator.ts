@@ -12,6 +12,8 @@ import type { OAuthSettings } from './oauth';
 import { runSoql, SoqlError } from './soql-engine';
 import type { SfRecord, SoqlContext } from './soql-engine';
 import { runSosl, SoslError } from './sosl-engine';
+import { AccessPolicy } from './access';
+import type { IntegrationUserAccess } from './access';
 import {
     DEFAULT_EXTERNAL_ID_FIELDS,
     DEFAULT_REQUIRED_FIELDS,
@@ -56,6 +58,25 @@ export interface SalesforceEmulatorOptions {
      * Contact (IsPersonAccount = true) kept in step with it. Off: those fields are INVALID_FIELD, as in Salesforce.
      */
     personAccounts?: boolean;
+    /**
+     * Who the API user is: its object permissions, field-level security, groups and the org's Case sharing
+     * (access.ts; `shippedIntegrationUser()` reads them from the package). Unset: an administrator who may do
+     * everything. Set: a field without FLS answers INVALID_FIELD on read and INVALID_FIELD_FOR_INSERT_UPDATE on
+     * write, an object without access INVALID_TYPE in queries and NOT_FOUND on its resources, a Case the user
+     * cannot see is not there (its unique key then answers DUPLICATE_VALUE to an upsert).
+     */
+    integrationUser?: IntegrationUserAccess;
+    /** An active Case assignment rule: Cases written through the API go to this owner (a queue 00G…) unless `Sforce-Auto-Assign: FALSE`. */
+    caseAssignmentRule?: CaseAssignmentRule | null;
+    /** Picklists whose values the org restricts (Setup: "Restrict picklist to the values defined in the value set"). */
+    restrictedPicklists?: Record<string, Record<string, string[]>>;
+}
+
+export interface CaseAssignmentRule {
+    /** Owner the rule gives the Case to (a queue id, 00G…, or a user id). */
+    ownerId: string;
+    /** Only Cases whose fields hold these values (every Case when omitted). */
+    match?: Record<string, unknown>;
 }
 
 /** One injected failure for the next REST call. */
@@ -89,6 +110,8 @@ export interface RequestLogEntry {
     status: number;
     /** Salesforce's errorCode of an error answer (MALFORMED_QUERY, INVALID_FIELD, …). */
     errorCode?: string;
+    /** The request's Sforce-Auto-Assign header, when it had one. */
+    autoAssign?: string;
 }
 
 export interface ApiCallCounters {
@@ -122,6 +145,14 @@ export interface SalesforceEmulator {
     removeField(type: string, field: string): void;
     /** The integration user may read but not edit the field (field-level security): describe says so, writes fail. */
     setFieldReadOnly(type: string, field: string, readOnly?: boolean): void;
+    /** Changes who the API user is (see the option); `undefined` makes it an administrator. */
+    setIntegrationUser(access: IntegrationUserAccess | undefined): void;
+    /** Activates a Case assignment rule, or deactivates it with `null`. */
+    setCaseAssignmentRule(rule: CaseAssignmentRule | null): void;
+    /** Restricts a picklist to these values, or lifts the restriction with `null`. */
+    restrictPicklist(type: string, field: string, values: string[] | null): void;
+    /** The id of the API user (owner of what it creates). */
+    readonly userId: string;
     /** Clears fault injection and counters (records stay). */
     reset(): void;
     readonly apiCalls: ApiCallCounters;
@@ -181,8 +212,16 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     for (const [type, list] of Object.entries(DEFAULT_REQUIRED_FIELDS)) required.set(type, [...list]);
     /** Fields made read-only for the integration user (removeField / setFieldReadOnly). */
     const restricted = new Map<string, Set<string>>();
+    let policy = new AccessPolicy(options.integrationUser, userId);
+    let assignmentRule: CaseAssignmentRule | null = options.caseAssignmentRule ?? null;
+    const restrictedPicklists = new Map<string, Map<string, string[]>>();
+    for (const [type, fields] of Object.entries(options.restrictedPicklists ?? {})) {
+        restrictedPicklists.set(type, new Map(Object.entries(fields)));
+    }
+    /** Sforce-Auto-Assign of the request being handled (handleRest runs synchronously). */
+    let autoAssign = true;
     const writable = (type: string, field: string): boolean =>
-        !isReadOnly(type, field) && restricted.get(type)?.has(field) !== true;
+        !isReadOnly(type, field) && restricted.get(type)?.has(field) !== true && policy.field(type, field).edit;
 
     const store = new Map<string, Map<string, SfRecord>>();
     const byId = new Map<string, { type: string; record: SfRecord }>();
@@ -221,6 +260,28 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         }
         return name;
     };
+    /** A field as the API user sees it: undefined when it does not exist or field-level security hides it. */
+    const userField = (type: string, name: string): string | undefined => {
+        const field = canonicalField(type, name);
+        return field !== undefined && policy.field(type, field).read ? field : undefined;
+    };
+    /** An object the API user may read (others answer INVALID_TYPE / NOT_FOUND, as if they did not exist). */
+    const userType = (name: string): string | undefined => {
+        const type = canonicalType(name);
+        return type !== undefined && policy.object(type).read ? type : undefined;
+    };
+    const visible = (type: string, record: SfRecord): boolean => policy.recordAccess(type, record) !== 'none';
+    /** Assignment rules run on API writes of Cases unless the request says Sforce-Auto-Assign: FALSE. */
+    const assign = (type: string, record: SfRecord): void => {
+        if (type !== 'Case' || !autoAssign || assignmentRule === null) return;
+        const rule = assignmentRule;
+        if (Object.entries(rule.match ?? {}).every(([k, v]) => record[k] === v)) record.OwnerId = rule.ownerId;
+    };
+    const insufficientAccess = (): ApiError => ({
+        message: 'insufficient access rights on object id',
+        errorCode: 'INSUFFICIENT_ACCESS_OR_READONLY',
+        fields: []
+    });
     const recordUrl = (version: string) => (type: string, id: string) =>
         `/services/data/v${version}/sobjects/${type}/${id}`;
 
@@ -354,7 +415,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
                     errorCode: 'INVALID_FIELD'
                 });
             }
-            const field = canonicalField(type, key);
+            const field = userField(type, key);
             if (!field) {
                 return fail({
                     message: `No such column '${key}' on sobject of type ${type}`,
@@ -403,6 +464,16 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
                 });
             }
         }
+        for (const [field, values] of restrictedPicklists.get(type) ?? []) {
+            const value = out[field];
+            if (typeof value === 'string' && value !== '' && !values.includes(value)) {
+                return fail({
+                    message: `bad value for restricted picklist field: ${value}`,
+                    errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+                    fields: [field]
+                });
+            }
+        }
         return { ok: true, fields: out };
     };
     /**
@@ -430,16 +501,23 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
 
     /** Checks a validated insert for uniqueness, then stores it. */
     const insertChecked = (type: string, fields: SfRecord): WriteCheck => {
+        if (!policy.object(type).create) return fail(insufficientAccess());
         const duplicate = checkUnique(type, fields);
-        return duplicate ? fail(duplicate) : { ok: true, fields: storeNew(type, fields) };
+        if (duplicate) return fail(duplicate);
+        const record = storeNew(type, fields);
+        assign(type, record);
+        return { ok: true, fields: record };
     };
 
     const soqlContext = (version: string): SoqlContext => ({
-        isKnownType: (type) => knownTypes.has(type.toLowerCase()),
-        canonicalType,
-        canonicalField,
-        records: (type) => [...tableOf(type).values()],
-        findById: (id) => (typeof id === 'string' ? byId.get(toId18(id) ?? '') : undefined),
+        isKnownType: (type) => userType(type) !== undefined,
+        canonicalType: userType,
+        canonicalField: userField,
+        records: (type) => [...tableOf(type).values()].filter((r) => visible(type, r)),
+        findById: (id) => {
+            const hit = typeof id === 'string' ? byId.get(toId18(id) ?? '') : undefined;
+            return hit && policy.object(hit.type).read && visible(hit.type, hit.record) ? hit : undefined;
+        },
         recordUrl: recordUrl(version)
     });
 
@@ -447,14 +525,14 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         const out: SfRecord = { attributes: { type, url: recordUrl(version)(type, String(record.Id)) } };
         if (fields) {
             for (const f of fields) {
-                const canonical = canonicalField(type, f);
+                const canonical = userField(type, f);
                 if (!canonical)
                     throw apiError(400, 'INVALID_FIELD', `No such column '${f}' on sobject of type ${type}`);
                 out[canonical] = record[canonical] ?? null;
             }
         } else {
             const all = fieldLists.get(type) ?? Object.keys(record);
-            for (const f of all) out[f] = record[f] ?? null;
+            for (const f of all) if (policy.field(type, f).read) out[f] = record[f] ?? null;
         }
         return out;
     };
@@ -465,8 +543,15 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         return hit.record;
     };
 
+    /** A record the API user can see, else 404 as Salesforce answers for a record shared with nobody it knows. */
+    const visibleRecord = (type: string, rawId: string): SfRecord => {
+        const record = findRecord(type, rawId);
+        if (!visible(type, record)) throw notFound();
+        return record;
+    };
+
     const knownTypeOr404 = (raw: string): string => {
-        const type = canonicalType(raw);
+        const type = userType(raw);
         if (!type) throw notFound();
         return type;
     };
@@ -614,19 +699,22 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
                               .map((f) => f.trim())
                               .filter(Boolean)
                         : undefined;
-                    return [200, shapeRecord(version, type, findRecord(type, b), fields)];
+                    return [200, shapeRecord(version, type, visibleRecord(type, b), fields)];
                 }
                 if (method === 'PATCH') {
-                    const record = findRecord(type, b);
+                    const record = visibleRecord(type, b);
+                    if (policy.recordAccess(type, record) !== 'edit') throw new HttpError(400, [insufficientAccess()]);
                     const result = validateWrite(type, parseJson(raw), 'update');
                     if (!result.ok) throw new HttpError(400, [result.error]);
                     const duplicate = checkUnique(type, result.fields, record.Id);
                     if (duplicate) throw new HttpError(400, [duplicate]);
                     applyUpdate(type, record, result.fields);
+                    assign(type, record);
                     return [204, undefined];
                 }
                 if (method === 'DELETE') {
-                    const record = findRecord(type, b);
+                    const record = visibleRecord(type, b);
+                    if (!policy.object(type).delete) throw new HttpError(400, [insufficientAccess()]);
                     tableOf(type).delete(String(record.Id));
                     byId.delete(String(record.Id));
                     return [204, undefined];
@@ -654,36 +742,39 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
             ...new Set([...SYSTEM_FIELD_NAMES, ...[...tableOf(type).values()].flatMap((r) => Object.keys(r))])
         ];
         const ids = externalIds.get(type) ?? [];
+        const objectAccess = policy.object(type);
         return {
             name: type,
             label: type,
             custom: type.endsWith('__c'),
             keyPrefix: prefixes.get(type) ?? null,
-            createable: true,
-            updateable: true,
+            createable: objectAccess.create,
+            updateable: objectAccess.edit,
             queryable: true,
-            fields: names.map((name) => {
-                const fieldType = fieldTypeOf(name);
-                const canWrite = name !== 'Id' && writable(type, name);
-                return {
-                    name,
-                    label: name.replace(/__c$/, '').replace(/_/g, ' '),
-                    type: fieldType,
-                    custom: name.endsWith('__c'),
-                    length: FIELD_LENGTHS[type]?.[name] ?? (fieldType === 'string' ? 255 : 0),
-                    createable: canWrite,
-                    updateable: canWrite,
-                    nillable: !(required.get(type) ?? []).includes(name) && name !== 'Id',
-                    externalId: ids.includes(name),
-                    unique: ids.includes(name)
-                };
-            })
+            fields: names
+                .filter((name) => policy.field(type, name).read)
+                .map((name) => {
+                    const fieldType = fieldTypeOf(name);
+                    const canWrite = name !== 'Id' && writable(type, name);
+                    return {
+                        name,
+                        label: name.replace(/__c$/, '').replace(/_/g, ' '),
+                        type: fieldType,
+                        custom: name.endsWith('__c'),
+                        length: FIELD_LENGTHS[type]?.[name] ?? (fieldType === 'string' ? 255 : 0),
+                        createable: canWrite,
+                        updateable: canWrite,
+                        nillable: !(required.get(type) ?? []).includes(name) && name !== 'Id',
+                        externalId: ids.includes(name),
+                        unique: ids.includes(name)
+                    };
+                })
         };
     };
 
     const externalIdFieldOr404 = (type: string, rawField: string): string => {
         const field = (externalIds.get(type) ?? []).find((f) => f.toLowerCase() === rawField.toLowerCase());
-        if (!field) {
+        if (!field || !policy.field(type, field).edit) {
             throw apiError(
                 404,
                 'NOT_FOUND',
@@ -720,10 +811,15 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         dryRun = false
     ): [number, unknown] => {
         const lower = value.toLowerCase();
+        // Only records the user can see match; a hidden one still holds the unique value (DUPLICATE_VALUE below).
         const matches = [...tableOf(type).values()].filter(
-            (r) => typeof r[field] === 'string' && r[field].toLowerCase() === lower
+            (r) => typeof r[field] === 'string' && r[field].toLowerCase() === lower && visible(type, r)
         );
         if (matches.length > 1) return [300, matches];
+        if (matches[0] !== undefined && policy.recordAccess(type, matches[0]) !== 'edit') {
+            return [400, insufficientAccess()];
+        }
+        if (matches[0] === undefined && !policy.object(type).create) return [400, insufficientAccess()];
         const withoutKey = { ...(body as SfRecord) };
         for (const k of Object.keys(withoutKey)) if (k.toLowerCase() === field.toLowerCase()) delete withoutKey[k];
         const existing = matches[0];
@@ -738,9 +834,11 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         if (dryRun) return [existing ? 200 : 201, { success: true, errors: [], created: !existing }];
         if (existing) {
             applyUpdate(type, existing, result.fields);
+            assign(type, existing);
             return [200, { id: existing.Id, success: true, errors: [], created: false }];
         }
         const record = storeNew(type, { ...result.fields, [field]: value });
+        assign(type, record);
         return [201, { id: record.Id, success: true, errors: [], created: true }];
     };
 
@@ -841,7 +939,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         const checked = input.records.map((r) => {
             const rec = (r ?? {}) as SfRecord;
             const attrs = rec.attributes as { type?: unknown } | undefined;
-            const type = typeof attrs?.type === 'string' ? canonicalType(attrs.type) : undefined;
+            const type = typeof attrs?.type === 'string' ? userType(attrs.type) : undefined;
             if (!type)
                 return {
                     type: '',
@@ -1039,6 +1137,10 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         const rest = (m[2] ?? '').split('/').filter((p) => p !== '');
         const kind = classify(method, rest);
         const entry: RequestLogEntry = { method, path, kind, status: 0 };
+        const assignHeader = req.headers['sforce-auto-assign'];
+        if (typeof assignHeader === 'string') entry.autoAssign = assignHeader;
+        // TRUE, FALSE (any case) or an AssignmentRule id; absent means TRUE (REST API: Assignment Rule header).
+        autoAssign = typeof assignHeader !== 'string' || assignHeader.trim().toLowerCase() !== 'false';
         log.push(entry);
         const limitHeader = (): Record<string, string> => ({ 'Sforce-Limit-Info': `api-usage=${apiUsed}/${apiLimit}` });
         const reply = (status: number, body: unknown): void => {
@@ -1046,6 +1148,14 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
             const first: unknown = Array.isArray(body) ? body[0] : undefined;
             const errorCode = (first as { errorCode?: unknown } | undefined)?.errorCode;
             if (typeof errorCode === 'string') entry.errorCode = errorCode;
+            // sObject Collections answer 200 with per-record results: the first failed record's statusCode.
+            const failed = Array.isArray(body)
+                ? (body as Array<{ success?: unknown; errors?: Array<{ statusCode?: unknown }> }>).find(
+                      (r) => r?.success === false && r.errors?.[0]?.statusCode !== 'ALL_OR_NONE_OPERATION_ROLLED_BACK'
+                  )
+                : undefined;
+            const statusCode = failed?.errors?.[0]?.statusCode;
+            if (entry.errorCode === undefined && typeof statusCode === 'string') entry.errorCode = statusCode;
             send(res, status, body, limitHeader());
         };
 
@@ -1164,6 +1274,20 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
             else set.delete(name);
             restricted.set(canonical, set);
         },
+        setIntegrationUser: (access) => {
+            policy = new AccessPolicy(access, userId);
+        },
+        setCaseAssignmentRule: (rule) => {
+            assignmentRule = rule;
+        },
+        restrictPicklist: (type, field, values) => {
+            const canonical = canonicalType(type) ?? type;
+            const fields = restrictedPicklists.get(canonical) ?? new Map<string, string[]>();
+            if (values === null) fields.delete(canonicalField(canonical, field) ?? field);
+            else fields.set(canonicalField(canonical, field) ?? field, [...values]);
+            restrictedPicklists.set(canonical, fields);
+        },
+        userId,
         declareExternalId: (type, field) => {
             const canonical = canonicalType(type) ?? type;
             const list = externalIds.get(canonical) ?? [];

@@ -2,6 +2,7 @@
 export { startSalesforceEmulator } from './emulator';
 export type {
     ApiCallCounters,
+    CaseAssignmentRule,
     ApiError,
     InjectedFailure,
     RequestLogEntry,
@@ -14,3 +15,5 @@ export { generateTestKeyPair } from './keys';
 export type { TestKeyPair } from './keys';
 export { SoqlError, decodeStringLiteral } from './soql-engine';
 export { KEY_PREFIXES, HAPTIK_CASE_FIELDS, makeId, toId18 } from './schema';
+export { grantsOf, shippedIntegrationUser, INTEGRATION_GROUP, INTEGRATION_PERMISSION_SETS } from './access';
+export type { IntegrationUserAccess } from './access';

@@ -47,7 +47,7 @@ export const DEFAULT_HANDOVER_SETTINGS: HandoverSettings = {
         subject: 'Chat request without an agent: {name}',
         description:
             'The user asked for an agent on {channel} and none was available ({reason}). Please get back to them.',
-        origin: 'Chatbot'
+        origin: 'Web'
     }
 };
 
