@@ -29,6 +29,8 @@ declare module 'lightning/uiRecordApi' {
     }
     export const getRecord: WireAdapterConstructor<GetRecordConfig, WireResult<RecordRepresentation>>;
     export function getFieldValue(record: RecordRepresentation, field: FieldId): unknown;
+    /** Tells Lightning Data Service that these records changed on the server; wires showing them fetch again. */
+    export function notifyRecordUpdateAvailable(recordIds: Array<{ recordId: string }>): Promise<void>;
 }
 
 declare module 'lightning/navigation' {

@@ -3,7 +3,7 @@
 // Reads only through Lightning Data Service (getRecord), so it needs no Apex and respects field-level
 // security: on a Case it reads Haptik_Bot_Context__c; on a chat record it follows CaseId first.
 import { LightningElement, api, wire } from 'lwc';
-import { getRecord } from 'lightning/uiRecordApi';
+import { getRecord, notifyRecordUpdateAvailable } from 'lightning/uiRecordApi';
 import type { FieldId, RecordRepresentation, WireResult } from 'lightning/uiRecordApi';
 import { NavigationMixin } from 'lightning/navigation';
 import type { PageReference } from 'lightning/navigation';
@@ -22,6 +22,15 @@ const CHAT_CASE_FIELDS: Record<string, FieldId[]> = {
 };
 
 type Status = 'loading' | 'error' | 'message' | 'invalid' | 'ready';
+
+/**
+ * The bridge sets a chat's CaseId from a background job, usually seconds after the agent accepted the chat, and
+ * Lightning Data Service is not told about a change another user makes through the API. So while a chat page shows
+ * "not linked yet", the component asks LDS every LINK_POLL_MS to fetch the chat record again (no Apex, no
+ * streaming setup), and stops once the Case is there, the page closes or LINK_POLL_LIMIT asks went unanswered.
+ */
+export const LINK_POLL_MS = 5000;
+export const LINK_POLL_LIMIT = 120;
 
 interface MessageRow extends ChatMessage {
     itemClass: string;
@@ -66,6 +75,8 @@ export default class HaptikBotContext extends NavigationMixin(LightningElement) 
     private caseRecord: RecordRepresentation | undefined;
     private caseError?: unknown;
     private crmKey = '';
+    private linkTimer: ReturnType<typeof setTimeout> | undefined;
+    private linkPolls = 0;
 
     get objectType(): string | undefined {
         return resolveObjectType(this.objectApiName, this.recordId);
@@ -115,6 +126,51 @@ export default class HaptikBotContext extends NavigationMixin(LightningElement) 
 
     override connectedCallback(): void {
         this.refresh();
+    }
+
+    override disconnectedCallback(): void {
+        this.stopWatchingForLink();
+    }
+
+    /** A chat record that loaded, can show its CaseId, and has none yet. */
+    private get awaitingLink(): boolean {
+        const type = this.objectType;
+        return (
+            type !== undefined &&
+            type !== CASE_OBJECT &&
+            this.pageRecord?.fields.CaseId !== undefined &&
+            this.linkedCaseId === undefined
+        );
+    }
+
+    private watchForLink(): void {
+        if (this.linkTimer !== undefined || this.linkPolls >= LINK_POLL_LIMIT || !this.recordId) {
+            return;
+        }
+        // eslint-disable-next-line @lwc/lwc/no-async-operation -- LDS has no push for another user's API update; a bounded refetch is the way without Apex
+        this.linkTimer = setTimeout(() => {
+            this.linkTimer = undefined;
+            this.linkPolls += 1;
+            const recordId = this.recordId;
+            if (!recordId || !this.awaitingLink) {
+                return;
+            }
+            notifyRecordUpdateAvailable([{ recordId }])
+                .catch(() => undefined)
+                .then(() => {
+                    // LDS only calls the wire back when the record changed: keep asking until it did.
+                    if (this.awaitingLink) {
+                        this.watchForLink();
+                    }
+                });
+        }, LINK_POLL_MS);
+    }
+
+    private stopWatchingForLink(): void {
+        if (this.linkTimer !== undefined) {
+            clearTimeout(this.linkTimer);
+            this.linkTimer = undefined;
+        }
     }
 
     get isLoading(): boolean {
@@ -265,8 +321,10 @@ export default class HaptikBotContext extends NavigationMixin(LightningElement) 
             }
             if (this.linkedCaseId === undefined) {
                 this.show('message', MESSAGES.unlinked);
+                this.watchForLink();
                 return;
             }
+            this.stopWatchingForLink();
             if (this.caseError !== undefined) {
                 this.showError(this.caseError);
                 return;

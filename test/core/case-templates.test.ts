@@ -162,7 +162,8 @@ describe('buildEventCase', () => {
         const mapped = parseSettings({ cases: { templates: { lead: { priority: 'High' } } } });
         expect(mapped.cases.templates['lead']).toMatchObject({
             priority: 'High',
-            type: DEFAULT_CASE_TEMPLATES['lead']!.type,
+            origin: 'Web',
+            description: DEFAULT_CASE_TEMPLATES['lead']!.description,
             subject: DEFAULT_CASE_TEMPLATES['lead']!.subject
         });
     });

@@ -1,6 +1,6 @@
 import { createElement } from 'lwc';
-import HaptikBotContext, { MESSAGES } from 'c/haptikBotContext';
-import { getRecord } from 'lightning/uiRecordApi';
+import HaptikBotContext, { LINK_POLL_LIMIT, LINK_POLL_MS, MESSAGES } from 'c/haptikBotContext';
+import { getRecord, notifyRecordUpdateAvailable } from 'lightning/uiRecordApi';
 import { getNavigateCalledWith, resetNavigationMock } from 'lightning/navigation';
 
 const mockCase = require('./data/getRecord.case.json');
@@ -210,6 +210,73 @@ describe('c-haptik-bot-context', () => {
         await emitRecord(mockMessagingSessionUnlinked);
         await flushPromises();
         expect(element.shadowRoot.querySelector('.empty-state').textContent).toBe(MESSAGES.unlinked);
+    });
+
+    it('puts a plain element, not a heading, in the card title slot (the card wraps it in its own heading)', async () => {
+        const element = createComponent(CASE_ID, 'Case');
+        await emitRecord(mockCase);
+        await flushPromises();
+        const title = element.shadowRoot.querySelector('[slot="title"]');
+        expect(title.tagName).toBe('SPAN');
+        expect(title.querySelector('h1, h2, h3, h4, h5, h6')).toBeNull();
+        expect(title.textContent).toContain('Bot context');
+    });
+
+    describe('when the bridge links the Case after the page opened', () => {
+        beforeEach(() => {
+            jest.useFakeTimers();
+        });
+        afterEach(() => {
+            jest.useRealTimers();
+        });
+
+        it('asks Lightning Data Service for the chat record again until the CaseId is there, then shows the Case', async () => {
+            const element = createComponent(mockMessagingSessionUnlinked.id, 'MessagingSession');
+            await emitRecord(mockMessagingSessionUnlinked);
+            await flushPromises();
+            expect(element.shadowRoot.querySelector('.empty-state').textContent).toBe(MESSAGES.unlinked);
+            expect(notifyRecordUpdateAvailable).not.toHaveBeenCalled();
+
+            jest.advanceTimersByTime(LINK_POLL_MS);
+            await flushPromises();
+            expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(1);
+            expect(notifyRecordUpdateAvailable).toHaveBeenCalledWith([{ recordId: mockMessagingSessionUnlinked.id }]);
+            // Nothing changed yet: LDS stays quiet, the component asks again.
+            jest.advanceTimersByTime(LINK_POLL_MS);
+            await flushPromises();
+            expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(2);
+
+            // The bridge set CaseId: LDS refetched the chat record and hands it to the wire.
+            await emitRecord(mockMessagingSession);
+            await emitRecord(mockLinkedCase);
+            await flushPromises();
+            expect(element.shadowRoot.querySelector('.customer-name').textContent.trim()).toBe('Ravi Kumar');
+            jest.advanceTimersByTime(LINK_POLL_MS * 3);
+            await flushPromises();
+            expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(2);
+        });
+
+        it('stops asking when the page closes, and gives up after LINK_POLL_LIMIT asks', async () => {
+            const element = createComponent(mockMessagingSessionUnlinked.id, 'MessagingSession');
+            await emitRecord(mockMessagingSessionUnlinked);
+            await flushPromises();
+            for (let i = 0; i < LINK_POLL_LIMIT + 5; i++) {
+                jest.advanceTimersByTime(LINK_POLL_MS);
+                // eslint-disable-next-line no-await-in-loop
+                await flushPromises();
+            }
+            expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(LINK_POLL_LIMIT);
+
+            notifyRecordUpdateAvailable.mockClear();
+            const other = createComponent(mockMessagingSessionUnlinked.id, 'MessagingSession');
+            await emitRecord(mockMessagingSessionUnlinked);
+            await flushPromises();
+            document.body.removeChild(other);
+            document.body.removeChild(element);
+            jest.advanceTimersByTime(LINK_POLL_MS * 5);
+            await flushPromises();
+            expect(notifyRecordUpdateAvailable).not.toHaveBeenCalled();
+        });
     });
 
     it('shows an empty state when the Case has no bot context', async () => {
