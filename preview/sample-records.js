@@ -40,6 +40,17 @@ export const RECORDS = {
     '500xx000001Sv9XAAS': caseRecord('500xx000001Sv9XAAS', '00001044', '{"version": 1, "user": {"name": "Asha"')
 };
 
+/** A chat the bridge has not linked yet; the preview's linkCase() plays the bridge setting its CaseId. */
+RECORDS['0Mwxx0000004C93CAE'] = {
+    apiName: 'MessagingSession',
+    id: '0Mwxx0000004C93CAE',
+    fields: { CaseId: { value: null, displayValue: null } }
+};
+
+export function linkCase(chatId, caseId) {
+    RECORDS[chatId].fields.CaseId = { value: caseId, displayValue: null };
+}
+
 export const SCENARIOS = {
     messagingSession: {
         label: 'Messaging Session linked to a Case',
@@ -48,5 +59,10 @@ export const SCENARIOS = {
     },
     case: { label: 'Case with bot context', recordId: '500xx000001Sv7KAAS', objectApiName: 'Case' },
     empty: { label: 'Case without bot context', recordId: '500xx000001Sv5GAAS', objectApiName: 'Case' },
-    malformed: { label: 'Case with malformed JSON', recordId: '500xx000001Sv9XAAS', objectApiName: 'Case' }
+    malformed: { label: 'Case with malformed JSON', recordId: '500xx000001Sv9XAAS', objectApiName: 'Case' },
+    linkLater: {
+        label: 'Messaging Session the bridge links to its Case later (run previewLinkCase() in the console)',
+        recordId: '0Mwxx0000004C93CAE',
+        objectApiName: 'MessagingSession'
+    }
 };

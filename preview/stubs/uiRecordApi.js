@@ -6,6 +6,9 @@ function fieldName(field) {
     return typeof field === 'string' ? field.split('.').slice(1).join('.') : field.fieldApiName;
 }
 
+// Connected wires, so notifyRecordUpdateAvailable can make them fetch again as LDS does.
+const wires = new Set();
+
 export class getRecord {
     constructor(dataCallback) {
         this.dataCallback = dataCallback;
@@ -13,11 +16,14 @@ export class getRecord {
     }
     connect() {
         this.connected = true;
+        wires.add(this);
     }
     disconnect() {
         this.connected = false;
+        wires.delete(this);
     }
     update(config) {
+        this.config = config;
         if (!config.recordId) return;
         const record = RECORDS[config.recordId];
         // Answer asynchronously, as the platform does.
@@ -39,6 +45,15 @@ export class getRecord {
             this.dataCallback({ data: { ...record, fields }, error: undefined });
         });
     }
+}
+
+/** Wires showing one of these records answer again from the (possibly changed) sample records. */
+export function notifyRecordUpdateAvailable(recordIds) {
+    const ids = new Set(recordIds.map((r) => r.recordId));
+    for (const wire of wires) {
+        if (wire.config && ids.has(wire.config.recordId)) wire.update(wire.config);
+    }
+    return Promise.resolve();
 }
 
 export function getFieldValue(record, field) {

@@ -119,6 +119,40 @@ describe('browser preview of c-haptik-bot-context', () => {
         expect(await page.locator('c-haptik-bot-context .message-list').isVisible()).toBe(false);
     });
 
+    it('keeps every label readable at the width of a console sidebar', async () => {
+        await page.setViewportSize({ width: 400, height: 900 });
+        await page.goto(server.url, { waitUntil: 'networkidle' });
+        await page.locator('c-haptik-bot-context .customer-name').waitFor();
+        // Runs in the page; the test itself compiles without the DOM lib, hence the local type.
+        type Box = { scrollWidth: number; clientWidth: number; textContent: string | null };
+        const labels = await page.locator('c-haptik-bot-context dt').evaluateAll((nodes: unknown[]) =>
+            (nodes as Box[]).map((n) => ({
+                text: (n.textContent ?? '').trim(),
+                cut: n.scrollWidth > n.clientWidth
+            }))
+        );
+        expect(labels.map((l) => l.text)).toEqual(
+            expect.arrayContaining(['Handover reason', 'Delivery address', 'Refund amount'])
+        );
+        expect(labels.filter((l) => l.cut)).toEqual([]);
+        await page.screenshot({ path: join(SCREENSHOTS, 'haptik-bot-context-400px.png'), fullPage: true });
+        await page.setViewportSize({ width: 520, height: 900 });
+    });
+
+    it('picks up the Case once the bridge links the chat, without a reload', async () => {
+        await page.goto(`${server.url}?scenario=linkLater`, { waitUntil: 'networkidle' });
+        await page.locator('c-haptik-bot-context .empty-state').waitFor();
+        expect(await text('.empty-state')).toBe(
+            'This chat is not linked to a Case yet, so there is no bot context to show.'
+        );
+        await page.evaluate(() => (globalThis as unknown as { previewLinkCase(): void }).previewLinkCase());
+        // The component asks Lightning Data Service again every few seconds.
+        await page.locator('c-haptik-bot-context .customer-name').waitFor({ timeout: 15_000 });
+        expect(await text('.customer-name')).toBe('Asha Verma');
+        expect(await text('.case-number')).toBe('Case 00001043');
+        expect(pageErrors).toEqual([]);
+    });
+
     it('shows an error panel for malformed JSON', async () => {
         await page.goto(`${server.url}?scenario=malformed`, { waitUntil: 'networkidle' });
         await page.locator('c-haptik-bot-context .invalid-panel').waitFor();
