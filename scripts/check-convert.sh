@@ -12,8 +12,8 @@ declare -A expected=(
     [force-app/main]="Case.Haptik_Conversation_Key__c Case.Haptik_Event_Key__c Case.Haptik_User_Id__c
         Case.Haptik_Channel__c Case.Haptik_Bot_Context__c Case.Haptik_Transcript__c Case.Chatbot_Cases
         haptikBotContext Haptik_Integration Haptik_Agent Haptik_Integration_Users Case.Haptik_Connector_Cases"
-    [force-app/messaging]="Haptik_Integration_Messaging"
-    [force-app/legacy-chat]="Haptik_Integration_Legacy_Chat"
+    [force-app/messaging]="Haptik_Integration_Messaging Haptik_Agent_Messaging"
+    [force-app/legacy-chat]="Haptik_Agent_Legacy_Chat"
 )
 # Objects only some orgs have: metadata naming one outside its own package directory fails the default deploy there
 # (the component reads chat records by string field names, which an org without them simply leaves out).

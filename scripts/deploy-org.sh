@@ -3,7 +3,7 @@
 # Usage: scripts/deploy-org.sh [--messaging] [--legacy-chat] [--skip-psl] <org-alias> [integration-username] [agent-username ...]
 #   scripts/deploy-org.sh my-org                                               Case part only (any Service Cloud org)
 #   scripts/deploy-org.sh --messaging my-org haptik.bridge@acme.com            + Enhanced Chat part, integration user set up
-#   scripts/deploy-org.sh --messaging my-org haptik.bridge@acme.com a@acme.com + Haptik_Agent to each agent
+#   scripts/deploy-org.sh --messaging my-org haptik.bridge@acme.com a@acme.com + Haptik_Agent(_Messaging) to each agent
 #   --messaging    also deploy force-app/messaging (needs Messaging for In-App and Web: MessagingSession)
 #   --legacy-chat  also deploy force-app/legacy-chat (needs legacy Chat: LiveChatTranscript)
 #   --skip-psl     the integration user has a full Salesforce licence, not the Salesforce Integration one
@@ -14,11 +14,12 @@ cd "$(dirname "$0")/.."
 usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 dirs=(force-app/main)
 integration_sets=(Haptik_Integration)
+agent_sets=(Haptik_Agent)
 skip_psl=false
 while [ $# -gt 0 ]; do
     case "$1" in
-        --messaging) dirs+=(force-app/messaging); integration_sets+=(Haptik_Integration_Messaging) ;;
-        --legacy-chat) dirs+=(force-app/legacy-chat); integration_sets+=(Haptik_Integration_Legacy_Chat) ;;
+        --messaging) dirs+=(force-app/messaging); integration_sets+=(Haptik_Integration_Messaging); agent_sets+=(Haptik_Agent_Messaging) ;;
+        --legacy-chat) dirs+=(force-app/legacy-chat); agent_sets+=(Haptik_Agent_Legacy_Chat) ;;
         --skip-psl) skip_psl=true ;;
         -h | --help) usage ;;
         -*) echo "unknown option $1" >&2; usage ;;
@@ -82,8 +83,10 @@ if [ -n "$integration_user" ]; then
 fi
 
 for agent in "$@"; do
-    echo "=== Assigning Haptik_Agent to $agent"
-    sf org assign permset --name Haptik_Agent --on-behalf-of "$agent" --target-org "$org"
+    for set in "${agent_sets[@]}"; do
+        echo "=== Assigning $set to $agent"
+        sf org assign permset --name "$set" --on-behalf-of "$agent" --target-org "$org"
+    done
 done
 
 echo "=== Done. Place the Haptik Bot Context component on the Case, Messaging Session or Chat Transcript pages (docs/admin-guide.md, 1.4)."

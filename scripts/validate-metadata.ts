@@ -65,7 +65,8 @@ export const PERMISSION_SETS = [
     'Haptik_Integration',
     'Haptik_Agent',
     'Haptik_Integration_Messaging',
-    'Haptik_Integration_Legacy_Chat'
+    'Haptik_Agent_Messaging',
+    'Haptik_Agent_Legacy_Chat'
 ];
 
 /** Objects and fields only some Service Cloud orgs have (Messaging, legacy Chat, person accounts). */
@@ -296,11 +297,17 @@ function checkPermissionSets(parsed: ParsedFile[], report: Report): void {
             }
         }
         for (const permission of asArray(doc.objectPermissions)) {
+            if (
+                name.startsWith('Haptik_Agent') &&
+                (permission.allowCreate === 'true' || permission.allowEdit === 'true')
+            ) {
+                report(file, `agents only read, but ${text(permission.object)} allows create or edit`);
+            }
             if (permission.allowDelete === 'true') {
                 report(file, `${text(permission.object)}: delete is more than the connector needs`);
             }
         }
-        if (name === 'Haptik_Agent') {
+        if (name.startsWith('Haptik_Agent')) {
             for (const permission of asArray(doc.fieldPermissions)) {
                 if (permission.editable === 'true') {
                     report(file, `agents only read the Haptik fields, but ${text(permission.field)} is editable`);

@@ -67,7 +67,9 @@ describe('validateMetadata', () => {
         writeFileSync(join(dir, PERMISSION_SETS, 'Haptik_Integration_Messaging.permissionset-meta.xml'), messaging);
         rmSync(join(dir, 'messaging'), { recursive: true });
         expect(messages()).toEqual([
-            'Haptik_Integration_Messaging.permissionset-meta.xml: names MessagingSession, which only some orgs have: move it to its own package directory (force-app/messaging, force-app/legacy-chat)'
+            'Haptik_Integration_Messaging.permissionset-meta.xml: names MessagingSession, which only some orgs have: move it to its own package directory (force-app/messaging, force-app/legacy-chat)',
+            // the agents' Messaging permission set went with the deleted folder
+            'Haptik_Agent_Messaging.permissionset-meta.xml: missing permission set'
         ]);
     });
 

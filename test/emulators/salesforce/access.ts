@@ -123,12 +123,11 @@ export function shippedFiles(suffix: string, root = 'force-app'): string[] {
         .sort();
 }
 
-/** The permission sets deploy-org.sh gives the integration user (with --messaging and --legacy-chat). */
-export const INTEGRATION_PERMISSION_SETS = [
-    'Haptik_Integration',
-    'Haptik_Integration_Messaging',
-    'Haptik_Integration_Legacy_Chat'
-];
+/**
+ * The permission sets deploy-org.sh gives the integration user (with --messaging). With legacy Chat the bridge
+ * writes no chat record (Salesforce links the transcript from the pre-chat Case entity), so it needs none there.
+ */
+export const INTEGRATION_PERMISSION_SETS = ['Haptik_Integration', 'Haptik_Integration_Messaging'];
 export const INTEGRATION_GROUP = 'Haptik_Integration_Users';
 
 /** Object and field access granted by permission set XML files (the union, as Salesforce adds them up). */
@@ -222,10 +221,30 @@ function flsKey(type: string, field: string): string {
 
 /** Applies one user's access; `undefined` access means an administrator (everything allowed). */
 export class AccessPolicy {
+    /** Grants the user's calls relied on so far: `Object.Field` (read / edit) and objects (read / create / edit). */
+    readonly used = {
+        fields: new Map<string, FieldAccess>(),
+        objects: new Map<string, Pick<ObjectAccess, 'read' | 'create' | 'edit'>>()
+    };
+
     constructor(
         private readonly access: IntegrationUserAccess | undefined,
         private readonly userId: string
     ) {}
+
+    /** Notes that a call relied on field-level security for this field (fields without FLS are not noted). */
+    noteField(type: string, field: string, how: 'read' | 'edit'): void {
+        if (this.access === undefined || !GOVERNED_OBJECTS.has(type) || this.always(type, field)) return;
+        const key = flsKey(type, field);
+        const was = this.used.fields.get(key) ?? { read: false, edit: false };
+        this.used.fields.set(key, { read: true, edit: was.edit || how === 'edit' });
+    }
+
+    noteObject(type: string, how: 'read' | 'create' | 'edit'): void {
+        if (this.access === undefined || !GOVERNED_OBJECTS.has(type)) return;
+        const was = this.used.objects.get(type) ?? { read: false, create: false, edit: false };
+        this.used.objects.set(type, { ...was, read: true, [how]: true });
+    }
 
     get enforced(): boolean {
         return this.access !== undefined;

@@ -153,6 +153,11 @@ export interface SalesforceEmulator {
     restrictPicklist(type: string, field: string, values: string[] | null): void;
     /** The id of the API user (owner of what it creates). */
     readonly userId: string;
+    /** Which object permissions and field-level security the API user's calls relied on since it was set. */
+    accessUsed(): {
+        objects: Record<string, { read: boolean; create: boolean; edit: boolean }>;
+        fields: Record<string, { read: boolean; edit: boolean }>;
+    };
     /** Clears fault injection and counters (records stay). */
     reset(): void;
     readonly apiCalls: ApiCallCounters;
@@ -263,12 +268,16 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     /** A field as the API user sees it: undefined when it does not exist or field-level security hides it. */
     const userField = (type: string, name: string): string | undefined => {
         const field = canonicalField(type, name);
-        return field !== undefined && policy.field(type, field).read ? field : undefined;
+        if (field === undefined || !policy.field(type, field).read) return undefined;
+        policy.noteField(type, field, 'read');
+        return field;
     };
     /** An object the API user may read (others answer INVALID_TYPE / NOT_FOUND, as if they did not exist). */
     const userType = (name: string): string | undefined => {
         const type = canonicalType(name);
-        return type !== undefined && policy.object(type).read ? type : undefined;
+        if (type === undefined || !policy.object(type).read) return undefined;
+        policy.noteObject(type, 'read');
+        return type;
     };
     const visible = (type: string, record: SfRecord): boolean => policy.recordAccess(type, record) !== 'none';
     /** Assignment rules run on API writes of Cases unless the request says Sforce-Auto-Assign: FALSE. */
@@ -430,6 +439,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
                     fields: [field]
                 });
             }
+            policy.noteField(type, field, 'edit');
             out[field] = value;
         }
         const injected = validationFailures.get(type);
@@ -502,6 +512,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     /** Checks a validated insert for uniqueness, then stores it. */
     const insertChecked = (type: string, fields: SfRecord): WriteCheck => {
         if (!policy.object(type).create) return fail(insufficientAccess());
+        policy.noteObject(type, 'create');
         const duplicate = checkUnique(type, fields);
         if (duplicate) return fail(duplicate);
         const record = storeNew(type, fields);
@@ -704,6 +715,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
                 if (method === 'PATCH') {
                     const record = visibleRecord(type, b);
                     if (policy.recordAccess(type, record) !== 'edit') throw new HttpError(400, [insufficientAccess()]);
+                    policy.noteObject(type, 'edit');
                     const result = validateWrite(type, parseJson(raw), 'update');
                     if (!result.ok) throw new HttpError(400, [result.error]);
                     const duplicate = checkUnique(type, result.fields, record.Id);
@@ -774,6 +786,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
 
     const externalIdFieldOr404 = (type: string, rawField: string): string => {
         const field = (externalIds.get(type) ?? []).find((f) => f.toLowerCase() === rawField.toLowerCase());
+        if (field !== undefined) policy.noteField(type, field, 'edit');
         if (!field || !policy.field(type, field).edit) {
             throw apiError(
                 404,
@@ -820,6 +833,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
             return [400, insufficientAccess()];
         }
         if (matches[0] === undefined && !policy.object(type).create) return [400, insufficientAccess()];
+        policy.noteObject(type, matches[0] === undefined ? 'create' : 'edit');
         const withoutKey = { ...(body as SfRecord) };
         for (const k of Object.keys(withoutKey)) if (k.toLowerCase() === field.toLowerCase()) delete withoutKey[k];
         const existing = matches[0];
@@ -1288,6 +1302,10 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
             restrictedPicklists.set(canonical, fields);
         },
         userId,
+        accessUsed: () => ({
+            objects: Object.fromEntries(policy.used.objects),
+            fields: Object.fromEntries(policy.used.fields)
+        }),
         declareExternalId: (type, field) => {
             const canonical = canonicalType(type) ?? type;
             const list = externalIds.get(canonical) ?? [];
