@@ -10,6 +10,7 @@ import { registerHooks } from '../../scripts/register-hooks';
 import { startLiveAgentEmulator } from '../emulators/live-agent';
 import type { LiveAgentEmulator } from '../emulators/live-agent';
 import { SANDBOX_CREDENTIALS, SANDBOX_ES_DEVELOPER_NAME } from '../emulators/sandbox';
+import { shippedIntegrationUser } from '../emulators/salesforce';
 import { SECRETS, captureOutput, migratedDataDir, removeDataDir, startOpsWorld } from './ops-harness';
 import type { Captured, OpsWorld } from './ops-harness';
 
@@ -97,6 +98,18 @@ describe('npm run doctor against the emulators', () => {
 
         expect(out.line('✘', 'Case fields')).toBe(
             '✘ Case fields: read-only for the integration user: Haptik_Bot_Context__c'
+        );
+        expect(out.text).toContain('fix: assign the Haptik_Integration permission set');
+        expect(code).toBe(1);
+    });
+
+    it('names a standard Case field the integration user may not write', async () => {
+        world.emulators.salesforce.setIntegrationUser(shippedIntegrationUser({ without: ['Case.Priority'] }));
+
+        const { code, out } = await runDoctor();
+
+        expect(out.line('✘', 'Case fields')).toBe(
+            '✘ Case fields: standard fields the bridge writes but the integration user cannot: Priority'
         );
         expect(out.text).toContain('fix: assign the Haptik_Integration permission set');
         expect(code).toBe(1);

@@ -52,9 +52,24 @@ export const CONTRACT_CASE_FIELDS: readonly string[] = [
     'Haptik_Transcript__c'
 ];
 
+/**
+ * Standard Case fields the bridge writes whatever the templates say (Case Status takes no field-level security,
+ * so it is never missing), and those a template writes when it sets them.
+ */
+const ALWAYS_WRITTEN_CASE_FIELDS = ['Subject', 'Description', 'Origin', 'ContactId', 'AccountId'];
+const TEMPLATE_CASE_FIELDS = {
+    type: 'Type',
+    reason: 'Reason',
+    priority: 'Priority',
+    suppliedName: 'SuppliedName',
+    suppliedEmail: 'SuppliedEmail',
+    suppliedPhone: 'SuppliedPhone',
+    suppliedCompany: 'SuppliedCompany'
+} as const;
+
 const DEFAULT_TIMEOUT_MS = 15_000;
 const PACKAGE_FIX =
-    'install the package (force-app, see README "For Salesforce admins") in this org and assign the ' +
+    'install the package (force-app/main, see README "For Salesforce admins") in this org and assign the ' +
     'Haptik_Integration permission set to the integration user';
 const PERMISSION_FIX =
     'assign the Haptik_Integration permission set to the integration user (it grants edit access to the Haptik ' +
@@ -152,6 +167,13 @@ export async function checkCaseFields(salesforce: SalesforceClient, settings: Br
         for (const name of Object.keys(template.fields)) mapped.add(name);
     }
     const mappedProblems = [...mapped].filter((name) => fields.get(name.toLowerCase())?.createable !== true);
+    const standard = new Set(ALWAYS_WRITTEN_CASE_FIELDS);
+    for (const template of Object.values(settings.cases.templates)) {
+        for (const [key, field] of Object.entries(TEMPLATE_CASE_FIELDS)) {
+            if (template[key as keyof typeof TEMPLATE_CASE_FIELDS] !== undefined) standard.add(field);
+        }
+    }
+    const standardProblems = [...standard].filter((name) => fields.get(name.toLowerCase())?.createable !== true);
 
     const problems: string[] = [];
     const fixes: string[] = [];
@@ -162,6 +184,14 @@ export async function checkCaseFields(salesforce: SalesforceClient, settings: Br
     if (readOnly.length > 0) {
         problems.push(`read-only for the integration user: ${readOnly.join(', ')}`);
         fixes.push(PERMISSION_FIX);
+    }
+    if (standardProblems.length > 0) {
+        problems.push(
+            `standard fields the bridge writes but the integration user cannot: ${standardProblems.join(', ')}`
+        );
+        fixes.push(
+            'assign the Haptik_Integration permission set (it grants them); a profile or permission set of your own must not take them away'
+        );
     }
     if (mappedProblems.length > 0) {
         problems.push(
