@@ -267,7 +267,9 @@ export class LegacyChatSession {
                 query: { ack: String(live.ack) },
                 session: { affinityToken: live.affinityToken, sessionKey: live.sessionKey },
                 signal: controller.signal,
-                retry: false
+                retry: false,
+                // Salesforce holds a poll up to clientPollTimeout: the request timeout would abandon it early.
+                timeoutMs: live.clientPollTimeout * 1000 + this.deps.pollTimeoutMarginMs
             });
         } finally {
             clearTimeout(timer);
