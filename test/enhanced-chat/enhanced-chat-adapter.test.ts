@@ -4,6 +4,7 @@
  * rate limits met by queuing, routing failure and the heartbeat timeout.
  */
 import { isBridgeError } from '../../bridge/src/core/errors';
+import type { BridgeError } from '../../bridge/src/core/errors';
 import type { ChatSessionState } from '../../bridge/src/core/handover/chat-port';
 import { toChatUuid } from '../../bridge/src/salesforce/enhanced-chat';
 import { startSalesforceEmulator } from '../emulators/salesforce';
@@ -208,7 +209,7 @@ describe('Enhanced Chat adapter', () => {
         expect(tokenCalls.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     });
 
-    it('queues messages beyond 22 per minute per conversation (a small limit here), in order', async () => {
+    it('answers a message beyond 22 per minute per conversation (a small limit here) with when to come back', async () => {
         h = await startHarness(
             { limits: { messagesPerWindow: 3, windowMs: 300 } },
             { messageRatePerMinute: 3, rateWindowMs: 350 }
@@ -216,8 +217,25 @@ describe('Enhanced Chat adapter', () => {
         const state = await h.adapter.open(openRequest('ho-7'));
         const conversationId = (state.data as { conversationId: string }).conversationId;
         const texts = Array.from({ length: 8 }, (_, i) => `message ${i + 1}`);
-        await Promise.all(texts.map((text, i) => h.adapter.sendMessage('ho-7', state, { messageId: `m-${i}`, text })));
+        let deferred = 0;
+        // As the outbox does: a deferred send comes back after deferMs, and the chat's next one waits for it.
+        for (const [i, text] of texts.entries()) {
+            for (;;) {
+                try {
+                    await h.adapter.sendMessage('ho-7', state, { messageId: `m-${i}`, text });
+                    break;
+                } catch (error) {
+                    expect(isBridgeError(error, 'bridge_chat_rate_limited')).toBe(true);
+                    const deferMs = (error as BridgeError).details['deferMs'] as number;
+                    expect(deferMs).toBeGreaterThan(0);
+                    expect(deferMs).toBeLessThanOrEqual(350);
+                    deferred += 1;
+                    await new Promise((resolve) => setTimeout(resolve, deferMs));
+                }
+            }
+        }
         expect(h.emulator.messagesFrom(conversationId).map((m) => m.text)).toEqual(texts);
+        expect(deferred).toBeGreaterThan(0);
         expect(h.emulator.stats.throttled).toBe(0);
     });
 

@@ -6,6 +6,7 @@
 import type { Db } from '../../bridge/src/store/db';
 import { claimJobs, completeJobs, enqueue, getOutboxJob } from '../../bridge/src/store/outbox';
 import { createOutboxWorker } from '../../bridge/src/store/outbox-worker';
+import { BridgeError } from '../../bridge/src/core/errors';
 import type { OutboxHandlers, OutboxWorkerOptions } from '../../bridge/src/store/outbox-worker';
 import { silentLogger } from '../../bridge/src/observability/logger';
 import { databaseTargets } from '../support/databases';
@@ -176,6 +177,42 @@ describe.each(databaseTargets())('outbox durability on $name', (target) => {
             expect(ran).toHaveLength(4);
         } finally {
             release();
+            await w.stop();
+        }
+    });
+
+    it('reschedules a job that must wait (a rate limit) without holding a slot or spending an attempt', async () => {
+        const ran: string[] = [];
+        let waits = 0;
+        const w = worker(
+            db,
+            {
+                send: (payload) => {
+                    // The first seven tries of `chatty` are told to come back in 30 ms (more than maxAttempts).
+                    if (payload === 'chatty' && waits < 7) {
+                        waits += 1;
+                        return Promise.reject(
+                            new BridgeError('bridge_chat_rate_limited', 'over the per-conversation rate', {
+                                details: { retryable: true, deferMs: 30 }
+                            })
+                        );
+                    }
+                    ran.push(String(payload));
+                    return Promise.resolve();
+                }
+            },
+            { concurrency: 1 }
+        );
+        const chatty = await enqueue(db, { kind: 'send', orderingKey: 'chat-1', payload: 'chatty' });
+        await enqueue(db, { kind: 'send', orderingKey: 'chat-1', payload: 'chatty-next' });
+        await enqueue(db, { kind: 'send', orderingKey: 'chat-2', payload: 'quiet' });
+        w.start();
+        try {
+            await eventually(() => (ran.length === 3 ? true : undefined));
+            // The one slot served the other chat while the chatty one waited; the chatty chat kept its order.
+            expect(ran).toEqual(['quiet', 'chatty', 'chatty-next']);
+            expect(await getOutboxJob(db, chatty.id)).toMatchObject({ state: 'done', attempts: 1 });
+        } finally {
             await w.stop();
         }
     });

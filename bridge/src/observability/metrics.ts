@@ -38,7 +38,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
         }),
         outboxJobs: new Counter({
             name: 'bridge_outbox_job_attempts_total',
-            help: 'Outbox job attempts by kind and outcome (done, retry, dead)',
+            help: 'Outbox job attempts by kind and outcome (done, retry, dead, deferred: told to wait, e.g. a rate limit)',
             labelNames: ['kind', 'outcome'],
             registers: [registry]
         }),

@@ -9,6 +9,7 @@ import {
     completeJob,
     completeJobs,
     deadLetterJob,
+    deferJob,
     OUTBOX_CHANNEL,
     outboxDepth,
     releaseStaleJobs,
@@ -122,6 +123,18 @@ export function permanentFailure(error: unknown): BridgeError {
 
 export function isPermanentFailure(error: unknown): boolean {
     return error instanceof BridgeError && error.details['retryable'] === false;
+}
+
+/**
+ * How long a job asks to wait before it runs again, when it did not fail but may not go yet (a rate
+ * limit: the Enhanced Chat 22-messages-per-minute window). The rule: a BridgeError whose `details.deferMs`
+ * is a number. The worker puts such a job back until then, frees its slot for other keys, keeps its
+ * key's later jobs behind it, and does not count the attempt.
+ */
+export function deferralOf(error: unknown): number | undefined {
+    if (!(error instanceof BridgeError)) return undefined;
+    const ms = error.details['deferMs'];
+    return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
 /** Full jitter: a random delay between 0 and min(maxMs, baseMs · 2^(attempt-1)). */
@@ -371,6 +384,13 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         const error = errorOf(failure);
         const permanent = isPermanentFailure(failure);
         const now = clock.now();
+        const deferMs = permanent ? undefined : deferralOf(failure);
+        if (deferMs !== undefined) {
+            if (!(await deferJob(db, job, { now, runAt: new Date(now.getTime() + deferMs) }))) return;
+            metrics?.outboxJobs.inc({ kind: job.kind, outcome: 'deferred' });
+            logger.debug({ jobId: job.id, kind: job.kind, deferMs, reason: error.code }, 'outbox job waits its turn');
+            return;
+        }
         if (permanent || job.attempts >= maxAttempts) {
             if (!(await deadLetterJob(db, job, { now, error }))) return;
             metrics?.outboxDeadLetters.inc({ kind: job.kind });

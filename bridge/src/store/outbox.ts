@@ -322,6 +322,20 @@ export async function rescheduleJob(
     return result.affectedRows === 1;
 }
 
+/**
+ * Puts a job back to wait until `runAt` because the remote asked it to wait (a rate limit), not because
+ * it failed: the attempt is given back, so a busy conversation is never dead-lettered for waiting.
+ */
+export async function deferJob(q: Queryable, job: ClaimedJob, outcome: { now: Date; runAt: Date }): Promise<boolean> {
+    const result = await q.query(
+        `UPDATE outbox_jobs SET state = 'pending', run_at = $3::timestamptz, attempts = attempts - 1,
+             locked_until = NULL, locked_by = NULL, updated_at = $4::timestamptz
+         WHERE id = $1 AND state = 'running' AND attempts = $2`,
+        [job.id, job.attempts, outcome.runAt.toISOString(), outcome.now.toISOString()]
+    );
+    return result.affectedRows === 1;
+}
+
 /** Gives up on a job: it stays as `dead` for an operator to inspect and retry. */
 export async function deadLetterJob(
     q: Queryable,

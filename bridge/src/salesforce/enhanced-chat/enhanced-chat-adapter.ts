@@ -2,7 +2,10 @@
  * The Enhanced Chat (Messaging for In-App and Web) implementation of the handover core's ChatAdapter:
  * the bridge acts as one guest web user per handover (salesforce.md §3.2). Salesforce's limits are met
  * by queuing, never by failing the user: access tokens through one per-org window (200/min), messages
- * through one window per conversation (22/min), sent one at a time in call order.
+ * through one window per conversation (22/min), sent one at a time in call order. A message over its
+ * conversation's window is not waited for here (that held an outbox slot for up to a minute): the send
+ * fails with `bridge_chat_rate_limited` and `details.deferMs`, and the outbox puts the job back until the
+ * window has room, keeping the chat's order and its attempts.
  *
  * Token renewal: on a 401 the adapter asks for a continuation token with the old token (same subject,
  * so the conversation stays reachable), and only if that is refused for a new guest token. Salesforce
@@ -244,7 +247,12 @@ export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): 
             const session = sessionFor(handoverId, state);
             const id = toChatUuid('message', message.messageId);
             const send = async (): Promise<void> => {
-                await session.limiter.acquire();
+                const waitMs = session.limiter.tryAcquire();
+                if (waitMs > 0) {
+                    throw new BridgeError('bridge_chat_rate_limited', 'the conversation is at its message rate', {
+                        details: { handoverId, retryable: true, deferMs: waitMs }
+                    });
+                }
                 await withToken(session, (token) =>
                     client.sendText(token, session.data.conversationId, id, message.text)
                 );
