@@ -66,6 +66,8 @@ export interface SandboxOptions {
     liveAgent?: LiveAgentTuning;
     /** The bridge's legacy Chat adapter tuning (retries, poll backoff, waits). */
     legacyChatTuning?: LegacyChatTuning;
+    /** How often retention runs (default BRIDGE_RETENTION_INTERVAL_MINUTES). */
+    retentionIntervalMs?: number;
 }
 
 export interface Sandbox<Chat extends AgentConsole = EnhancedChatEmulator> {
@@ -203,7 +205,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             ...('url' in database && database.schema ? { databaseSchema: database.schema } : {}),
             ...(options.outbox ? { outbox: options.outbox } : {}),
             ...(options.chatTuning ? { enhancedChat: options.chatTuning } : {}),
-            ...(options.legacyChatTuning ? { legacyChat: options.legacyChatTuning } : {})
+            ...(options.legacyChatTuning ? { legacyChat: options.legacyChatTuning } : {}),
+            ...(options.retentionIntervalMs === undefined ? {} : { retentionIntervalMs: options.retentionIntervalMs })
         });
         const send = createHaptikSender(bridge.url, { secret: c.webhookSecret });
         return {
