@@ -5,8 +5,9 @@
  * exponential backoff and jitter, maps every failure to a SalesforceError and records API usage.
  *
  * Retry policy: reads, updates and external-id upserts are idempotent and are retried on 500/502/503/504,
- * connection resets and timeouts. A create is retried only when Salesforce answered with an error status
- * or the connection was refused (nothing was saved); after a timeout or a reset it may have been saved,
+ * connection resets and timeouts. A create is retried only when Salesforce answered 500/503 itself or the
+ * connection was refused (nothing was saved); after a timeout, a reset or a gateway's 502/504 it may have
+ * been saved,
  * so it fails with `outcomeUnknown: true, retryable: false` — use an upsert on an idempotency key when
  * a create must be repeatable.
  *
@@ -242,6 +243,8 @@ function classify(error: unknown, status: number | undefined): Failure {
         return { kind: 'auth' };
     }
     if (code === 'REQUEST_LIMIT_EXCEEDED') return { kind: 'limit' };
+    // A gateway's 502/504 says nothing of whether Salesforce behind it did the work: a create may be saved.
+    if (status === 502 || status === 504) return { kind: 'transient', network: 'lost' };
     if (status !== undefined && TRANSIENT_STATUS.has(status)) return { kind: 'transient', network: 'none' };
     if (/^ERROR_HTTP_5\d\d$/.test(name) && TRANSIENT_STATUS.has(Number(name.slice(-3))))
         return { kind: 'transient', network: 'none' };
