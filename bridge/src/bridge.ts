@@ -11,7 +11,7 @@ import type { Logger } from './observability/logger';
 import type { Metrics } from './observability/metrics';
 import { createCrmDirectory } from './salesforce/crm-directory';
 import { createSalesforceClient } from './salesforce/salesforce-client';
-import type { SalesforceClient } from './salesforce/salesforce-client';
+import type { SalesforceClient, SalesforceClientDeps } from './salesforce/salesforce-client';
 import { createCustomerLookupService } from './services/customer-lookup-service';
 import { createEventCaseService } from './services/event-case-service';
 import { createHandoverService } from './services/handover-service';
@@ -69,6 +69,8 @@ export interface BridgeOptions {
     streams?: Pick<StreamOwnershipOptions, 'instanceId' | 'leaseMs' | 'tickMs'>;
     /** Retention's interval in ms (tests shorten it); default BRIDGE_RETENTION_INTERVAL_MINUTES. */
     retentionIntervalMs?: number;
+    /** Salesforce REST deadlines and retries (tests shorten them): per exchange, per call. */
+    salesforceTiming?: Pick<SalesforceClientDeps, 'timeoutMs' | 'deadlineMs' | 'retry'>;
 }
 
 export interface RunningBridge {
@@ -153,7 +155,12 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     const clock = options.clock ?? systemClock;
     const db = await openDb({ ...config.database, schema: options.databaseSchema }, logger);
 
-    const salesforce = createSalesforceClient(config.salesforce, { logger, metrics, clock });
+    const salesforce = createSalesforceClient(config.salesforce, {
+        logger,
+        metrics,
+        clock,
+        ...options.salesforceTiming
+    });
     const haptik = createHaptikClient({ ...config.haptik, logger });
     const businessId = String(config.haptik.businessId);
     const redact = createRedactor(settings.redaction.rules);

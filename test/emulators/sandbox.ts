@@ -68,6 +68,8 @@ export interface SandboxOptions {
     legacyChatTuning?: LegacyChatTuning;
     /** How often retention runs (default BRIDGE_RETENTION_INTERVAL_MINUTES). */
     retentionIntervalMs?: number;
+    /** The bridge's Salesforce REST deadlines and retries. */
+    salesforceTiming?: BridgeOptions['salesforceTiming'];
 }
 
 export interface Sandbox<Chat extends AgentConsole = EnhancedChatEmulator> {
@@ -206,7 +208,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             ...(options.outbox ? { outbox: options.outbox } : {}),
             ...(options.chatTuning ? { enhancedChat: options.chatTuning } : {}),
             ...(options.legacyChatTuning ? { legacyChat: options.legacyChatTuning } : {}),
-            ...(options.retentionIntervalMs === undefined ? {} : { retentionIntervalMs: options.retentionIntervalMs })
+            ...(options.retentionIntervalMs === undefined ? {} : { retentionIntervalMs: options.retentionIntervalMs }),
+            ...(options.salesforceTiming ? { salesforceTiming: options.salesforceTiming } : {})
         });
         const send = createHaptikSender(bridge.url, { secret: c.webhookSecret });
         return {
