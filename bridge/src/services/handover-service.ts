@@ -780,7 +780,7 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
         return findActiveHandoverForUser(db, deps.businessId, userId);
     }
 
-    return {
+    const service: HandoverService = {
         async startFromIntegration(request) {
             const { created, session, language } = await startHandover(triggerFromIntegration(request));
             const text = renderNotice(settings.notices, language, { key: created ? 'connecting' : 'alreadyConnected' });
@@ -900,5 +900,12 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
             if (!adapterStateOf(session).core.machine.chatOpened) return;
             await chat.resume(handoverId, chatStateOf(session));
         }
+    };
+    return {
+        ...service,
+        // One user's messages are matched to their handover and queued in arrival order: a lookup that takes
+        // longer (a stale conversation number) must not let the user's next message overtake this one.
+        onTractMessage: (payload, eventId) =>
+            serial(`user:${payload.user_id}`, () => service.onTractMessage(payload, eventId))
     };
 }
