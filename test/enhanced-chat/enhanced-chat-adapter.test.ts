@@ -163,35 +163,34 @@ describe('Enhanced Chat adapter', () => {
         expect(h.emulator.messagesFrom(conversationId).map((m) => m.text)).toEqual(['still there?']);
     });
 
-    it('renews an expired token, keeps the stream going and hands the new state to the core', async () => {
-        h = await startHarness();
+    it('keeps an idle chat past its token’s lifetime: renews ahead of expiry, same subject, same conversation', async () => {
+        // Tokens live 2 s here; the service refuses an expired one outright (continuation included).
+        h = await startHarness({ tokenTtlMs: 2000 });
         const state = await h.adapter.open(openRequest('ho-5'));
         const conversationId = (state.data as { conversationId: string }).conversationId;
         h.emulator.accept(conversationId, 'Asha');
         await h.recorder.waitFor((e) => e.type === 'agent_joined');
 
-        h.emulator.expireTokens();
-        h.emulator.agentMessage(conversationId, 'after expiry');
+        // Idle for more than two lifetimes (a long queue, a quiet agent).
+        await new Promise((resolve) => setTimeout(resolve, 4500));
+        h.emulator.agentMessage(conversationId, 'still there?');
         const envelope = await h.recorder.waitFor((e) => e.type === 'agent_message');
+        expect(envelope.event).toMatchObject({ text: 'still there?' });
         const renewed = envelope.state?.data.accessToken;
         expect(typeof renewed).toBe('string');
         expect(renewed).not.toBe(state.data.accessToken);
-        expect(h.emulator.requests.some((r) => r.path === '/eventrouter/v1/sse' && r.status === 401)).toBe(true);
+        // The core may still hold the first state: the adapter uses the renewed token.
+        await h.adapter.sendMessage('ho-5', state, { messageId: 'u-1', text: 'yes, thanks' });
+        expect(h.emulator.messagesFrom(conversationId).map((m) => m.text)).toEqual(['yes, thanks']);
 
-        // The core may still hold the old state: the adapter uses the renewed token.
-        await h.adapter.sendMessage('ho-5', state, { messageId: 'u-1', text: 'thanks' });
-        // A fresh instance with only the expired state renews on the 401 of its first call.
-        h.emulator.expireTokens();
-        const other = h.newAdapter();
-        await other.adapter.sendMessage(
-            'ho-5',
-            { data: envelope.state!.data, cursor: envelope.cursor },
-            {
-                messageId: 'u-2',
-                text: 'bye'
-            }
-        );
-        expect(h.emulator.messagesFrom(conversationId).map((m) => m.text)).toEqual(['thanks', 'bye']);
+        const calls = h.emulator.requests;
+        // One guest (one subject) throughout; renewed by continuation tokens, never refused as expired.
+        expect(calls.filter((r) => r.path.endsWith('/authorization/unauthenticated/access-token'))).toHaveLength(1);
+        expect(
+            calls.filter((r) => r.path.endsWith('/authorization/continuation-access-token') && r.status === 200).length
+        ).toBeGreaterThanOrEqual(2);
+        expect(calls.filter((r) => r.status === 401)).toEqual([]);
+        expect(h.emulator.conversations()).toHaveLength(1);
     });
 
     it('queues opens beyond the token limit instead of failing', async () => {
