@@ -665,6 +665,8 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                 }
             });
             const conversation = await getConversation(db, conversationKeyOf);
+            // What an earlier run of this job saved before it asked for the chat (it was cut off): continued.
+            const saved = adapterStateOf(session).chat;
             let state: ChatSessionState;
             try {
                 state = await chat.open({
@@ -673,7 +675,13 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                     visitorName: core.visitorName,
                     language: core.language,
                     routingAttributes: routingAttributesOf(settings.routingAttributes, context, conversationKeyOf),
-                    ...(conversation?.caseId ? { caseId: conversation.caseId } : {})
+                    ...(conversation?.caseId ? { caseId: conversation.caseId } : {}),
+                    ...(saved === undefined || Object.keys(saved).length === 0
+                        ? {}
+                        : { previous: { data: saved, cursor: session.lastEventId } }),
+                    saveProgress: async (progress) => {
+                        await applyInput(handoverId, undefined, { chatState: progress, chatStateOnlyIfUnopened: true });
+                    }
                 });
             } catch (error) {
                 if (!isPermanentFailure(error)) throw error;

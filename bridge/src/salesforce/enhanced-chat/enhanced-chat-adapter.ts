@@ -267,13 +267,28 @@ export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): 
             if (existing?.stream?.running) return toState(existing);
             const conversationId = toChatUuid('conversation', request.handoverId);
             try {
-                const token = await newToken();
+                // A re-run after a crash continues as the same guest: the conversation belongs to its subject.
+                const prior = request.previous?.data;
+                const resumed =
+                    typeof prior?.['accessToken'] === 'string' && prior['conversationId'] === conversationId
+                        ? { accessToken: prior['accessToken'], lastEventId: request.previous?.cursor ?? null }
+                        : undefined;
+                const token = resumed ?? (await newToken());
                 const data: EnhancedChatData = {
                     accessToken: token.accessToken,
                     conversationId,
                     tokenExpiresAt: tokenExpiry(token.accessToken)
                 };
-                await client.createConversation(token.accessToken, conversationId, request.routingAttributes);
+                if (resumed === undefined)
+                    await request.saveProgress?.({ data: { ...data }, cursor: token.lastEventId });
+                try {
+                    await client.createConversation(token.accessToken, conversationId, request.routingAttributes);
+                } catch (error) {
+                    // Our id, our guest: the first run created it before it was cut off.
+                    const exists = isBridgeError(error, 'bridge_chat_rejected') && error.details['status'] === 409;
+                    if (resumed === undefined || !exists) throw error;
+                    logger.info({ handoverId: request.handoverId }, 'enhanced chat conversation existed already');
+                }
                 const session = sessionFor(request.handoverId, { data: { ...data }, cursor: token.lastEventId });
                 session.data = data;
                 session.cursor = token.lastEventId;
