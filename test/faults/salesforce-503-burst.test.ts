@@ -2,11 +2,10 @@
  * Fault: Salesforce answers 503 for a while (compressed here to ~2 s) during a burst of transcript Cases.
  * Expected: every Case is written once (0 lost, 0 duplicated) and the outbox drains once Salesforce is back.
  */
-import { webhookConversationComplete } from '../emulators/haptik/haptik-sender';
 import { startSandbox } from '../emulators/sandbox';
 import type { Sandbox } from '../emulators/sandbox';
-import { eventually } from '../support/eventually';
 import { reportFigures } from './figures';
+import { completeConversations, waitUntilDrained } from './outbox-drain';
 
 const CONVERSATIONS = 30;
 const OUTAGE_MS = 2000;
@@ -28,30 +27,16 @@ describe('fault: Salesforce 503 during a burst of transcript Cases', () => {
         // Salesforce goes down (503 to every REST call) just as the burst arrives.
         sandbox.salesforce.failNext(100_000, { status: 503 });
         const started = Date.now();
-        const keys: string[] = [];
-        for (let i = 0; i < CONVERSATIONS; i++) {
-            const userId = `burst-${i}`;
-            keys.push(`343:${userId}:1`);
-            const answer = await sandbox.send.webhook(
-                webhookConversationComplete({
-                    userId,
-                    userName: `hu-${userId}`,
-                    conversationNo: 1,
-                    completionType: 'autocomplete'
-                })
-            );
-            expect(answer.status).toBe(200);
-        }
+        const users = Array.from({ length: CONVERSATIONS }, (_, i) => `burst-${i}`);
+        const keys = users.map((userId) => `343:${userId}:1`);
+        await completeConversations(sandbox, users);
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, OUTAGE_MS - (Date.now() - started))));
         const refusedDuringOutage = sandbox.salesforce.apiCalls.total;
         // Salesforce is back.
         sandbox.salesforce.reset();
 
         const db = sandbox.bridge.db;
-        await eventually(async () => {
-            const open = await db.query(`SELECT 1 FROM outbox_jobs WHERE state IN ('pending', 'running', 'dead')`);
-            return open.rows.length === 0 ? true : undefined;
-        }, 30_000);
+        await waitUntilDrained(db);
         const drainedMs = Date.now() - started;
 
         const cases = sandbox.salesforce.records('Case');

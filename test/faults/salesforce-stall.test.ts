@@ -5,11 +5,11 @@
  * call's deadline, the job is retried, and the later jobs of its key (the transcript file after the Case)
  * and of other keys go on.
  */
-import { webhookConversationComplete } from '../emulators/haptik/haptik-sender';
 import { startSandbox } from '../emulators/sandbox';
 import type { Sandbox } from '../emulators/sandbox';
 import { eventually } from '../support/eventually';
 import { reportFigures } from './figures';
+import { completeConversations, waitUntilDrained } from './outbox-drain';
 
 const STALL_WINDOW_MS = 1500;
 
@@ -39,17 +39,7 @@ describe('fault: Salesforce sends headers, then stalls', () => {
         );
         sandbox.salesforce.failNext(100_000, { stallAfterHeaders: true });
         const started = Date.now();
-        for (const userId of ['stall-long', 'stall-other']) {
-            const answer = await sandbox.send.webhook(
-                webhookConversationComplete({
-                    userId,
-                    userName: `hu-${userId}`,
-                    conversationNo: 1,
-                    completionType: 'autocomplete'
-                })
-            );
-            expect(answer.status).toBe(200);
-        }
+        await completeConversations(sandbox, ['stall-long', 'stall-other']);
         const db = sandbox.bridge.db;
         // Calls end at their deadline and the jobs go back to wait: nothing stays `running` on a stalled call.
         const timedOut = await eventually(async () => {
@@ -63,10 +53,7 @@ describe('fault: Salesforce sends headers, then stalls', () => {
         const stalledExchanges = sandbox.salesforce.apiCalls.total;
         sandbox.salesforce.reset();
 
-        await eventually(async () => {
-            const open = await db.query(`SELECT 1 FROM outbox_jobs WHERE state IN ('pending', 'running', 'dead')`);
-            return open.rows.length === 0 ? true : undefined;
-        }, 30_000);
+        await waitUntilDrained(db);
         const recoveredMs = Date.now() - started;
 
         const cases = sandbox.salesforce.records('Case');

@@ -3,23 +3,11 @@
  * detached, a long outage does not pile up listeners, and a chat request run again after a crash does not
  * put a second chat in the agent's queue.
  */
-import type { ChatEventEnvelope, ChatSessionState } from '../../bridge/src/core/handover/chat-port';
 import { getEventListeners } from 'node:events';
 import { captureLogger } from '../support/test-clock-and-log';
 import { eventually } from '../support/eventually';
-import { openRequest, startHarness } from './harness';
+import { openRequest, startHarness, storedState } from './harness';
 import type { Harness } from './harness';
-
-/** What the core would have stored: the last state handed over with an event, and the last cursor. */
-function storedState(envelopes: ChatEventEnvelope[], opened: ChatSessionState): ChatSessionState {
-    let data = opened.data;
-    let cursor = opened.cursor;
-    for (const e of envelopes) {
-        if (e.state) data = e.state.data;
-        cursor = e.cursor;
-    }
-    return { data, cursor };
-}
 
 describe('legacy chat durability', () => {
     let h: Harness;

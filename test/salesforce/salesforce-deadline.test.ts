@@ -4,21 +4,10 @@
  * that waits for it) pending for good. Each exchange now ends at its deadline, body included, and the
  * whole call (retries included) at another.
  */
-import { isSalesforceError } from '../../bridge/src/salesforce/salesforce-client';
 import type { SalesforceError } from '../../bridge/src/salesforce/salesforce-client';
 import { startSalesforceEmulator } from '../emulators/salesforce';
 import type { SalesforceEmulator } from '../emulators/salesforce';
-import { CLIENT_ID, CLIENT_SECRET, clientFor } from './helpers';
-
-async function caught(promise: Promise<unknown>): Promise<SalesforceError> {
-    try {
-        await promise;
-    } catch (error) {
-        if (isSalesforceError(error)) return error;
-        throw error;
-    }
-    throw new Error('expected the call to fail');
-}
+import { CLIENT_ID, CLIENT_SECRET, caught, clientFor } from './helpers';
 
 /** The call's outcome, or `still pending` when it has not settled well after every deadline passed. */
 function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | 'still pending'> {
