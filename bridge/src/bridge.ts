@@ -11,7 +11,7 @@ import type { Logger } from './observability/logger';
 import type { Metrics } from './observability/metrics';
 import { createCrmDirectory } from './salesforce/crm-directory';
 import { createSalesforceClient } from './salesforce/salesforce-client';
-import type { SalesforceClient } from './salesforce/salesforce-client';
+import type { SalesforceClient, SalesforceClientDeps } from './salesforce/salesforce-client';
 import { createCustomerLookupService } from './services/customer-lookup-service';
 import { createEventCaseService } from './services/event-case-service';
 import { createHandoverService } from './services/handover-service';
@@ -24,6 +24,7 @@ import { createLegacyChatAdapter } from './salesforce/legacy-chat';
 import type { LegacyChatAdapterOptions } from './salesforce/legacy-chat';
 import type { HandoverSettings } from './core/handover/handover-settings';
 import { createTranscriptCaseService } from './services/transcript-case-service';
+import { createRetentionService } from './services/retention-service';
 import { createRedactor } from './core/redaction';
 import type { LookupRequest } from './core/customer-lookup';
 import { outboundBatchHandlers, outboundJobHandlers } from './services/outbound-jobs';
@@ -66,6 +67,10 @@ export interface BridgeOptions {
     };
     /** Chat stream ownership across instances: heartbeat lease and tick (tests shorten them). */
     streams?: Pick<StreamOwnershipOptions, 'instanceId' | 'leaseMs' | 'tickMs'>;
+    /** Retention's interval in ms (tests shorten it); default BRIDGE_RETENTION_INTERVAL_MINUTES. */
+    retentionIntervalMs?: number;
+    /** Salesforce REST deadlines and retries (tests shorten them): per exchange, per call. */
+    salesforceTiming?: Pick<SalesforceClientDeps, 'timeoutMs' | 'deadlineMs' | 'retry'>;
 }
 
 export interface RunningBridge {
@@ -150,7 +155,12 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     const clock = options.clock ?? systemClock;
     const db = await openDb({ ...config.database, schema: options.databaseSchema }, logger);
 
-    const salesforce = createSalesforceClient(config.salesforce, { logger, metrics, clock });
+    const salesforce = createSalesforceClient(config.salesforce, {
+        logger,
+        metrics,
+        clock,
+        ...options.salesforceTiming
+    });
     const haptik = createHaptikClient({ ...config.haptik, logger });
     const businessId = String(config.haptik.businessId);
     const redact = createRedactor(settings.redaction.rules);
@@ -197,11 +207,30 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
                       agentName: settings.transcript.agentName
                   }
               });
+    const DAY_MS = 24 * 60 * 60 * 1000;
+    // BRIDGE_RETENTION_DAYS=0 keeps everything: nothing is queued, and no handler deletes.
+    const retention =
+        config.retention.days === 0
+            ? undefined
+            : createRetentionService({
+                  db,
+                  outbox: { notify: () => outbox.notify() },
+                  settings: {
+                      keepMs: config.retention.days * DAY_MS,
+                      doneJobsMs: config.retention.doneJobDays * DAY_MS,
+                      instancesMs: DAY_MS,
+                      intervalMs: options.retentionIntervalMs ?? config.retention.intervalMinutes * 60_000
+                  },
+                  metrics,
+                  logger,
+                  clock
+              });
     const outbox = createOutboxWorker({
         db,
         handlers: {
             ...outboundJobHandlers({ haptik, salesforce }),
             ...transcripts.handlers,
+            ...(retention === undefined ? {} : retention.handlers),
             ...(handover === undefined ? {} : handover.handlers)
         },
         batchHandlers: outboundBatchHandlers({ salesforce }),
@@ -293,6 +322,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
 
     const server = await startHttpServer(app, { port: config.port, ...(options.host ? { host: options.host } : {}) });
     outbox.start();
+    retention?.start();
     if (chat !== undefined && handover !== undefined && streams !== undefined) {
         chat.onEvent((envelope) => handover.onChatEvent(envelope));
         // Takes the open chats nobody reads (after a restart: all of them) and keeps a heartbeat.
@@ -311,6 +341,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         stop() {
             stopping ??= (async () => {
                 await server.close();
+                retention?.stop();
                 await chat?.close();
                 await outbox.stop();
                 // Nothing here reads a stream or opens a chat any more: hand the chats to the other instances

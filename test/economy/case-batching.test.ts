@@ -298,7 +298,7 @@ describe.each(databaseTargets())('Case writes through the outbox on $name', (tar
         emulator.failNext(2, { delayMs: 1000 });
         const round1 = await enqueueAll(Array.from({ length: 20 }, (_, i) => caseJob(`343:t-${i}:1`)));
         await w.drain();
-        expect((await getOutboxJob(db, round1[0]!))!.lastErrorCode).toBe('bridge_salesforce_unavailable');
+        expect((await getOutboxJob(db, round1[0]!))!.lastErrorCode).toBe('bridge_salesforce_timeout');
         for (let i = 0; i < 10 && (await outboxDepth(db)).pending > 0; i++) {
             clock.advance(10_000);
             await w.drain();

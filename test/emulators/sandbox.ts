@@ -66,6 +66,10 @@ export interface SandboxOptions {
     liveAgent?: LiveAgentTuning;
     /** The bridge's legacy Chat adapter tuning (retries, poll backoff, waits). */
     legacyChatTuning?: LegacyChatTuning;
+    /** How often retention runs (default BRIDGE_RETENTION_INTERVAL_MINUTES). */
+    retentionIntervalMs?: number;
+    /** The bridge's Salesforce REST deadlines and retries. */
+    salesforceTiming?: BridgeOptions['salesforceTiming'];
 }
 
 export interface Sandbox<Chat extends AgentConsole = EnhancedChatEmulator> {
@@ -206,7 +210,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             ...('url' in database && database.schema ? { databaseSchema: database.schema } : {}),
             ...(options.outbox ? { outbox: options.outbox } : {}),
             ...(options.chatTuning ? { enhancedChat: options.chatTuning } : {}),
-            ...(options.legacyChatTuning ? { legacyChat: options.legacyChatTuning } : {})
+            ...(options.legacyChatTuning ? { legacyChat: options.legacyChatTuning } : {}),
+            ...(options.retentionIntervalMs === undefined ? {} : { retentionIntervalMs: options.retentionIntervalMs }),
+            ...(options.salesforceTiming ? { salesforceTiming: options.salesforceTiming } : {})
         });
         const send = createHaptikSender(bridge.url, { secret: c.webhookSecret });
         return {

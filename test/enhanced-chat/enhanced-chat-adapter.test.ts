@@ -4,6 +4,7 @@
  * rate limits met by queuing, routing failure and the heartbeat timeout.
  */
 import { isBridgeError } from '../../bridge/src/core/errors';
+import type { BridgeError } from '../../bridge/src/core/errors';
 import type { ChatSessionState } from '../../bridge/src/core/handover/chat-port';
 import { toChatUuid } from '../../bridge/src/salesforce/enhanced-chat';
 import { startSalesforceEmulator } from '../emulators/salesforce';
@@ -162,35 +163,34 @@ describe('Enhanced Chat adapter', () => {
         expect(h.emulator.messagesFrom(conversationId).map((m) => m.text)).toEqual(['still there?']);
     });
 
-    it('renews an expired token, keeps the stream going and hands the new state to the core', async () => {
-        h = await startHarness();
+    it('keeps an idle chat past its token’s lifetime: renews ahead of expiry, same subject, same conversation', async () => {
+        // Tokens live 2 s here; the service refuses an expired one outright (continuation included).
+        h = await startHarness({ tokenTtlMs: 2000 });
         const state = await h.adapter.open(openRequest('ho-5'));
         const conversationId = (state.data as { conversationId: string }).conversationId;
         h.emulator.accept(conversationId, 'Asha');
         await h.recorder.waitFor((e) => e.type === 'agent_joined');
 
-        h.emulator.expireTokens();
-        h.emulator.agentMessage(conversationId, 'after expiry');
+        // Idle for more than two lifetimes (a long queue, a quiet agent).
+        await new Promise((resolve) => setTimeout(resolve, 4500));
+        h.emulator.agentMessage(conversationId, 'still there?');
         const envelope = await h.recorder.waitFor((e) => e.type === 'agent_message');
+        expect(envelope.event).toMatchObject({ text: 'still there?' });
         const renewed = envelope.state?.data.accessToken;
         expect(typeof renewed).toBe('string');
         expect(renewed).not.toBe(state.data.accessToken);
-        expect(h.emulator.requests.some((r) => r.path === '/eventrouter/v1/sse' && r.status === 401)).toBe(true);
+        // The core may still hold the first state: the adapter uses the renewed token.
+        await h.adapter.sendMessage('ho-5', state, { messageId: 'u-1', text: 'yes, thanks' });
+        expect(h.emulator.messagesFrom(conversationId).map((m) => m.text)).toEqual(['yes, thanks']);
 
-        // The core may still hold the old state: the adapter uses the renewed token.
-        await h.adapter.sendMessage('ho-5', state, { messageId: 'u-1', text: 'thanks' });
-        // A fresh instance with only the expired state renews on the 401 of its first call.
-        h.emulator.expireTokens();
-        const other = h.newAdapter();
-        await other.adapter.sendMessage(
-            'ho-5',
-            { data: envelope.state!.data, cursor: envelope.cursor },
-            {
-                messageId: 'u-2',
-                text: 'bye'
-            }
-        );
-        expect(h.emulator.messagesFrom(conversationId).map((m) => m.text)).toEqual(['thanks', 'bye']);
+        const calls = h.emulator.requests;
+        // One guest (one subject) throughout; renewed by continuation tokens, never refused as expired.
+        expect(calls.filter((r) => r.path.endsWith('/authorization/unauthenticated/access-token'))).toHaveLength(1);
+        expect(
+            calls.filter((r) => r.path.endsWith('/authorization/continuation-access-token') && r.status === 200).length
+        ).toBeGreaterThanOrEqual(2);
+        expect(calls.filter((r) => r.status === 401)).toEqual([]);
+        expect(h.emulator.conversations()).toHaveLength(1);
     });
 
     it('queues opens beyond the token limit instead of failing', async () => {
@@ -208,7 +208,7 @@ describe('Enhanced Chat adapter', () => {
         expect(tokenCalls.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     });
 
-    it('queues messages beyond 22 per minute per conversation (a small limit here), in order', async () => {
+    it('answers a message beyond 22 per minute per conversation (a small limit here) with when to come back', async () => {
         h = await startHarness(
             { limits: { messagesPerWindow: 3, windowMs: 300 } },
             { messageRatePerMinute: 3, rateWindowMs: 350 }
@@ -216,8 +216,25 @@ describe('Enhanced Chat adapter', () => {
         const state = await h.adapter.open(openRequest('ho-7'));
         const conversationId = (state.data as { conversationId: string }).conversationId;
         const texts = Array.from({ length: 8 }, (_, i) => `message ${i + 1}`);
-        await Promise.all(texts.map((text, i) => h.adapter.sendMessage('ho-7', state, { messageId: `m-${i}`, text })));
+        let deferred = 0;
+        // As the outbox does: a deferred send comes back after deferMs, and the chat's next one waits for it.
+        for (const [i, text] of texts.entries()) {
+            for (;;) {
+                try {
+                    await h.adapter.sendMessage('ho-7', state, { messageId: `m-${i}`, text });
+                    break;
+                } catch (error) {
+                    expect(isBridgeError(error, 'bridge_chat_rate_limited')).toBe(true);
+                    const deferMs = (error as BridgeError).details['deferMs'] as number;
+                    expect(deferMs).toBeGreaterThan(0);
+                    expect(deferMs).toBeLessThanOrEqual(350);
+                    deferred += 1;
+                    await new Promise((resolve) => setTimeout(resolve, deferMs));
+                }
+            }
+        }
         expect(h.emulator.messagesFrom(conversationId).map((m) => m.text)).toEqual(texts);
+        expect(deferred).toBeGreaterThan(0);
         expect(h.emulator.stats.throttled).toBe(0);
     });
 

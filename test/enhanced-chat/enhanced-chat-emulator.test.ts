@@ -105,7 +105,7 @@ describe('Enhanced Chat emulator', () => {
         for (const entry of listed.conversationEntries) expect(typeof entry.entryPayload).toBe('string');
     });
 
-    it('answers 401 to an expired token and to a stream without one', async () => {
+    it('answers 401 `Jwt is expired` (plain text) to an expired token, and 401 to a stream without one', async () => {
         const jwt = await token();
         emulator.expireTokens();
         const created = await post(
@@ -114,6 +114,9 @@ describe('Enhanced Chat emulator', () => {
             jwt
         );
         expect(created.status).toBe(401);
+        // As the service's gateway answers it: plain text, not the JSON error shape.
+        expect(created.headers.get('content-type')).toBe('text/plain');
+        expect(await created.text()).toBe('Jwt is expired');
         const stream = await fetch(`${emulator.url}/eventrouter/v1/sse`, { headers: { 'X-Org-Id': ORG_ID } });
         expect(stream.status).toBe(401);
         await stream.body?.cancel();

@@ -1,5 +1,10 @@
 /** Shared set-up for the Live Agent tests: the emulator (and a Salesforce emulator for transcripts), an adapter. */
-import type { ChatAdapter, OpenChatRequest } from '../../bridge/src/core/handover/chat-port';
+import type {
+    ChatAdapter,
+    ChatEventEnvelope,
+    ChatSessionState,
+    OpenChatRequest
+} from '../../bridge/src/core/handover/chat-port';
 import { silentLogger } from '../../bridge/src/observability/logger';
 import { createLegacyChatAdapter } from '../../bridge/src/salesforce/legacy-chat';
 import type { LegacyChatAdapterOptions } from '../../bridge/src/salesforce/legacy-chat';
@@ -87,4 +92,15 @@ export function openRequest(handoverId: string, overrides: Partial<OpenChatReque
         routingAttributes: { Haptik_Intent: 'refund_request', Customer_Email: 'asha@example.com' },
         ...overrides
     };
+}
+
+/** What the core would have stored: the last state handed over with an event, and the last cursor. */
+export function storedState(envelopes: ChatEventEnvelope[], opened: ChatSessionState): ChatSessionState {
+    let data = opened.data;
+    let cursor = opened.cursor;
+    for (const e of envelopes) {
+        if (e.state) data = e.state.data;
+        cursor = e.cursor;
+    }
+    return { data, cursor };
 }

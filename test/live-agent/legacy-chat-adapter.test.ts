@@ -2,24 +2,13 @@
  * The legacy Chat (Live Agent) adapter against the emulator over real sockets: ChasitorInit, the single
  * long-poll loop, event mapping, sequenced sends, 503 → ReconnectSession, and a resume after a restart.
  */
-import type { ChatEvent, ChatEventEnvelope, ChatSessionState } from '../../bridge/src/core/handover/chat-port';
+import type { ChatEvent } from '../../bridge/src/core/handover/chat-port';
 import { eventually } from '../support/eventually';
-import { openRequest, startHarness } from './harness';
+import { openRequest, startHarness, storedState } from './harness';
 import type { Harness } from './harness';
 
 const agentTexts = (events: ChatEvent[]): string[] =>
     events.flatMap((e) => (e.type === 'agent_message' ? [e.text] : []));
-
-/** What the core would have stored: the last state handed over, with the last event's cursor. */
-function storedState(envelopes: ChatEventEnvelope[], opened: ChatSessionState): ChatSessionState {
-    let data = opened.data;
-    let cursor = opened.cursor;
-    for (const e of envelopes) {
-        if (e.state) data = e.state.data;
-        cursor = e.cursor;
-    }
-    return { data, cursor };
-}
 
 describe('legacy chat adapter', () => {
     let h: Harness;

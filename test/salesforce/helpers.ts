@@ -3,8 +3,12 @@ import type { SalesforceAuth, SalesforceConfig } from '../../bridge/src/config/e
 import { silentLogger } from '../../bridge/src/observability/logger';
 import { createMetrics } from '../../bridge/src/observability/metrics';
 import type { Metrics } from '../../bridge/src/observability/metrics';
-import { createSalesforceClient } from '../../bridge/src/salesforce/salesforce-client';
-import type { SalesforceClient, SalesforceClientDeps } from '../../bridge/src/salesforce/salesforce-client';
+import { createSalesforceClient, isSalesforceError } from '../../bridge/src/salesforce/salesforce-client';
+import type {
+    SalesforceClient,
+    SalesforceClientDeps,
+    SalesforceError
+} from '../../bridge/src/salesforce/salesforce-client';
 import type { SalesforceEmulator } from '../emulators/salesforce';
 
 export const CLIENT_ID = 'test-client-id';
@@ -44,4 +48,15 @@ export async function metricValue(
     const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
     const value = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
     return value?.value;
+}
+
+/** The SalesforceError a call fails with (anything else fails the test). */
+export async function caught(promise: Promise<unknown>): Promise<SalesforceError> {
+    try {
+        await promise;
+    } catch (error) {
+        if (isSalesforceError(error)) return error;
+        throw error;
+    }
+    throw new Error('expected the call to fail');
 }

@@ -1,19 +1,7 @@
 import { startSalesforceEmulator, generateTestKeyPair } from '../emulators/salesforce';
 import type { SalesforceEmulator } from '../emulators/salesforce';
-import { isSalesforceError } from '../../bridge/src/salesforce/salesforce-client';
-import type { SalesforceError } from '../../bridge/src/salesforce/salesforce-client';
 import { soqlString } from '../../bridge/src/salesforce/soql';
-import { CLIENT_ID, CLIENT_SECRET, USERNAME, clientFor, metricValue } from './helpers';
-
-async function caught(promise: Promise<unknown>): Promise<SalesforceError> {
-    try {
-        await promise;
-    } catch (error) {
-        if (isSalesforceError(error)) return error;
-        throw error;
-    }
-    throw new Error('expected the call to fail');
-}
+import { CLIENT_ID, CLIENT_SECRET, USERNAME, caught, clientFor, metricValue } from './helpers';
 
 describe('Salesforce client against the emulator', () => {
     const keys = generateTestKeyPair();

@@ -12,6 +12,8 @@ export interface BridgeConfig {
     database: { url: string | undefined; dataDir: string };
     configFile: string | undefined;
     adminToken: string | undefined;
+    /** Retention periods (days; `days` 0 = keep everything) and how often retention runs. */
+    retention: { days: number; doneJobDays: number; intervalMinutes: number };
     haptik: {
         baseUrl: string;
         clientId: string;
@@ -62,7 +64,10 @@ const HINTS: Record<string, string> = {
     SF_ES_DEVELOPER_NAME: 'the API name of the Embedded Service deployment (Custom Client)',
     SF_LIVEAGENT_URL: 'the Chat API endpoint, e.g. https://d.la1-c2-ia2.salesforceliveagent.com/chat',
     SF_LIVEAGENT_DEPLOYMENT_ID: 'the chat deployment id (572…)',
-    SF_LIVEAGENT_BUTTON_ID: 'the chat button id (573…)'
+    SF_LIVEAGENT_BUTTON_ID: 'the chat button id (573…)',
+    BRIDGE_RETENTION_DAYS: 'a whole number of days, e.g. 30 (0 keeps everything)',
+    BRIDGE_RETENTION_DONE_JOBS_DAYS: 'a whole number of days, at least 1, e.g. 7',
+    BRIDGE_RETENTION_INTERVAL_MINUTES: 'a whole number of minutes, at least 1, e.g. 60'
 };
 
 /** Secrets may come from a file named by <NAME>_FILE (for Docker/Kubernetes secrets). */
@@ -131,7 +136,15 @@ const schema = z.object({
     SF_ES_DEVELOPER_NAME: optionalText,
     SF_LIVEAGENT_URL: optionalText,
     SF_LIVEAGENT_DEPLOYMENT_ID: optionalText,
-    SF_LIVEAGENT_BUTTON_ID: optionalText
+    SF_LIVEAGENT_BUTTON_ID: optionalText,
+    BRIDGE_RETENTION_DAYS: z.coerce.number({ error: 'is not a number' }).int().min(0).max(36_500).default(30),
+    BRIDGE_RETENTION_DONE_JOBS_DAYS: z.coerce.number({ error: 'is not a number' }).int().min(1).max(36_500).default(7),
+    BRIDGE_RETENTION_INTERVAL_MINUTES: z.coerce
+        .number({ error: 'is not a number' })
+        .int()
+        .min(1)
+        .max(10_080)
+        .default(60)
 });
 
 /** Every variable the bridge reads, secrets' `<NAME>_FILE` forms included, for the documentation check. */
@@ -253,6 +266,11 @@ export function loadConfig(env: Env): BridgeConfig {
         database: { url: e.DATABASE_URL, dataDir: e.BRIDGE_DATA_DIR ?? './data' },
         configFile: e.BRIDGE_CONFIG_FILE,
         adminToken: e.BRIDGE_ADMIN_TOKEN,
+        retention: {
+            days: e.BRIDGE_RETENTION_DAYS,
+            doneJobDays: e.BRIDGE_RETENTION_DONE_JOBS_DAYS,
+            intervalMinutes: e.BRIDGE_RETENTION_INTERVAL_MINUTES
+        },
         haptik: {
             baseUrl: e.HAPTIK_BASE_URL,
             clientId: e.HAPTIK_CLIENT_ID,

@@ -16,6 +16,8 @@ export interface Metrics {
     readonly cacheLookups: Counter<'cache' | 'result'>;
     readonly chatStreams: Gauge;
     readonly chatStreamTakeovers: Counter;
+    readonly retentionDeleted: Counter<'table'>;
+    readonly retentionLastRun: Gauge;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -38,7 +40,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
         }),
         outboxJobs: new Counter({
             name: 'bridge_outbox_job_attempts_total',
-            help: 'Outbox job attempts by kind and outcome (done, retry, dead)',
+            help: 'Outbox job attempts by kind and outcome (done, retry, dead, deferred: told to wait, e.g. a rate limit)',
             labelNames: ['kind', 'outcome'],
             registers: [registry]
         }),
@@ -78,6 +80,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
         chatStreamTakeovers: new Counter({
             name: 'bridge_chat_stream_takeovers_total',
             help: 'Chat streams this instance took over from an instance that died or shut down',
+            registers: [registry]
+        }),
+        retentionDeleted: new Counter({
+            name: 'bridge_retention_deleted_total',
+            help: 'Rows deleted by retention, by table',
+            labelNames: ['table'],
+            registers: [registry]
+        }),
+        retentionLastRun: new Gauge({
+            name: 'bridge_retention_last_run_timestamp_seconds',
+            help: 'When retention last finished a run (Unix time)',
             registers: [registry]
         })
     };

@@ -5,13 +5,21 @@
  * exponential backoff and jitter, maps every failure to a SalesforceError and records API usage.
  *
  * Retry policy: reads, updates and external-id upserts are idempotent and are retried on 500/502/503/504,
- * connection resets and timeouts. A create is retried only when Salesforce answered with an error status
- * or the connection was refused (nothing was saved); after a timeout or a reset it may have been saved,
+ * connection resets and timeouts. A create is retried only when Salesforce answered 500/503 itself or the
+ * connection was refused (nothing was saved); after a timeout, a reset or a gateway's 502/504 it may have
+ * been saved,
  * so it fails with `outcomeUnknown: true, retryable: false` — use an upsert on an idempotency key when
  * a create must be repeatable.
+ *
+ * Deadlines: jsforce's own `timeout` stops counting once the response headers arrive, so a server that
+ * sends headers and then stalls would hold the call (and the outbox slot waiting on it) for good. Every
+ * exchange therefore goes through a fetch-based transport whose deadline (`timeoutMs`) covers the body
+ * too and aborts the request, and the whole call, retries and backoff included, ends at `deadlineMs`
+ * with `bridge_salesforce_timeout` (retryable, unless a create's outcome is unknown).
  */
+import { PassThrough } from 'node:stream';
 import { Connection } from '@jsforce/jsforce-node';
-import type { HttpRequest } from '@jsforce/jsforce-node';
+import type { HttpRequest, HttpResponse } from '@jsforce/jsforce-node';
 import type { SalesforceConfig } from '../config/env';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
@@ -104,14 +112,19 @@ export interface SalesforceClientDeps {
     metrics: Metrics;
     clock?: { now(): Date };
     retry?: RetryPolicy;
-    /** Per HTTP request, token requests included. */
+    /** Per HTTP exchange, token requests included: until the whole answer, body and all, has arrived. */
     timeoutMs?: number;
+    /** Per client call: every exchange, retry and backoff of it (default 60 s). */
+    deadlineMs?: number;
     /** For tests; defaults to setTimeout. */
     sleep?: (ms: number) => Promise<void>;
 }
 
 const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseMs: 250, maxMs: 8000 };
 const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_DEADLINE_MS = 60_000;
+/** A retry needs at least this much of the call's deadline left (or the exchange timeout, if shorter). */
+const MIN_RETRY_BUDGET_MS = 1000;
 const JWT_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const OAUTH_ERRORS =
     /^(invalid_client|invalid_client_id|invalid_grant|unsupported_grant_type|invalid_request|inactive_user|inactive_org|invalid_scope|unauthorized_client)$/;
@@ -140,8 +153,62 @@ interface ThrownShape {
 type Failure =
     | { kind: 'auth' }
     | { kind: 'limit' }
-    | { kind: 'transient'; network: 'refused' | 'lost' | 'none' }
+    | { kind: 'transient'; network: 'refused' | 'lost' | 'none'; timedOut?: boolean }
     | { kind: 'api' };
+
+/** Raised by the transport when an exchange passed its deadline (headers or body). */
+class ExchangeTimeout extends Error {
+    override readonly name = 'ExchangeTimeout';
+    constructor(readonly timeoutMs: number) {
+        super(`no complete answer within ${timeoutMs} ms`);
+    }
+}
+
+/** The shape of jsforce's transports: a promise of the whole response that also offers its stream. */
+interface JsforceTransport {
+    httpRequest(req: HttpRequest, options?: object): Promise<HttpResponse> & { stream(): NodeJS.ReadWriteStream };
+}
+
+/**
+ * A jsforce transport on fetch: the abort signal covers the body as well as the headers, and aborting it
+ * closes the connection. `budgetMs` is read per exchange (the call's remaining deadline may be shorter).
+ * Network failures keep the `code` the retry policy reads (ECONNRESET, UND_ERR_SOCKET, ECONNREFUSED…).
+ */
+function deadlineTransport(budgetMs: () => number, onStatus?: (status: number) => void): JsforceTransport {
+    return {
+        httpRequest(req) {
+            const ms = Math.max(1, budgetMs());
+            const signal = AbortSignal.timeout(ms);
+            const exchange = async (): Promise<HttpResponse> => {
+                try {
+                    const res = await fetch(req.url, {
+                        method: req.method,
+                        headers: (req.headers ?? {}) as Record<string, string>,
+                        ...(req.body === undefined || req.body === null ? {} : { body: req.body as string }),
+                        signal
+                    });
+                    onStatus?.(res.status);
+                    const body = await res.text();
+                    const headers: Record<string, string> = {};
+                    res.headers.forEach((value, name) => {
+                        headers[name] = value;
+                    });
+                    return { statusCode: res.status, headers, body };
+                } catch (error) {
+                    if (signal.aborted) throw new ExchangeTimeout(ms);
+                    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+                    const code = typeof cause?.code === 'string' ? cause.code : 'ECONNRESET';
+                    throw Object.assign(new Error(`Salesforce connection failed (${code})`), {
+                        name: 'FetchError',
+                        code
+                    });
+                }
+            };
+            // jsforce asks for the stream only to pipe it on; the response is read whole above.
+            return Object.assign(exchange(), { stream: () => new PassThrough() });
+        }
+    };
+}
 
 interface CallSpec {
     operation: string;
@@ -186,6 +253,8 @@ function classify(error: unknown, status: number | undefined): Failure {
         return { kind: 'auth' };
     }
     if (code === 'REQUEST_LIMIT_EXCEEDED') return { kind: 'limit' };
+    // A gateway's 502/504 says nothing of whether Salesforce behind it did the work: a create may be saved.
+    if (status === 502 || status === 504) return { kind: 'transient', network: 'lost' };
     if (status !== undefined && TRANSIENT_STATUS.has(status)) return { kind: 'transient', network: 'none' };
     if (/^ERROR_HTTP_5\d\d$/.test(name) && TRANSIENT_STATUS.has(Number(name.slice(-3))))
         return { kind: 'transient', network: 'none' };
@@ -195,6 +264,7 @@ function classify(error: unknown, status: number | undefined): Failure {
             network: e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' ? 'refused' : 'lost'
         };
     }
+    if (error instanceof ExchangeTimeout) return { kind: 'transient', network: 'lost', timedOut: true };
     if (name === 'AbortError' || message === 'Request Timeout') return { kind: 'transient', network: 'lost' };
     if (name === 'FetchError') return { kind: 'transient', network: 'lost' };
     return { kind: 'api' };
@@ -215,6 +285,7 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
     const clock = deps.clock ?? { now: () => new Date() };
     const retry = deps.retry ?? DEFAULT_RETRY;
     const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const deadlineMs = deps.deadlineMs ?? DEFAULT_DEADLINE_MS;
     const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     const auth = config.auth;
     const base = `/services/data/v${config.apiVersion}`;
@@ -260,13 +331,8 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
         }
     });
 
-    // Token requests get the same timeout and no hidden jsforce retries.
-    const baseTransport = conn._transport;
-    const tokenTransport = conn.oauth2._transport;
-    conn.oauth2._transport = Object.assign(Object.create(tokenTransport) as typeof tokenTransport, {
-        httpRequest: (req: HttpRequest, opts?: object) =>
-            tokenTransport.httpRequest(req, { ...(opts ?? {}), timeout: timeoutMs, retry: { maxRetries: 0 } })
-    });
+    // Token requests get the same deadline and no hidden jsforce retries (this transport never retries).
+    conn.oauth2._transport = deadlineTransport(() => timeoutMs) as unknown as typeof conn.oauth2._transport;
 
     const recordUsage = (): void => {
         const usage = conn.limitInfo.apiUsage;
@@ -304,6 +370,14 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
                     error
                 );
             case 'transient':
+                if (failure.timedOut === true || extra.deadlinePassed === true) {
+                    return new SalesforceError(
+                        'bridge_salesforce_timeout',
+                        `Salesforce did not finish ${operation} in time (no complete answer within ${extra.deadlinePassed === true ? `the call's deadline of ${deadlineMs}` : timeoutMs} ms).`,
+                        { ...details, retryable: extra.outcomeUnknown !== true },
+                        error
+                    );
+                }
                 return new SalesforceError(
                     'bridge_salesforce_unavailable',
                     `Salesforce did not answer ${operation} successfully (${sfErrorCode ?? (status === undefined ? 'no response' : `HTTP ${status}`)}).`,
@@ -328,16 +402,20 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
     /** Runs `once` with the retry policy; `mayRetry` decides per failure. */
     const withRetry = async <T>(
         operation: string,
-        once: (observed: { status?: number }) => Promise<T>,
+        once: (observed: { status?: number }, budgetMs: () => number) => Promise<T>,
         mayRetry: (failure: Failure) => boolean,
         idempotent: boolean
     ): Promise<T> => {
         // Token requests are not REST calls; bridge_salesforce_calls_total counts REST calls only.
         const counted = operation !== 'authorize';
+        const until = performance.now() + deadlineMs;
+        const left = (): number => until - performance.now();
+        // An exchange may take timeoutMs, but never past the call's deadline.
+        const budgetMs = (): number => Math.min(timeoutMs, left());
         for (let attempt = 1; ; attempt++) {
             const observed: { status?: number } = {};
             try {
-                const result = await once(observed);
+                const result = await once(observed, budgetMs);
                 refreshesWithoutSuccess = 0;
                 recordUsage();
                 if (counted) metrics.salesforceCalls.inc({ outcome: 'ok' });
@@ -347,9 +425,11 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
                 if (error instanceof SalesforceError) throw error;
                 const failure = classify(error, observed.status);
                 const status = observed.status;
-                if (failure.kind === 'transient' && mayRetry(failure) && attempt < retry.attempts) {
+                const wait = backoff(attempt);
+                // No retry that could not get a fair try before the deadline.
+                const deadlinePassed = left() - wait < Math.min(timeoutMs, MIN_RETRY_BUDGET_MS);
+                if (failure.kind === 'transient' && mayRetry(failure) && attempt < retry.attempts && !deadlinePassed) {
                     if (counted) metrics.salesforceCalls.inc({ outcome: 'retry' });
-                    const wait = backoff(attempt);
                     logger.warn(
                         { operation, attempt, status, sfErrorCode: sfCode(error as ThrownShape), waitMs: wait },
                         'Salesforce call failed; retrying'
@@ -359,13 +439,12 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
                 }
                 if (counted) metrics.salesforceCalls.inc({ outcome: 'error' });
                 const outcomeUnknown = failure.kind === 'transient' && !idempotent && failure.network === 'lost';
-                const mapped = toError(
-                    error,
-                    failure,
-                    status,
-                    operation,
-                    outcomeUnknown ? { outcomeUnknown: true } : {}
-                );
+                const mapped = toError(error, failure, status, operation, {
+                    ...(outcomeUnknown ? { outcomeUnknown: true } : {}),
+                    ...(failure.kind === 'transient' && mayRetry(failure) && deadlinePassed
+                        ? { deadlinePassed: true }
+                        : {})
+                });
                 logger.warn(
                     {
                         operation,
@@ -402,19 +481,10 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
         await authorize();
         return withRetry(
             spec.operation,
-            (observed) => {
-                const transport = {
-                    httpRequest: (req: HttpRequest, opts?: object) => {
-                        const pending = baseTransport.httpRequest(req, opts);
-                        pending.then(
-                            (res) => {
-                                observed.status = res.statusCode;
-                            },
-                            () => undefined
-                        );
-                        return pending;
-                    }
-                };
+            (observed, budgetMs) => {
+                const transport = deadlineTransport(budgetMs, (status) => {
+                    observed.status = status;
+                });
                 const request: HttpRequest = {
                     method: spec.method,
                     url: spec.url,
@@ -426,7 +496,6 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
                 };
                 return conn.request<T>(request, {
                     transport,
-                    timeout: timeoutMs,
                     retry: { maxRetries: 0 },
                     ...(spec.noContent === undefined ? {} : { noContentResponse: spec.noContent })
                 });

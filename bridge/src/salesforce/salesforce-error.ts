@@ -5,7 +5,9 @@ export type SalesforceErrorCode =
     | 'bridge_salesforce_auth_failed'
     | 'bridge_salesforce_limit_exceeded'
     | 'bridge_salesforce_api_error'
-    | 'bridge_salesforce_unavailable';
+    | 'bridge_salesforce_unavailable'
+    /** No complete answer before the exchange's or the call's deadline. */
+    | 'bridge_salesforce_timeout';
 
 export interface SalesforceErrorDetails extends Record<string, unknown> {
     /** Salesforce's errorCode (e.g. REQUIRED_FIELD_MISSING), or the OAuth error for auth failures. */

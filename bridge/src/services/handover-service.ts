@@ -665,6 +665,8 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                 }
             });
             const conversation = await getConversation(db, conversationKeyOf);
+            // What an earlier run of this job saved before it asked for the chat (it was cut off): continued.
+            const saved = adapterStateOf(session).chat;
             let state: ChatSessionState;
             try {
                 state = await chat.open({
@@ -673,7 +675,13 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                     visitorName: core.visitorName,
                     language: core.language,
                     routingAttributes: routingAttributesOf(settings.routingAttributes, context, conversationKeyOf),
-                    ...(conversation?.caseId ? { caseId: conversation.caseId } : {})
+                    ...(conversation?.caseId ? { caseId: conversation.caseId } : {}),
+                    ...(saved === undefined || Object.keys(saved).length === 0
+                        ? {}
+                        : { previous: { data: saved, cursor: session.lastEventId } }),
+                    saveProgress: async (progress) => {
+                        await applyInput(handoverId, undefined, { chatState: progress, chatStateOnlyIfUnopened: true });
+                    }
                 });
             } catch (error) {
                 if (!isPermanentFailure(error)) throw error;
@@ -780,7 +788,7 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
         return findActiveHandoverForUser(db, deps.businessId, userId);
     }
 
-    return {
+    const service: HandoverService = {
         async startFromIntegration(request) {
             const { created, session, language } = await startHandover(triggerFromIntegration(request));
             const text = renderNotice(settings.notices, language, { key: created ? 'connecting' : 'alreadyConnected' });
@@ -900,5 +908,12 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
             if (!adapterStateOf(session).core.machine.chatOpened) return;
             await chat.resume(handoverId, chatStateOf(session));
         }
+    };
+    return {
+        ...service,
+        // One user's messages are matched to their handover and queued in arrival order: a lookup that takes
+        // longer (a stale conversation number) must not let the user's next message overtake this one.
+        onTractMessage: (payload, eventId) =>
+            serial(`user:${payload.user_id}`, () => service.onTractMessage(payload, eventId))
     };
 }

@@ -17,6 +17,7 @@ import type { HaptikClient } from '../haptik/haptik-client';
 import { hslToPlainText } from '../haptik/hsl';
 import type { HaptikWebhookPayload } from '../haptik/payloads';
 import type { Logger } from '../observability/logger';
+import { isSalesforceError } from '../salesforce/salesforce-client';
 import type { SalesforceClient } from '../salesforce/salesforce-client';
 import { soqlString } from '../salesforce/soql';
 import { conversationKey, getConversation } from '../store/conversations';
@@ -317,30 +318,41 @@ export function createTranscriptCaseService(deps: TranscriptCaseServiceDeps): Tr
         return id;
     }
 
-    /** A retry after a lost answer must not attach the file twice: look for it first. */
+    /**
+     * A retry after a lost answer must not attach the file twice: look for it first. A failed look is not
+     * "not attached": it fails the attempt (the outbox retries), so the file is never made twice.
+     */
     async function alreadyAttached(caseId: string, fileName: string, ctx: OutboxJobContext): Promise<boolean> {
         if (ctx.attempt <= 1) return false;
-        try {
-            const rows = await deps.salesforce.query<{ Id: string }>(
-                `SELECT Id FROM ContentVersion WHERE FirstPublishLocationId = ${soqlString(caseId)} ` +
-                    `AND PathOnClient = ${soqlString(fileName)} LIMIT 1`
-            );
-            return rows.length > 0;
-        } catch {
-            return false;
-        }
+        const rows = await deps.salesforce.query<{ Id: string }>(
+            `SELECT Id FROM ContentVersion WHERE FirstPublishLocationId = ${soqlString(caseId)} ` +
+                `AND PathOnClient = ${soqlString(fileName)} LIMIT 1`
+        );
+        return rows.length > 0;
     }
 
     async function attach(raw: unknown, ctx: OutboxJobContext): Promise<void> {
         const job = parse(filePayloadSchema, raw, TRANSCRIPT_FILE_JOB);
         const caseId = await caseIdFor(job);
         if (await alreadyAttached(caseId, job.fileName, ctx)) return;
-        const file = await deps.salesforce.createContentVersion({
-            title: job.title,
-            pathOnClient: job.fileName,
-            text: job.text,
-            firstPublishLocationId: caseId
-        });
+        let file: { contentDocumentId: string };
+        try {
+            file = await deps.salesforce.createContentVersion({
+                title: job.title,
+                pathOnClient: job.fileName,
+                text: job.text,
+                firstPublishLocationId: caseId
+            });
+        } catch (error) {
+            // Saved or not, nobody can tell: the next attempt looks for the file before making it again.
+            if (isSalesforceError(error) && error.details.outcomeUnknown === true) {
+                throw new BridgeError('bridge_transcript_file_unknown', 'The transcript file may have been saved', {
+                    cause: error,
+                    details: { retryable: true }
+                });
+            }
+            throw error;
+        }
         ctx.logger.info({ contentDocumentId: file.contentDocumentId }, 'transcript file attached to the Case');
     }
 

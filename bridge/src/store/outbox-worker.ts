@@ -6,15 +6,17 @@ import type { Metrics } from '../observability/metrics';
 import type { Db } from './db';
 import {
     claimJobs,
+    completeJob,
     completeJobs,
     deadLetterJob,
+    deferJob,
     OUTBOX_CHANNEL,
     outboxDepth,
     releaseStaleJobs,
     renewJobLeases,
     rescheduleJob
 } from './outbox';
-import type { JobError, OutboxDepth, OutboxJob } from './outbox';
+import type { ClaimedJob, JobError, OutboxDepth, OutboxJob } from './outbox';
 
 export interface OutboxClock {
     now(): Date;
@@ -123,6 +125,18 @@ export function isPermanentFailure(error: unknown): boolean {
     return error instanceof BridgeError && error.details['retryable'] === false;
 }
 
+/**
+ * How long a job asks to wait before it runs again, when it did not fail but may not go yet (a rate
+ * limit: the Enhanced Chat 22-messages-per-minute window). The rule: a BridgeError whose `details.deferMs`
+ * is a number. The worker puts such a job back until then, frees its slot for other keys, keeps its
+ * key's later jobs behind it, and does not count the attempt.
+ */
+export function deferralOf(error: unknown): number | undefined {
+    if (!(error instanceof BridgeError)) return undefined;
+    const ms = error.details['deferMs'];
+    return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
 /** Full jitter: a random delay between 0 and min(maxMs, baseMs · 2^(attempt-1)). */
 export function backoffDelayMs(
     attempt: number,
@@ -154,6 +168,18 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     const inFlight = new Set<Promise<void>>();
     const completions: Completion[] = [];
     let completing = false;
+    /**
+     * The attempts this worker holds and has not finished with (claimed, running, or writing their outcome),
+     * by `id#attempt`: only these leases are renewed. An attempt whose outcome could not be written leaves
+     * this map, its lease runs out, and it runs again instead of holding its ordering key for good.
+     */
+    const held = new Map<string, ClaimedJob>();
+    /** The attempt of each job this worker is running: a newer attempt of the same job waits for it. */
+    const runningJobs = new Map<string, Promise<void>>();
+
+    function hold(jobs: readonly OutboxJob[]): void {
+        for (const job of jobs) held.set(`${job.id}#${job.attempts}`, { id: job.id, attempts: job.attempts });
+    }
 
     /**
      * Claims up to `limit` units of work: single jobs, or batches of a batchable kind. When a claim
@@ -168,6 +194,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
             workerId,
             instanceId: options.instanceId
         });
+        hold(jobs);
         const units: Unit[] = [];
         const byKind = new Map<string, OutboxJob[]>();
         for (const job of jobs) {
@@ -188,6 +215,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
                         instanceId: options.instanceId,
                         kinds: [kind]
                     });
+                    hold(more);
                 } catch (error) {
                     // The jobs already claimed must still run now, not wait for their lease to pass.
                     logger.warn({ errorMessage: errorOf(error).message }, 'could not fill an outbox batch');
@@ -224,7 +252,26 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         };
     }
 
-    async function runUnit(unit: Unit): Promise<void> {
+    /**
+     * Runs a unit once the earlier attempts of its jobs that this worker still runs have finished: a lease
+     * that lapsed during a long call (renewals failing) lets this worker claim the job again, and the two
+     * attempts must not overlap.
+     */
+    function runUnit(unit: Unit): Promise<void> {
+        const earlier = unit.jobs.flatMap((job) => {
+            const running = runningJobs.get(job.id);
+            return running === undefined ? [] : [running];
+        });
+        const run = (
+            earlier.length === 0 ? runUnitNow(unit) : Promise.allSettled(earlier).then(() => runUnitNow(unit))
+        ).finally(() => {
+            for (const job of unit.jobs) if (runningJobs.get(job.id) === run) runningJobs.delete(job.id);
+        });
+        for (const job of unit.jobs) runningJobs.set(job.id, run);
+        return run;
+    }
+
+    async function runUnitNow(unit: Unit): Promise<void> {
         if (unit.batch === undefined) {
             for (const job of unit.jobs) await execute(job);
             return;
@@ -270,7 +317,19 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
                     const recorded = await completeJobs(db, batch, clock.now());
                     for (const item of batch) item.resolve(recorded.has(item.job.id));
                 } catch (error) {
-                    for (const item of batch) item.reject(error);
+                    // One statement for many rows fails for all of them: write each alone, so only a row
+                    // that cannot be written (or a database that is gone) fails, not its neighbours.
+                    logger.warn(
+                        { jobs: batch.length, errorMessage: errorOf(error).message },
+                        'could not record outbox successes together; writing them one by one'
+                    );
+                    for (const item of batch) {
+                        try {
+                            item.resolve(await completeJob(db, item.job, clock.now(), item.result));
+                        } catch (single) {
+                            item.reject(single);
+                        }
+                    }
                 }
             }
         } finally {
@@ -279,6 +338,14 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
 
     async function recordOutcome(job: OutboxJob, outcome: BatchItemOutcome): Promise<void> {
+        try {
+            await writeOutcome(job, outcome);
+        } finally {
+            held.delete(`${job.id}#${job.attempts}`);
+        }
+    }
+
+    async function writeOutcome(job: OutboxJob, outcome: BatchItemOutcome): Promise<void> {
         try {
             if (outcome.ok) {
                 if (await complete(job, outcome.result)) metrics?.outboxJobs.inc({ kind: job.kind, outcome: 'done' });
@@ -317,6 +384,13 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         const error = errorOf(failure);
         const permanent = isPermanentFailure(failure);
         const now = clock.now();
+        const deferMs = permanent ? undefined : deferralOf(failure);
+        if (deferMs !== undefined) {
+            if (!(await deferJob(db, job, { now, runAt: new Date(now.getTime() + deferMs) }))) return;
+            metrics?.outboxJobs.inc({ kind: job.kind, outcome: 'deferred' });
+            logger.debug({ jobId: job.id, kind: job.kind, deferMs, reason: error.code }, 'outbox job waits its turn');
+            return;
+        }
         if (permanent || job.attempts >= maxAttempts) {
             if (!(await deadLetterJob(db, job, { now, error }))) return;
             metrics?.outboxDeadLetters.inc({ kind: job.kind });
@@ -421,9 +495,9 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
 
     async function renewLeases(): Promise<void> {
-        if (inFlight.size === 0) return;
+        if (held.size === 0) return;
         try {
-            await renewJobLeases(db, { workerId, now: clock.now(), leaseMs });
+            await renewJobLeases(db, { workerId, now: clock.now(), leaseMs, jobs: [...held.values()] });
         } catch (error) {
             // If renewals keep failing the leases run out and another worker takes the jobs: fenced, not doubled.
             logger.warn({ errorMessage: errorOf(error).message }, 'could not renew outbox leases');

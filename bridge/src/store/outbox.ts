@@ -1,5 +1,5 @@
 import type { Db, Queryable } from './db';
-import { asDate, asOptionalDate, jsonParam, timeParam } from './sql';
+import { asDate, asOptionalDate, jsonParam, storableJsonParam, timeParam } from './sql';
 
 /**
  * The durable outbox: every outbound call that must not be lost is written as a job in the same
@@ -189,16 +189,23 @@ export async function claimJobs(
 }
 
 /**
- * Extends the leases of the jobs `workerId` is running, so a live worker's slow call is not taken over
- * while a dead worker's jobs are, one short lease after it stopped renewing.
+ * Extends the leases of the jobs `workerId` is still executing (each fenced by its attempt), so a live
+ * worker's slow call is not taken over while a dead worker's jobs are, one short lease after it stopped
+ * renewing. Only the jobs named: a job whose outcome could not be written is not executing any more, and
+ * must lose its lease so that it runs again and the later jobs of its key are not held back for good.
  */
 export async function renewJobLeases(
     q: Queryable,
-    options: { workerId: string; now: Date; leaseMs: number }
+    options: { workerId: string; now: Date; leaseMs: number; jobs: readonly ClaimedJob[] }
 ): Promise<number> {
+    if (options.jobs.length === 0) return 0;
+    const items = options.jobs.map((job) => ({ id: job.id, attempts: job.attempts }));
     const updated = await q.query(
-        `UPDATE outbox_jobs SET locked_until = $2::timestamptz WHERE state = 'running' AND locked_by = $1`,
-        [options.workerId, new Date(options.now.getTime() + options.leaseMs).toISOString()]
+        `UPDATE outbox_jobs j SET locked_until = $2::timestamptz
+         FROM jsonb_array_elements($3::jsonb) AS e(item)
+         WHERE j.id = (e.item ->> 'id')::bigint AND j.attempts = (e.item ->> 'attempts')::integer
+           AND j.state = 'running' AND j.locked_by = $1`,
+        [options.workerId, new Date(options.now.getTime() + options.leaseMs).toISOString(), jsonParam(items)]
     );
     return updated.affectedRows;
 }
@@ -224,7 +231,7 @@ export async function completeJob(q: Queryable, job: ClaimedJob, now: Date, resu
         `UPDATE outbox_jobs SET state = 'done', locked_until = NULL, locked_by = NULL, result = $4::jsonb,
              updated_at = $3::timestamptz, finished_at = $3::timestamptz
          WHERE id = $1 AND state = 'running' AND attempts = $2`,
-        [job.id, job.attempts, now.toISOString(), jsonParam(result ?? null)]
+        [job.id, job.attempts, now.toISOString(), storableJsonParam(result ?? null)]
     );
     return updated.affectedRows === 1;
 }
@@ -233,6 +240,7 @@ export async function completeJob(q: Queryable, job: ClaimedJob, now: Date, resu
  * Records success for many jobs in one statement (the worker coalesces outcomes that finish close
  * together, so a busy outbox pays one round trip for several jobs). Each job is fenced by its attempt
  * exactly as in completeJob; answers the ids that were recorded (a job missing from it lost its lease).
+ * Results are made storable first (storableJsonParam), so one odd answer cannot fail the whole batch.
  */
 export async function completeJobs(
     q: Queryable,
@@ -247,7 +255,7 @@ export async function completeJobs(
          FROM jsonb_array_elements($1::jsonb) AS e(item)
          WHERE j.id = (e.item ->> 'id')::bigint AND j.state = 'running' AND j.attempts = (e.item ->> 'attempts')::integer
          RETURNING j.id`,
-        [jsonParam(items), now.toISOString()]
+        [storableJsonParam(items), now.toISOString()]
     );
     return new Set(updated.rows.map((row) => String(row.id)));
 }
@@ -310,6 +318,20 @@ export async function rescheduleJob(
             outcome.error.code,
             outcome.now.toISOString()
         ]
+    );
+    return result.affectedRows === 1;
+}
+
+/**
+ * Puts a job back to wait until `runAt` because the remote asked it to wait (a rate limit), not because
+ * it failed: the attempt is given back, so a busy conversation is never dead-lettered for waiting.
+ */
+export async function deferJob(q: Queryable, job: ClaimedJob, outcome: { now: Date; runAt: Date }): Promise<boolean> {
+    const result = await q.query(
+        `UPDATE outbox_jobs SET state = 'pending', run_at = $3::timestamptz, attempts = attempts - 1,
+             locked_until = NULL, locked_by = NULL, updated_at = $4::timestamptz
+         WHERE id = $1 AND state = 'running' AND attempts = $2`,
+        [job.id, job.attempts, outcome.runAt.toISOString(), outcome.now.toISOString()]
     );
     return result.affectedRows === 1;
 }

@@ -49,6 +49,13 @@ export async function openPostgresDb(options: PostgresDbOptions): Promise<Db> {
         transaction: async <T>(fn: (tx: Queryable) => Promise<T>) => {
             const client = await pool.connect();
             let broken: Error | undefined;
+            // A checked-out client has no pool listener: a dropped connection (a server restart) would emit
+            // 'error' with nobody listening and crash the process. Its queries fail anyway; note it and go on.
+            const onError = (error: Error): void => {
+                broken = error;
+                options.logger?.warn({ err: error.message }, 'PostgreSQL connection failed during a transaction');
+            };
+            client.on('error', onError);
             try {
                 await client.query('BEGIN');
                 const result = await fn({
@@ -65,6 +72,7 @@ export async function openPostgresDb(options: PostgresDbOptions): Promise<Db> {
                 }
                 throw error;
             } finally {
+                client.off('error', onError);
                 client.release(broken);
             }
         },

@@ -20,3 +20,27 @@ export function asDate(value: unknown): Date {
 export function asOptionalDate(value: unknown): Date | null {
     return value === null || value === undefined ? null : asDate(value);
 }
+
+/** Characters PostgreSQL cannot hold in jsonb (or text): NUL and unpaired UTF-16 surrogates. */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what must be found
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+function storable(text: string): string {
+    return text.replace(UNSTORABLE, '\ufffd');
+}
+
+/**
+ * jsonParam for values the bridge did not check (a remote's answer kept as a job result): jsonb refuses
+ * NUL and lone surrogates, so each becomes U+FFFD, in keys and values alike, rather than failing the
+ * statement and every row written with it.
+ */
+export function storableJsonParam(value: unknown): string | null {
+    if (value === undefined) return null;
+    return JSON.stringify(value, (_key, item: unknown) => {
+        if (typeof item === 'string') return storable(item);
+        if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
+        const entries = Object.entries(item as Record<string, unknown>);
+        if (entries.every(([key]) => storable(key) === key)) return item;
+        return Object.fromEntries(entries.map(([key, v]) => [storable(key), v]));
+    });
+}

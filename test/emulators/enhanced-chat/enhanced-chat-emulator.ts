@@ -11,9 +11,12 @@
  * Ended before the agent's ParticipantChanged remove. With no agent available a new conversation is NOT
  * failed: Omni-Channel keeps the work item queued, so the routing result says failureType None without a
  * wait estimate and the conversation stays Waiting (a RoutingError only comes from `routingFailure`).
- * The continuation-token endpoint accepts an expired (never a forged) token and issues a fresh token for
- * the same subject; Salesforce says a continuation token "doesn't extend the JWT expiration", so this
- * leniency stands in for the unverified renewal path and must be checked in a real org.
+ * An expired access token is refused as the service's gateway refuses it: 401 with the plain-text body
+ * `Jwt is expired` (not JSON; clients written against the real service match that text), on every
+ * call, the event stream and the continuation-token endpoint alike. The continuation-token endpoint
+ * takes a still-valid token and issues a token for the same subject with a lifetime of its own; whether
+ * Salesforce's continuation token does that ("doesn't extend the JWT expiration") is to be checked in a
+ * real org.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
@@ -153,11 +156,16 @@ class HttpError extends Error {
     constructor(
         readonly status: number,
         readonly code: string,
-        message: string
+        message: string,
+        /** Answered as a plain-text body (the gateway's answers), not `{code, message}`. */
+        readonly plainText = false
     ) {
         super(message);
     }
 }
+
+/** What the service's gateway answers for an expired JWT. */
+const jwtExpired = (): HttpError => new HttpError(401, 'JWT_EXPIRED', 'Jwt is expired', true);
 
 const UUID_LOWER = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const b64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -218,7 +226,7 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
         const token = header.startsWith('Bearer ') ? header.slice(7) : '';
         const info = tokens.get(token);
         if (!info) throw new HttpError(401, 'UNAUTHORIZED', 'Invalid access token');
-        if (info.exp <= Date.now()) throw new HttpError(401, 'UNAUTHORIZED', 'Access token expired');
+        if (info.exp <= Date.now()) throw jwtExpired();
         return info;
     };
 
@@ -479,6 +487,7 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
             const header = req.headers.authorization ?? '';
             const info = tokens.get(header.startsWith('Bearer ') ? header.slice(7) : '');
             if (!info) throw new HttpError(401, 'UNAUTHORIZED', 'Invalid access token');
+            if (info.exp <= Date.now()) throw jwtExpired();
             if (!withinLimit(tokenTimes, tokensPerWindow)) {
                 stats.throttled += 1;
                 throw new HttpError(429, 'TOO_MANY_REQUESTS', 'Access token rate limit exceeded for this org');
@@ -587,6 +596,12 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
         res.end(text);
     };
 
+    const sendError = (res: ServerResponse, e: HttpError): void => {
+        if (!e.plainText) return send(res, e.status, { code: e.code, message: e.message });
+        res.writeHead(e.status, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(e.message) });
+        res.end(e.message);
+    };
+
     const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
         const url = new URL(req.url ?? '/', 'http://emulator');
         const method = req.method ?? 'GET';
@@ -618,7 +633,7 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
             } catch (error) {
                 const e = error instanceof HttpError ? error : new HttpError(500, 'INTERNAL_ERROR', String(error));
                 record(e.status);
-                send(res, e.status, { code: e.code, message: e.message });
+                sendError(res, e);
             }
             return;
         }
@@ -646,7 +661,7 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
         } catch (error) {
             const e = error instanceof HttpError ? error : new HttpError(500, 'INTERNAL_ERROR', String(error));
             record(e.status);
-            send(res, e.status, { code: e.code, message: e.message });
+            sendError(res, e);
         }
     };
 

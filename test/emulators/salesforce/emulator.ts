@@ -85,7 +85,14 @@ export type InjectedFailure =
     /** Drops the TCP connection without an answer (the client sees ECONNRESET / socket hang up). */
     | { resetConnection: true }
     /** Answers normally, but only after this delay (for client timeouts). */
-    | { delayMs: number };
+    | { delayMs: number }
+    /**
+     * Does the work, sends the status line and headers, then stalls: no byte of the body for this long (then
+     * the connection is dropped), as a proxy or an overloaded server can. Omit the time to stall until close.
+     */
+    | { stallAfterHeaders: true; stallMs?: number }
+    /** Does the work (a record is saved), then a gateway in front answers this status with an HTML page. */
+    | { gatewayErrorAfterWork: 502 | 504 };
 
 export interface ValidationFailure {
     errorCode: string;
@@ -1207,6 +1214,19 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         apiUsed += 1;
         try {
             const [status, body] = handleRest(method, version, rest, url, req, raw);
+            if (failure && 'stallAfterHeaders' in failure) {
+                entry.status = status;
+                res.writeHead(status, { 'Content-Type': 'application/json;charset=UTF-8', ...limitHeader() });
+                res.flushHeaders();
+                if (failure.stallMs !== undefined) setTimeout(() => req.socket.destroy(), failure.stallMs).unref();
+                return;
+            }
+            if (failure && 'gatewayErrorAfterWork' in failure) {
+                entry.status = failure.gatewayErrorAfterWork;
+                res.writeHead(failure.gatewayErrorAfterWork, { 'Content-Type': 'text/html' });
+                res.end('<html><body><h1>Bad Gateway</h1></body></html>');
+                return;
+            }
             reply(status, body);
         } catch (error) {
             if (error instanceof HttpError) return reply(error.status, error.body);

@@ -17,6 +17,13 @@ export interface OpenChatRequest {
     routingAttributes: Record<string, string>;
     /** The conversation's Case, when one exists (to link the chat record to it). */
     caseId?: string;
+    /**
+     * Stores a partial state durably before the adapter asks Salesforce for the chat, so that an open run
+     * again after a crash continues that chat instead of asking for a second one.
+     */
+    saveProgress?: (state: ChatSessionState) => Promise<void>;
+    /** What an earlier, cut-off run of this open saved with saveProgress: continue from it. */
+    previous?: ChatSessionState;
 }
 
 /**

@@ -2,13 +2,19 @@
  * The Enhanced Chat (Messaging for In-App and Web) implementation of the handover core's ChatAdapter:
  * the bridge acts as one guest web user per handover (salesforce.md §3.2). Salesforce's limits are met
  * by queuing, never by failing the user: access tokens through one per-org window (200/min), messages
- * through one window per conversation (22/min), sent one at a time in call order.
+ * through one window per conversation (22/min), sent one at a time in call order. A message over its
+ * conversation's window is not waited for here (that held an outbox slot for up to a minute): the send
+ * fails with `bridge_chat_rate_limited` and `details.deferMs`, and the outbox puts the job back until the
+ * window has room, keeping the chat's order and its attempts.
  *
- * Token renewal: on a 401 the adapter asks for a continuation token with the old token (same subject,
- * so the conversation stays reachable), and only if that is refused for a new guest token. Salesforce
- * documents that a continuation token "doesn't extend the JWT expiration" and a new guest token is a new
- * subject, so against a real org an expired guest token may lose the conversation; the emulator models
- * the optimistic case. See the adapter's README notes in the lead's report.
+ * Token renewal: a guest's conversation belongs to its token's subject, and the service refuses an expired
+ * token outright (401, plain text `Jwt is expired`), continuation endpoint included; a new guest token is a
+ * new subject that cannot reach the conversation. So the adapter renews AHEAD of expiry, with a
+ * continuation token (same subject) while the old one is still valid: before any call when the token is
+ * close to its end, and on a timer for a chat that is idle (a long queue, a quiet agent). A 401 still
+ * renews once (continuation, then a new guest token as a last resort). Salesforce documents that a
+ * continuation token "doesn't extend the JWT expiration": if a real org confirms that, a guest chat cannot
+ * outlive its first token and only user verification (authenticated tokens) can; to check in a real org.
  */
 import { randomUUID } from 'node:crypto';
 import { BridgeError, asBridgeError, isBridgeError } from '../../core/errors';
@@ -49,6 +55,8 @@ export interface EnhancedChatAdapterOptions {
     /** REST retries for 5xx, 429 and network errors (default 5 tries, 250 ms doubling to 5 s). */
     retry?: RetryPolicy;
     requestTimeoutMs?: number;
+    /** Renew a token this long before it expires (default: a fifth of its life, at most 10 minutes). */
+    renewAheadMs?: number;
 }
 
 interface AdapterSession extends HandoverSession {
@@ -57,6 +65,8 @@ interface AdapterSession extends HandoverSession {
     /** Sends of this handover, one after the other, in call order. */
     sendTail: Promise<void>;
     renewing?: Promise<void>;
+    /** Renews the token ahead of its expiry while the chat is idle. */
+    renewTimer?: NodeJS.Timeout;
 }
 
 function tokenExpiry(accessToken: string): string | null {
@@ -67,6 +77,17 @@ function tokenExpiry(accessToken: string): string | null {
         return typeof claims.exp === 'number' ? new Date(claims.exp * 1000).toISOString() : null;
     } catch {
         return null;
+    }
+}
+
+function tokenIssuedAt(accessToken: string): number | undefined {
+    const payload = accessToken.split('.')[1];
+    if (payload === undefined) return undefined;
+    try {
+        const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { iat?: unknown };
+        return typeof claims.iat === 'number' ? claims.iat * 1000 : undefined;
+    } catch {
+        return undefined;
     }
 }
 
@@ -117,7 +138,47 @@ export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): 
             tokenExpiresAt: tokenExpiry(answer.accessToken)
         };
         session.stateChanged = true;
+        scheduleRenewal(session);
     };
+
+    /** When a token should be renewed: ahead of its expiry by renewAheadMs (or a fifth of its life). */
+    const renewAt = (session: AdapterSession): number => {
+        const expiresAt = session.data.tokenExpiresAt === null ? NaN : Date.parse(session.data.tokenExpiresAt);
+        if (Number.isNaN(expiresAt)) return NaN;
+        const issuedAt = tokenIssuedAt(session.data.accessToken) ?? expiresAt - 10 * 60_000 * 5;
+        const ahead = options.renewAheadMs ?? Math.min(10 * 60_000, (expiresAt - issuedAt) / 5);
+        return expiresAt - ahead;
+    };
+
+    const stopRenewal = (session: AdapterSession): void => {
+        if (session.renewTimer !== undefined) clearTimeout(session.renewTimer);
+        delete session.renewTimer;
+    };
+
+    /** Keeps an idle chat's token alive: renews it (same subject) while it is still valid. */
+    function scheduleRenewal(session: AdapterSession): void {
+        stopRenewal(session);
+        const at = renewAt(session);
+        if (Number.isNaN(at) || closed) return;
+        session.renewTimer = setTimeout(
+            () => {
+                delete session.renewTimer;
+                if (sessions.get(session.handoverId) !== session) return;
+                renewToken(session).catch((error: unknown) => {
+                    logger.warn(
+                        { handoverId: session.handoverId, code: asBridgeError(error, 'bridge_chat_unauthorized').code },
+                        'enhanced chat token renewal ahead of expiry failed; trying again shortly'
+                    );
+                    if (sessions.get(session.handoverId) === session && !closed) {
+                        session.renewTimer = setTimeout(() => scheduleRenewal(session), 5000);
+                        session.renewTimer.unref();
+                    }
+                });
+            },
+            Math.max(0, at - now())
+        );
+        session.renewTimer.unref();
+    }
 
     /** One renewal at a time per handover; concurrent callers share it. */
     const renewToken = (session: AdapterSession): Promise<void> => {
@@ -156,13 +217,13 @@ export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): 
             sendTail: Promise.resolve()
         };
         sessions.set(handoverId, session);
+        scheduleRenewal(session);
         return session;
     };
 
-    /** Runs a call with the session's token; a 401 renews the token once and tries again. */
+    /** Runs a call with the session's token (renewed first when near its end); a 401 renews once and retries. */
     const withToken = async <T>(session: AdapterSession, call: (token: string) => Promise<T>): Promise<T> => {
-        const expiresAt = session.data.tokenExpiresAt === null ? NaN : Date.parse(session.data.tokenExpiresAt);
-        if (expiresAt <= now()) await renewToken(session);
+        if (renewAt(session) <= now()) await renewToken(session);
         try {
             return await call(session.data.accessToken);
         } catch (error) {
@@ -206,13 +267,28 @@ export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): 
             if (existing?.stream?.running) return toState(existing);
             const conversationId = toChatUuid('conversation', request.handoverId);
             try {
-                const token = await newToken();
+                // A re-run after a crash continues as the same guest: the conversation belongs to its subject.
+                const prior = request.previous?.data;
+                const resumed =
+                    typeof prior?.['accessToken'] === 'string' && prior['conversationId'] === conversationId
+                        ? { accessToken: prior['accessToken'], lastEventId: request.previous?.cursor ?? null }
+                        : undefined;
+                const token = resumed ?? (await newToken());
                 const data: EnhancedChatData = {
                     accessToken: token.accessToken,
                     conversationId,
                     tokenExpiresAt: tokenExpiry(token.accessToken)
                 };
-                await client.createConversation(token.accessToken, conversationId, request.routingAttributes);
+                if (resumed === undefined)
+                    await request.saveProgress?.({ data: { ...data }, cursor: token.lastEventId });
+                try {
+                    await client.createConversation(token.accessToken, conversationId, request.routingAttributes);
+                } catch (error) {
+                    // Our id, our guest: the first run created it before it was cut off.
+                    const exists = isBridgeError(error, 'bridge_chat_rejected') && error.details['status'] === 409;
+                    if (resumed === undefined || !exists) throw error;
+                    logger.info({ handoverId: request.handoverId }, 'enhanced chat conversation existed already');
+                }
                 const session = sessionFor(request.handoverId, { data: { ...data }, cursor: token.lastEventId });
                 session.data = data;
                 session.cursor = token.lastEventId;
@@ -244,7 +320,12 @@ export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): 
             const session = sessionFor(handoverId, state);
             const id = toChatUuid('message', message.messageId);
             const send = async (): Promise<void> => {
-                await session.limiter.acquire();
+                const waitMs = session.limiter.tryAcquire();
+                if (waitMs > 0) {
+                    throw new BridgeError('bridge_chat_rate_limited', 'the conversation is at its message rate', {
+                        details: { handoverId, retryable: true, deferMs: waitMs }
+                    });
+                }
                 await withToken(session, (token) =>
                     client.sendText(token, session.data.conversationId, id, message.text)
                 );
@@ -269,12 +350,14 @@ export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): 
             await withToken(session, (token) => client.endSession(token, session.data.conversationId));
             // A guest (unverified) conversation ends with its session; closing it frees it at once.
             await withToken(session, (token) => client.closeConversation(token, session.data.conversationId));
+            stopRenewal(session);
             sessions.delete(handoverId);
         },
 
         detach(handoverId: string): void {
             const session = sessions.get(handoverId);
             if (!session) return;
+            stopRenewal(session);
             sessions.delete(handoverId);
             session.stream?.stop().catch((error: unknown) => {
                 logger.warn({ handoverId, err: error }, 'stopping an enhanced chat stream failed');
@@ -289,6 +372,7 @@ export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): 
             closed = true;
             const all = [...sessions.values()];
             sessions.clear();
+            for (const session of all) stopRenewal(session);
             await Promise.all(all.map((s) => s.stream?.stop() ?? Promise.resolve()));
         }
     };

@@ -7,6 +7,12 @@
 export interface WindowLimiter {
     /** Resolves when the caller may go; rejects only if `signal` aborts while waiting. */
     acquire(signal?: AbortSignal): Promise<void>;
+    /**
+     * Takes a slot at once if one is free (0), else answers how many ms until one frees, taking nothing:
+     * for a caller that should come back later rather than wait (an outbox job holding a worker slot).
+     * Do not mix with acquire() on one limiter: it does not queue behind waiting acquirers.
+     */
+    tryAcquire(): number;
     /** Acquisitions still inside the window (for tests and metrics). */
     readonly inWindow: number;
 }
@@ -50,6 +56,15 @@ export function createWindowLimiter(limit: number, windowMs: number, now: () => 
             // The queue goes on even when one waiter gave up.
             tail = turn.catch(() => undefined);
             return turn;
+        },
+        tryAcquire() {
+            const at = now();
+            prune(at);
+            if (times.length < limit) {
+                times.push(at);
+                return 0;
+            }
+            return Math.max(1, (times[0] ?? at) + windowMs - at);
         },
         get inWindow() {
             prune(now());

@@ -3,6 +3,10 @@
  * SCRT2 host, with retries: network errors, 429 and 5xx are retried with exponential backoff (honouring
  * Retry-After when given); 401 surfaces as `bridge_chat_unauthorized` so the caller can renew the token;
  * other 4xx are final. Every error is a BridgeError with `details.retryable`.
+ *
+ * Deadlines: each exchange ends at `requestTimeoutMs`, body included (the abort signal covers the body),
+ * and a call with its retries and waits ends at `deadlineMs` with `bridge_chat_timeout` (retryable: the
+ * outbox tries the job again later rather than holding a slot for minutes).
  */
 import { BridgeError } from '../../core/errors';
 import type { Logger } from '../../observability/logger';
@@ -24,6 +28,8 @@ export interface ScrtClientOptions {
     fetch: FetchLike;
     retry: RetryPolicy;
     requestTimeoutMs: number;
+    /** Per call, retries and waits included (default 60 s). */
+    deadlineMs?: number;
 }
 
 export interface AccessTokenAnswer {
@@ -57,6 +63,16 @@ interface CallSpec {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A retry needs at least this much of the call's deadline left (or the request timeout, if shorter). */
+const MIN_TRY_MS = 1000;
+
+function callTimeout(operation: string, deadlineMs: number, last: BridgeError | undefined): BridgeError {
+    return new BridgeError('bridge_chat_timeout', `${operation}: no success within the call's ${deadlineMs} ms`, {
+        ...(last === undefined ? {} : { cause: last }),
+        details: { operation, retryable: true, ...(last === undefined ? {} : { lastCode: last.code }) }
+    });
+}
+
 export function backoffDelay(policy: { baseMs: number; maxMs: number }, attempt: number, factor = 2): number {
     return Math.min(policy.maxMs, Math.round(policy.baseMs * factor ** attempt));
 }
@@ -73,12 +89,18 @@ export function createScrtClient(options: ScrtClientOptions): ScrtClient {
     const base = options.scrtUrl.replace(/\/+$/, '');
     const esQuery = `esDeveloperName=${encodeURIComponent(options.esDeveloperName)}`;
 
+    const deadlineMs = options.deadlineMs ?? 60_000;
+
     const call = async (spec: CallSpec): Promise<unknown> => {
         let lastError: BridgeError | undefined;
+        const until = performance.now() + deadlineMs;
         for (let attempt = 0; attempt < options.retry.attempts; attempt++) {
             if (attempt > 0) {
                 const delay = backoffDelay(options.retry, attempt - 1);
                 const waitMs = Math.max(delay, Number(lastError?.details.retryAfterMs ?? 0));
+                if (until - performance.now() - waitMs < Math.min(options.requestTimeoutMs, MIN_TRY_MS)) {
+                    throw callTimeout(spec.operation, deadlineMs, lastError);
+                }
                 options.logger.warn(
                     { operation: spec.operation, attempt, delayMs: waitMs, code: lastError?.code },
                     'enhanced chat call failed; retrying'
@@ -86,6 +108,9 @@ export function createScrtClient(options: ScrtClientOptions): ScrtClient {
                 await sleep(waitMs);
             }
             let response: Response;
+            const signal = AbortSignal.timeout(
+                Math.max(1, Math.min(options.requestTimeoutMs, until - performance.now()))
+            );
             try {
                 response = await options.fetch(`${base}${spec.path}`, {
                     method: spec.method,
@@ -95,16 +120,30 @@ export function createScrtClient(options: ScrtClientOptions): ScrtClient {
                         ...(spec.accessToken === undefined ? {} : { Authorization: `Bearer ${spec.accessToken}` })
                     },
                     ...(spec.body === undefined ? {} : { body: JSON.stringify(spec.body) }),
-                    signal: AbortSignal.timeout(options.requestTimeoutMs)
+                    signal
                 });
             } catch (error) {
-                lastError = new BridgeError('bridge_chat_unavailable', `${spec.operation}: Salesforce unreachable`, {
-                    cause: error,
-                    details: { operation: spec.operation, retryable: true }
-                });
+                lastError = signal.aborted
+                    ? new BridgeError('bridge_chat_timeout', `${spec.operation}: no answer in time`, {
+                          cause: error,
+                          details: { operation: spec.operation, retryable: true }
+                      })
+                    : new BridgeError('bridge_chat_unavailable', `${spec.operation}: Salesforce unreachable`, {
+                          cause: error,
+                          details: { operation: spec.operation, retryable: true }
+                      });
                 continue;
             }
-            const text = await response.text().catch(() => '');
+            // The signal covers the body too: a server that stalls after its headers ends here.
+            const text = await response.text().catch(() => undefined);
+            if (text === undefined) {
+                lastError = new BridgeError(
+                    signal.aborted ? 'bridge_chat_timeout' : 'bridge_chat_unavailable',
+                    `${spec.operation}: the answer was cut off`,
+                    { details: { operation: spec.operation, status: response.status, retryable: true } }
+                );
+                continue;
+            }
             if (response.ok || spec.acceptStatuses?.includes(response.status)) {
                 if (text === '') return undefined;
                 try {

@@ -24,6 +24,7 @@
  * transcript's last visitor line, it is not sent again. (A user who really repeats their last line in that
  * instant loses the repeat; the alternative is the agent seeing most replays twice.)
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { BridgeError, isBridgeError } from '../../core/errors';
 import type { ChatEvent, ChatEventSink, ChatSessionState } from '../../core/handover/chat-port';
 import type { Logger } from '../../observability/logger';
@@ -65,14 +66,15 @@ export interface SessionDependencies {
     pollTimeoutMarginMs: number;
 }
 
+/** ReconnectSession tries of an end() (the loop is stopped; the outbox retries the end after these). */
+const ENDING_RECONNECT_TRIES = 5;
+
+/**
+ * Waits `ms`, or less when `signal` aborts. Node's own timer removes its abort listener when it fires: the
+ * loop's signal lives as long as the chat, and one listener left per backoff (a long outage) would pile up.
+ */
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-    new Promise((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        signal?.addEventListener('abort', () => {
-            clearTimeout(timer);
-            resolve();
-        });
-    });
+    delay(ms, undefined, signal === undefined ? {} : { signal }).catch(() => undefined);
 
 const asRecord = (value: unknown): Record<string, unknown> =>
     value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
@@ -123,6 +125,11 @@ export class LegacyChatSession {
     private view: LegacyChatView;
     private loop: Promise<void> | undefined;
     private stopped = false;
+    /**
+     * end() is posting ChatEnd: the loop is stopped, but a reconnect must still run (bounded), because a
+     * session rebuilt from a stored state has a stale sequence that only ReconnectSession resets.
+     */
+    private ending = false;
     private finished = false;
     /** Salesforce said 403 to a reconnect: the next poll will find out and say so. */
     private gone = false;
@@ -260,7 +267,9 @@ export class LegacyChatSession {
                 query: { ack: String(live.ack) },
                 session: { affinityToken: live.affinityToken, sessionKey: live.sessionKey },
                 signal: controller.signal,
-                retry: false
+                retry: false,
+                // Salesforce holds a poll up to clientPollTimeout: the request timeout would abandon it early.
+                timeoutMs: live.clientPollTimeout * 1000 + this.deps.pollTimeoutMarginMs
             });
         } finally {
             clearTimeout(timer);
@@ -377,7 +386,7 @@ export class LegacyChatSession {
     private async reconnect(): Promise<void> {
         // Cancel the poll in flight: the old affinity is gone and a held poll must not overlap the next one.
         this.pollController?.abort();
-        for (let attempt = 0; !this.stopped; attempt++) {
+        for (let attempt = 0; !this.stopped || (this.ending && attempt < ENDING_RECONNECT_TRIES); attempt++) {
             const live = this.liveOrThrow();
             let answer: LiveAgentAnswer | undefined;
             try {
@@ -418,7 +427,10 @@ export class LegacyChatSession {
                 this.needsReconnect = false;
                 return;
             }
-            await sleep(backoffDelay(this.deps.pollRetry, attempt), this.stopController.signal);
+            await sleep(
+                backoffDelay(this.deps.pollRetry, attempt),
+                this.ending ? undefined : this.stopController.signal
+            );
         }
     }
 
@@ -519,11 +531,14 @@ export class LegacyChatSession {
     async end(): Promise<void> {
         await this.stop();
         if (this.live() === undefined) return;
+        this.ending = true;
         try {
             await this.post('Chasitor/ChatEnd', { reason: 'client' });
         } catch (error) {
             if (isBridgeError(error, 'bridge_chat_ended')) return;
             throw error;
+        } finally {
+            this.ending = false;
         }
     }
 
@@ -532,6 +547,12 @@ export class LegacyChatSession {
         for (let attempt = 0; attempt < 5; attempt++) {
             if (this.needsReconnect) await this.ensureReconnected(this.liveOrThrow().affinityToken);
             if (this.gone) throw ended('the Live Agent session is over');
+            // A stale sequence would be dropped by Salesforce as a repeat, silently (200): never post with one.
+            if (this.needsReconnect) {
+                throw new BridgeError('bridge_chat_unavailable', `${resource}: the session could not be reconnected`, {
+                    details: { resource, retryable: true }
+                });
+            }
             const live = this.liveOrThrow();
             const reuse =
                 messageId !== undefined &&

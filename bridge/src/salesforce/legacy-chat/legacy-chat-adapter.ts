@@ -13,7 +13,7 @@ import { BridgeError, asBridgeError } from '../../core/errors';
 import type { ChatAdapter, ChatEventSink, ChatSessionState, OpenChatRequest } from '../../core/handover/chat-port';
 import type { Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
-import { LegacyChatSession } from './chat-session';
+import { LegacyChatSession, readLegacyData } from './chat-session';
 import type { LiveSessionData } from './chat-session';
 import { createLiveAgentClient, liveAgentApiVersion } from './live-agent-client';
 import type { FetchLike, LiveAgentClient, RetryPolicy } from './live-agent-client';
@@ -127,6 +127,50 @@ export function createLegacyChatAdapter(options: LegacyChatAdapterOptions): Chat
             details: { operation, status, retryable: status >= 500 }
         });
 
+    /** ChasitorInit is sequence 1 of its session: sent again, Salesforce drops it if the first one arrived. */
+    const chasitorInit = (request: OpenChatRequest, data: LiveSessionData) =>
+        client.call({
+            method: 'POST',
+            resource: 'Chasitor/ChasitorInit',
+            session: { affinityToken: data.affinityToken, sessionKey: data.sessionKey, sequence: 1 },
+            body: chasitorInitBody(request, data.sessionId, {
+                orgId: options.orgId,
+                deploymentId: options.deploymentId,
+                buttonId: options.buttonId,
+                transcriptFields: options.transcriptFields ?? {},
+                ...(options.contactEmailDetail === undefined ? {} : { contactEmailDetail: options.contactEmailDetail })
+            })
+        });
+
+    /**
+     * An open run again after a crash: the session the first run saved gets its ChasitorInit again (a repeat
+     * is dropped by its sequence), so the agent's queue holds one chat. Undefined when there is nothing to
+     * continue (or that session is gone): a new chat is asked for.
+     */
+    const continueRequested = async (request: OpenChatRequest): Promise<ChatSessionState | undefined> => {
+        const prior = request.previous;
+        if (prior === undefined || typeof prior.data['sessionId'] !== 'string') return undefined;
+        let data: LiveSessionData;
+        try {
+            const read = readLegacyData(request.handoverId, prior);
+            if ('unavailable' in read) return undefined;
+            data = { ...read, sequence: 1, ack: -1, established: false };
+        } catch {
+            return undefined;
+        }
+        const init = await chasitorInit(request, data);
+        if (init.status < 200 || init.status >= 300) {
+            logger.info({ handoverId: request.handoverId, status: init.status }, 'saved live agent session is gone');
+            return undefined;
+        }
+        // From a stored state: it reconnects before it polls (the crashed run's poll may still be open).
+        const session = newSession(request.handoverId, { data: { ...data }, cursor: prior.cursor ?? '0' }, 'stored');
+        sessions.set(request.handoverId, session);
+        logger.info({ handoverId: request.handoverId }, 'live agent chat request continued after a restart');
+        session.start();
+        return session.toState();
+    };
+
     return {
         kind: 'legacy',
         sendsBeforeAgentJoins: false,
@@ -153,6 +197,8 @@ export function createLegacyChatAdapter(options: LegacyChatAdapterOptions): Chat
                         return session.toState();
                     }
                 }
+                const continued = await continueRequested(request);
+                if (continued !== undefined) return continued;
                 const id = await client.call({
                     method: 'GET',
                     resource: 'System/SessionId',
@@ -182,20 +228,9 @@ export function createLegacyChatAdapter(options: LegacyChatAdapterOptions): Chat
                     clientPollTimeout: typeof body.clientPollTimeout === 'number' ? body.clientPollTimeout : 40,
                     established: false
                 };
-                const init = await client.call({
-                    method: 'POST',
-                    resource: 'Chasitor/ChasitorInit',
-                    session: { affinityToken: data.affinityToken, sessionKey: data.sessionKey, sequence: 1 },
-                    body: chasitorInitBody(request, data.sessionId, {
-                        orgId: options.orgId,
-                        deploymentId: options.deploymentId,
-                        buttonId: options.buttonId,
-                        transcriptFields: options.transcriptFields ?? {},
-                        ...(options.contactEmailDetail === undefined
-                            ? {}
-                            : { contactEmailDetail: options.contactEmailDetail })
-                    })
-                });
+                // Saved before the chat is asked for: a re-run after a crash continues this session.
+                await request.saveProgress?.({ data: { ...data }, cursor: '0' });
+                const init = await chasitorInit(request, data);
                 if (init.status < 200 || init.status >= 300) throw rejected('chasitor_init', init.status);
                 const session = newSession(request.handoverId, { data: { ...data }, cursor: '0' }, 'opened');
                 sessions.set(request.handoverId, session);

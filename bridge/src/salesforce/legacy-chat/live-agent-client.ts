@@ -3,6 +3,9 @@
  * resource documents. It answers status and parsed body and leaves the protocol's meaning of 403, 409 and
  * 503 to the caller; only network errors and 500/502/504 are retried here, and only where a repeat is
  * harmless (GETs, and POSTs whose X-LIVEAGENT-SEQUENCE lets the server drop a repeat).
+ *
+ * Deadlines: an exchange ends at `requestTimeoutMs` (a long poll at its own `timeoutMs`), body included,
+ * and a call with its retries ends at `deadlineMs` with `bridge_chat_timeout` (retryable).
  */
 import { BridgeError } from '../../core/errors';
 import type { Logger } from '../../observability/logger';
@@ -33,6 +36,8 @@ export interface LiveAgentCall {
     signal?: AbortSignal;
     /** Retry network errors and 5xx (other than 503) with the policy; default true. */
     retry?: boolean;
+    /** This exchange's own deadline (a long poll is held longer than a request); default requestTimeoutMs. */
+    timeoutMs?: number;
 }
 
 export interface LiveAgentAnswer {
@@ -50,6 +55,8 @@ export interface LiveAgentClientOptions {
     fetch: FetchLike;
     retry: RetryPolicy;
     requestTimeoutMs: number;
+    /** Per call, retries and waits included (default 60 s). */
+    deadlineMs?: number;
 }
 
 export interface LiveAgentClient {
@@ -57,6 +64,9 @@ export interface LiveAgentClient {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A retry needs at least this much of the call's deadline left (or the request timeout, if shorter). */
+const MIN_TRY_MS = 1000;
 
 export function backoffDelay(policy: { baseMs: number; maxMs: number }, attempt: number): number {
     return Math.min(policy.maxMs, Math.round(policy.baseMs * 2 ** attempt));
@@ -75,7 +85,9 @@ function isAbort(error: unknown): boolean {
 export function createLiveAgentClient(options: LiveAgentClientOptions): LiveAgentClient {
     const base = `${options.endpoint.replace(/\/+$/, '')}/rest/`;
 
-    const once = async (spec: LiveAgentCall): Promise<LiveAgentAnswer> => {
+    const deadlineMs = options.deadlineMs ?? 60_000;
+
+    const once = async (spec: LiveAgentCall, leftMs: number): Promise<LiveAgentAnswer> => {
         const headers: Record<string, string> = {
             Accept: 'application/json',
             'X-LIVEAGENT-API-VERSION': options.apiVersion
@@ -87,7 +99,7 @@ export function createLiveAgentClient(options: LiveAgentClientOptions): LiveAgen
         }
         if (spec.body !== undefined) headers['Content-Type'] = 'application/json';
         const query = spec.query === undefined ? '' : `?${new URLSearchParams(spec.query).toString()}`;
-        const timeout = AbortSignal.timeout(options.requestTimeoutMs);
+        const timeout = AbortSignal.timeout(Math.max(1, Math.min(spec.timeoutMs ?? options.requestTimeoutMs, leftMs)));
         const response = await options.fetch(`${base}${spec.resource}${query}`, {
             method: spec.method,
             headers,
@@ -109,10 +121,22 @@ export function createLiveAgentClient(options: LiveAgentClientOptions): LiveAgen
     return {
         async call(spec) {
             const attempts = spec.retry === false ? 1 : Math.max(1, options.retry.attempts);
+            // A long poll is bounded by its own timeout; every other call by the call deadline too.
+            const until = performance.now() + Math.max(deadlineMs, spec.timeoutMs ?? 0);
             let lastError: unknown;
             for (let attempt = 0; attempt < attempts; attempt++) {
                 if (attempt > 0) {
                     const delayMs = backoffDelay(options.retry, attempt - 1);
+                    if (until - performance.now() - delayMs < Math.min(options.requestTimeoutMs, MIN_TRY_MS)) {
+                        throw new BridgeError(
+                            'bridge_chat_timeout',
+                            `${spec.resource}: no success within the call's ${deadlineMs} ms`,
+                            {
+                                cause: lastError,
+                                details: { resource: spec.resource, retryable: true }
+                            }
+                        );
+                    }
                     options.logger.warn(
                         { resource: spec.resource, attempt, delayMs },
                         'live agent call failed; retrying'
@@ -121,7 +145,7 @@ export function createLiveAgentClient(options: LiveAgentClientOptions): LiveAgen
                 }
                 if (spec.signal?.aborted) break;
                 try {
-                    const answer = await once(spec);
+                    const answer = await once(spec, until - performance.now());
                     if (answer.status === 500 || answer.status === 502 || answer.status === 504) {
                         lastError = new BridgeError(
                             'bridge_chat_unavailable',
@@ -139,7 +163,7 @@ export function createLiveAgentClient(options: LiveAgentClientOptions): LiveAgen
                         });
                     }
                     lastError = new BridgeError(
-                        'bridge_chat_unavailable',
+                        isAbort(error) ? 'bridge_chat_timeout' : 'bridge_chat_unavailable',
                         `${spec.resource}: ${isAbort(error) ? 'no answer in time' : 'Salesforce unreachable'}`,
                         { cause: error, details: { resource: spec.resource, retryable: true } }
                     );
