@@ -1,4 +1,5 @@
 import {
+    BASE_CASE_TEMPLATE,
     buildEventCase,
     channelOf,
     DEFAULT_CASE_TEMPLATES,
@@ -163,6 +164,23 @@ describe('buildEventCase', () => {
             type: DEFAULT_CASE_TEMPLATES['lead']!.type,
             subject: DEFAULT_CASE_TEMPLATES['lead']!.subject
         });
+    });
+
+    it('builds a file template named like an Object.prototype member from the base template', () => {
+        const mapped = parseSettings({ cases: { templates: { toString: { priority: 'High' } } } });
+        const template = mapped.cases.templates['toString']!;
+        expect(template).toMatchObject({ priority: 'High', subject: BASE_CASE_TEMPLATE.subject, origin: 'Chatbot' });
+        const built = buildEventCase('toString', template, request(), { businessId: '343' });
+        expect(built.fields['Subject']).toBe('Request from Asha Rao via chat');
+    });
+
+    it('reads only own keys of the request: prototype names in placeholders stay empty', () => {
+        const rendered = renderCaseText(
+            '[{entities.constructor}][{user_details.toString}][{user.__proto__}][{entities.__proto__}]',
+            request({ entities: Object.fromEntries([['__proto__', [{ entity_value: 'x' }]]]) }),
+            { template: 't', channel: 'Web' }
+        );
+        expect(rendered).toBe('[][][][x]');
     });
 
     it('refuses custom fields that are not API names or that the bridge owns', () => {

@@ -113,6 +113,22 @@ describe('POST /haptik/integrations/case/{template}', () => {
         expect(sandbox.salesforce.records('Case')).toHaveLength(before);
     });
 
+    it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
+        'answers 404 for the template name %s (an Object.prototype member), before any Salesforce call',
+        async (name) => {
+            const cases = sandbox.salesforce.records('Case').length;
+            const calls = sandbox.salesforce.requests.length;
+            const result = await sandbox.send.caseEvent(
+                name,
+                integrationRequest({ userId: `u-proto-${name}`, userDetails: { email: 'proto@example.com' } })
+            );
+            expect(result.status).toBe(404);
+            expect(result.body).toMatchObject({ error: { code: 'bridge_case_template_not_found' } });
+            expect(sandbox.salesforce.records('Case')).toHaveLength(cases);
+            expect(sandbox.salesforce.requests).toHaveLength(calls);
+        }
+    );
+
     it('answers a replayed request with the same Case: one Case, same number', async () => {
         const request = { userId: 'u-replay', node: 'replay_node', userDetails: { name: 'Ravi' } };
         const first = await createCase('enquiry', request);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BridgeError } from '../core/errors';
+import { ownValue } from '../core/records';
 import type { LookupRules } from '../core/customer-lookup';
 import { BASE_CASE_TEMPLATE, DEFAULT_CASE_TEMPLATES, RESERVED_CASE_FIELDS } from '../core/case-templates';
 import type { CaseSettings, CaseTemplate } from '../core/case-templates';
@@ -202,7 +203,7 @@ type CaseTemplateInput = z.infer<typeof caseTemplateSchema>;
 
 /** A file template over the default of the same name (or the base one): only what it names changes. */
 function caseTemplateOf(name: string, input: CaseTemplateInput, origin: string): CaseTemplate {
-    const base = DEFAULT_CASE_TEMPLATES[name] ?? { ...BASE_CASE_TEMPLATE, origin };
+    const base = ownValue(DEFAULT_CASE_TEMPLATES, name) ?? { ...BASE_CASE_TEMPLATE, origin };
     const merged: CaseTemplate = {
         ...base,
         fields: { ...base.fields, ...input.fields },
@@ -251,13 +252,18 @@ export function parseSettings(raw: unknown, source = 'the mapping file'): Bridge
         );
     }
     const { lookup, cases, transcript, redaction, messages, handover } = parsed.data;
-    const templates: Record<string, CaseTemplate> = {};
-    for (const [name, template] of Object.entries(DEFAULT_CASE_TEMPLATES)) {
-        templates[name] = { ...template, origin: cases.origin };
-    }
-    for (const [name, input] of Object.entries(cases.templates)) {
-        templates[name] = caseTemplateOf(name, input, cases.origin);
-    }
+    // fromEntries defines own keys, so a template named `__proto__` is a template, not a prototype.
+    const entries: Array<[string, CaseTemplate]> = [
+        ...Object.entries(DEFAULT_CASE_TEMPLATES).map(([name, t]): [string, CaseTemplate] => [
+            name,
+            { ...t, origin: cases.origin }
+        ]),
+        ...Object.entries(cases.templates).map(([name, input]): [string, CaseTemplate] => [
+            name,
+            caseTemplateOf(name, input, cases.origin)
+        ])
+    ];
+    const templates = Object.fromEntries(entries);
     return {
         lookup: {
             objects: lookup.objects,

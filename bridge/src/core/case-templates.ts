@@ -1,3 +1,5 @@
+import { ownValue } from './records';
+
 /**
  * Case templates: how a bot event (a lead, an enquiry, a service request) becomes the fields of a
  * Salesforce Case. Pure: the request comes in, a field map and the idempotency key go out.
@@ -191,7 +193,7 @@ function readable(value: unknown): string | undefined {
 }
 
 function entityValue(request: CaseRequest, name: string): string | undefined {
-    const values = request.entities[name] ?? [];
+    const values = ownValue(request.entities, name) ?? [];
     const parts = values
         .map((v) => readable(v.entity_value) ?? readable(v.original_text))
         .filter((part): part is string => part !== undefined);
@@ -227,10 +229,10 @@ function resolve(path: string, request: CaseRequest, context: TemplateContext): 
             const details = request[root];
             return key === ''
                 ? listLines(Object.entries(details).map(([name, value]) => [name, readable(value)])) || undefined
-                : readable(details[key]);
+                : readable(ownValue(details, key));
         }
         case 'user':
-            return readable((request.user as Record<string, unknown>)[key]);
+            return readable(ownValue(request.user as Record<string, unknown>, key));
         case 'conversation_no':
             return readable(request.conversation_no);
         case 'node':
@@ -240,7 +242,7 @@ function resolve(path: string, request: CaseRequest, context: TemplateContext): 
         case 'channel':
             return context.channel;
         default:
-            return context.extra?.[path];
+            return ownValue(context.extra, path);
     }
 }
 

@@ -116,7 +116,8 @@ function applyRule(text: string, rule: RedactionRule, regex: RegExp): string {
         const span = match.indices?.groups?.['secret'] ?? match.indices?.[0];
         if (span === undefined) continue;
         const [start, end] = span;
-        const checked = rule.check === undefined ? [0, end - start] : checkedSpan(text.slice(start, end), rule.check);
+        const checked: [number, number] | undefined =
+            rule.check === undefined ? [0, end - start] : checkedSpan(text.slice(start, end), rule.check);
         if (checked === undefined) continue;
         out += text.slice(from, start + checked[0]) + rule.replacement;
         from = start + checked[1];

@@ -128,11 +128,10 @@ export const integrationRequestSchema = z.looseObject({
     entities: z
         .record(z.string(), z.array(integrationEntitySchema).nullish())
         .nullish()
-        .transform((entities) => {
-            const out: Record<string, z.infer<typeof integrationEntitySchema>[]> = {};
-            for (const [name, values] of Object.entries(entities ?? {})) out[name] = values ?? [];
-            return out;
-        }),
+        // fromEntries defines own keys: an entity named `__proto__` stays an entity, not a prototype.
+        .transform((entities): Record<string, z.infer<typeof integrationEntitySchema>[]> =>
+            Object.fromEntries(Object.entries(entities ?? {}).map(([name, values]) => [name, values ?? []]))
+        ),
     env_variables: detailMap
 });
 

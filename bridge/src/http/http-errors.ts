@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import { BridgeError } from '../core/errors';
 import type { BridgeErrorCode } from '../core/errors';
+import { ownValue } from '../core/records';
 
 /**
  * How errors become HTTP answers. Every error body is `{"error": {"code", "message"}}`; never a
@@ -43,7 +44,7 @@ export function httpError(code: BridgeErrorCode, message: string, details: Recor
  */
 export function statusOfError(error: unknown): number | undefined {
     if (!(error instanceof BridgeError)) return undefined;
-    const byCode = HTTP_STATUS_BY_CODE[error.code];
+    const byCode = ownValue(HTTP_STATUS_BY_CODE, error.code);
     if (byCode !== undefined) return byCode;
     const declared = error.details.httpStatus;
     if (typeof declared === 'number' && Number.isInteger(declared) && declared >= 400 && declared <= 599) {

@@ -2,6 +2,7 @@ import { buildEventCase } from '../core/case-templates';
 import type { CaseSettings, CaseRequest, CrmLink } from '../core/case-templates';
 import type { IntegrationAnswer, LookupRequest } from '../core/customer-lookup';
 import { asBridgeError, BridgeError } from '../core/errors';
+import { ownValue } from '../core/records';
 import type { Redactor } from '../core/redaction';
 import type { UserMessages } from '../config/mapping-file';
 import type { HaptikIntegrationRequest } from '../haptik/payloads';
@@ -105,7 +106,7 @@ export function createEventCaseService(deps: EventCaseServiceDeps): EventCaseSer
 
     return {
         async createCase(templateName, request) {
-            const template = deps.settings.templates[templateName];
+            const template = ownValue(deps.settings.templates, templateName);
             if (template === undefined) {
                 throw new BridgeError(
                     'bridge_case_template_not_found',
