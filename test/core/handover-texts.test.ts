@@ -259,6 +259,12 @@ describe('user messages for the agent', () => {
         expect(renderUserMessage('{not json')).toEqual({ text: '{not json', choice: false });
     });
 
+    it('reads a message body nested 100,000 levels deep as plain text rather than overflowing the stack', () => {
+        const deep = '['.repeat(100_000) + '"hi"' + ']'.repeat(100_000);
+        expect(renderUserMessage(deep)).toEqual({ text: deep, choice: false });
+        expect(renderUserMessage('[["a"], [["b"]]]')).toEqual({ text: 'a\nb', choice: false });
+    });
+
     it('recognises the end keyword without case, blanks or final punctuation', () => {
         expect(isEndKeyword('  End   Chat! ', ['end chat'])).toBe(true);
         expect(isEndKeyword('[chose] End chat', ['end chat'])).toBe(true);

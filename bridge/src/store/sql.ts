@@ -1,3 +1,6 @@
+import { BridgeError } from '../core/errors';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../core/json-depth';
+
 /**
  * Parameter helpers shared by the repositories. JSON goes in as text cast to jsonb because
  * node-postgres would turn a JS array into a PostgreSQL array, and dates go in as ISO strings so both
@@ -5,6 +8,13 @@
  */
 export function jsonParam(value: unknown): string | null {
     if (value === undefined) return null;
+    // Inputs are refused deeper than this where they come in; this guards the stack of JSON.stringify.
+    if (jsonDepthExceeds(value)) {
+        throw new BridgeError(
+            'bridge_store_json_invalid',
+            `A value to store nests deeper than ${MAX_JSON_DEPTH} levels`
+        );
+    }
     return JSON.stringify(value);
 }
 
