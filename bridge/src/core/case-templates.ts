@@ -1,4 +1,5 @@
 import { ownValue } from './records';
+import { cutText } from './text';
 
 /**
  * Case templates: how a bot event (a lead, an enquiry, a service request) becomes the fields of a
@@ -265,11 +266,8 @@ export function renderCaseText(template: string, request: CaseRequest, context: 
 /** Cuts text to `max` characters, never splitting a surrogate pair; an ellipsis marks the cut. */
 export function truncateText(value: string, max: number): string {
     if (value.length <= max) return value;
-    if (max <= 1) return value.slice(0, Math.max(0, max));
-    let end = max - 1;
-    const last = value.charCodeAt(end - 1);
-    if (last >= 0xd800 && last <= 0xdbff) end--;
-    return `${value.slice(0, end)}…`;
+    if (max <= 1) return cutText(value, max);
+    return `${cutText(value, max - 1)}…`;
 }
 
 /** Every string field cut to its Salesforce length (rather than a STRING_TOO_LONG rejection). */

@@ -1,6 +1,7 @@
 import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../core/json-depth';
+import { cleanJson } from '../core/text';
 import { eventIdOf, haptikRouteSchemas } from '../haptik/payloads';
 import type { HaptikRouteName, HaptikRoutePayloads } from '../haptik/payloads';
 import { httpError } from './http-errors';
@@ -145,7 +146,8 @@ export function createHaptikRouter(options: { webhookSecret: string; handlers: H
                     fields
                 });
             }
-            const payload = parsed.data;
+            // Ids were checked by the schema; a NUL or a lone surrogate left in text cannot be stored: cleaned.
+            const payload = cleanJson(parsed.data);
             const reply = await handler({
                 route: definition.name,
                 payload,

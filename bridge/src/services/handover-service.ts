@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { channelOf } from '../core/case-templates';
 import { asBridgeError, BridgeError, isBridgeError } from '../core/errors';
+import { cutText } from '../core/text';
 import { agentBriefing, buildBotContext } from '../core/handover/bot-context';
 import type { BotContextMessage, BotContextV1, CrmMatch, HandoverTrigger } from '../core/handover/bot-context';
 import type { ChatAdapter, ChatEventEnvelope, ChatSessionState } from '../core/handover/chat-port';
@@ -229,8 +230,8 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
         const crm = (context as Partial<BotContextV1>).crm;
         const eventKey = `handover:${session.id}`;
         const fields: Record<string, unknown> = {
-            Subject: fill(settings.eventCase.subject, values).slice(0, 255),
-            Description: fill(settings.eventCase.description, values).slice(0, 32000),
+            Subject: cutText(fill(settings.eventCase.subject, values), 255),
+            Description: cutText(fill(settings.eventCase.description, values), 32000),
             Origin: settings.eventCase.origin,
             ...(settings.eventCase.status === undefined ? {} : { Status: settings.eventCase.status }),
             Haptik_User_Id__c: core.userId,
@@ -652,7 +653,7 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                             externalIdField: 'Haptik_Conversation_Key__c',
                             externalId: current.conversationKey,
                             fields: {
-                                Subject: `Chat with ${coreNow.visitorName} on ${coreNow.channel}`.slice(0, 255),
+                                Subject: cutText(`Chat with ${coreNow.visitorName} on ${coreNow.channel}`, 255),
                                 Origin: settings.eventCase.origin,
                                 Haptik_User_Id__c: coreNow.userId,
                                 Haptik_Channel__c: coreNow.channel,

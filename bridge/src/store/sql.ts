@@ -1,5 +1,6 @@
 import { BridgeError } from '../core/errors';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../core/json-depth';
+import { cleanText } from '../core/text';
 
 /**
  * Parameter helpers shared by the repositories. JSON goes in as text cast to jsonb because
@@ -15,7 +16,8 @@ export function jsonParam(value: unknown): string | null {
             `A value to store nests deeper than ${MAX_JSON_DEPTH} levels`
         );
     }
-    return JSON.stringify(value);
+    // jsonb refuses \u0000 and lone surrogates: what reached this far is cleaned rather than failing the write.
+    return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'string' ? cleanText(item) : item));
 }
 
 export function timeParam(value: Date | undefined | null): string | null {
