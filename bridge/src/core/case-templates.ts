@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ownValue } from './records';
 import { cutText } from './text';
 
@@ -161,15 +162,30 @@ export function channelOf(devicePlatform: unknown): HaptikChannel {
 }
 
 /**
- * The idempotency key of a Case from a bot event (`Haptik_Event_Key__c`): the bot's explicit
- * `conversation_details.case_key`, else `<business_id>:<user_id>:<conversation_no>:<node>` (the template
- * name stands in for a missing node), so a retried or replayed call upserts the same Case.
+ * The idempotency key of a Case from a bot event (`Haptik_Event_Key__c`), so a retried or replayed call
+ * upserts the same Case:
+ * - `<business_id>:<user_id>:<conversation_no>:<node>` (the template name stands in for a missing node);
+ * - with an explicit `conversation_details.case_key`: `<business_id>:<user_id>:%key:<case_key>`, scoped to
+ *   the user so two users sending the same key never share a Case (and its number);
+ * - a key longer than the field (255) becomes `<business_id>:%sha256:<hex of the whole key>`.
+ * In each part `%` and `:` are written `%25` and `%3A`, so parts cannot run into each other; `%key` and
+ * `%sha256` cannot come out of a part. Keys of numeric ids and plain node names are as they always were.
  */
 export function eventCaseKey(request: CaseRequest, businessId: string, templateName: string): string {
-    const explicit = scalarText(request.conversation_details['case_key']);
-    if (explicit !== undefined) return explicit;
-    const node = scalarText(request.node) ?? templateName;
-    return `${businessId}:${request.user.user_id}:${request.conversation_no ?? '-'}:${node}`;
+    const explicit = scalarText(ownValue(request.conversation_details, 'case_key'));
+    const user = keyPart(request.user.user_id);
+    const key =
+        explicit !== undefined
+            ? `${businessId}:${user}:%key:${keyPart(explicit)}`
+            : `${businessId}:${user}:${keyPart(request.conversation_no ?? '-')}:${keyPart(scalarText(request.node) ?? templateName)}`;
+    if (key.length <= EVENT_KEY_LENGTH) return key;
+    return `${businessId}:%sha256:${createHash('sha256').update(key, 'utf8').digest('hex')}`;
+}
+
+const EVENT_KEY_LENGTH = 255;
+
+function keyPart(value: string): string {
+    return value.replace(/%/g, '%25').replace(/:/g, '%3A');
 }
 
 function scalarText(value: unknown): string | undefined {
@@ -345,7 +361,7 @@ export function buildEventCase(
     set('Haptik_Channel__c', channel);
 
     return {
-        eventKey: truncateText(eventCaseKey(request, options.businessId, templateName), 255),
+        eventKey: eventCaseKey(request, options.businessId, templateName),
         fields: truncateCaseFields(fields, { ...CASE_FIELD_LENGTHS, ...template.fieldLengths })
     };
 }
