@@ -189,6 +189,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
                   haptik,
                   salesforce,
                   customerLookup,
+                  redact,
                   logger,
                   clock,
                   names: {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { channelOf } from '../core/case-templates';
 import { asBridgeError, BridgeError, isBridgeError } from '../core/errors';
 import { cutText } from '../core/text';
-import { agentBriefing, buildBotContext } from '../core/handover/bot-context';
+import { agentBriefing, BOT_CONTEXT_MAX_CHARS, buildBotContext, fitBotContext } from '../core/handover/bot-context';
 import type { BotContextMessage, BotContextV1, CrmMatch, HandoverTrigger } from '../core/handover/bot-context';
 import type { ChatAdapter, ChatEventEnvelope, ChatSessionState } from '../core/handover/chat-port';
 import { initialMachine, isTerminal, stateFromStored, storedState, transition } from '../core/handover/handover-state';
@@ -85,6 +85,8 @@ export interface HandoverServiceDeps {
     customerLookup?: CustomerLookupService | undefined;
     logger: Logger;
     clock: { now(): Date };
+    /** The mapping file's redaction rules: the bot context and the briefing go through them. */
+    redact?: ((text: string) => string) | undefined;
     /** Labels of the agent's briefing (default User / Bot / Agent). */
     names?: { userName: string; botName: string; agentName: string } | undefined;
 }
@@ -159,6 +161,14 @@ function triggerFromIntegration(request: HaptikIntegrationRequest): HandoverTrig
 function chatRecordIdOf(state: ChatSessionState | undefined): string | undefined {
     const value = state?.data['messagingSessionId'] ?? state?.data['chatRecordId'];
     return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** `Haptik_Bot_Context__c` of a stored context, fitted to the field (never STRING_TOO_LONG; left out if it cannot be). */
+function botContextField(context: Record<string, unknown>): { Haptik_Bot_Context__c?: string } {
+    const json = JSON.stringify(
+        (context as Partial<BotContextV1>).version === 1 ? fitBotContext(context as unknown as BotContextV1) : context
+    );
+    return json.length <= BOT_CONTEXT_MAX_CHARS ? { Haptik_Bot_Context__c: json } : {};
 }
 
 function fill(template: string, values: Record<string, string>): string {
@@ -236,9 +246,7 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
             ...(settings.eventCase.status === undefined ? {} : { Status: settings.eventCase.status }),
             Haptik_User_Id__c: core.userId,
             Haptik_Channel__c: core.channel,
-            ...(Object.keys(context).length === 0
-                ? {}
-                : { Haptik_Bot_Context__c: JSON.stringify(context).slice(0, 131_072) }),
+            ...(Object.keys(context).length === 0 ? {} : botContextField(context)),
             ...(crm?.objectType === 'Contact' ? { ContactId: crm.id } : {}),
             ...(crm?.objectType === 'Account' || crm?.objectType === 'PersonAccount' ? { AccountId: crm.id } : {})
         };
@@ -631,7 +639,8 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                 messages,
                 maxMessages: settings.recentMessages,
                 defaultLanguage: settings.notices.defaultLanguage,
-                defaultReason: settings.defaultReason
+                defaultReason: settings.defaultReason,
+                redact: deps.redact
             });
             const conversationKeyOf = session.conversationKey;
             await applyInput(handoverId, undefined, {
