@@ -120,9 +120,15 @@ const casesSchema = z
         /** Default Origin of every template that names none. */
         origin: z.string().max(255).default('Chatbot'),
         templates: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,80}$/), caseTemplateSchema).default({}),
-        awaitTimeoutMs: z.number().int().min(0).max(25000).default(10000)
+        awaitTimeoutMs: z.number().int().min(0).max(25000).default(10000),
+        /** One deadline for a whole case-event request; Haptik stops waiting at 30 s. */
+        requestDeadlineMs: z.number().int().min(1000).max(28000).default(25000)
     })
-    .default({ origin: 'Chatbot', templates: {}, awaitTimeoutMs: 10000 });
+    .refine((cases) => cases.awaitTimeoutMs <= cases.requestDeadlineMs, {
+        path: ['awaitTimeoutMs'],
+        message: 'must not be longer than requestDeadlineMs'
+    })
+    .default({ origin: 'Chatbot', templates: {}, awaitTimeoutMs: 10000, requestDeadlineMs: 25000 });
 
 const transcriptSchema = z
     .object({
@@ -279,7 +285,7 @@ export function parseSettings(raw: unknown, source = 'the mapping file'): Bridge
             cacheTtlMs: lookup.cacheTtlSeconds * 1000,
             timeoutMs: lookup.timeoutMs
         },
-        cases: { templates, awaitTimeoutMs: cases.awaitTimeoutMs },
+        cases: { templates, awaitTimeoutMs: cases.awaitTimeoutMs, requestDeadlineMs: cases.requestDeadlineMs },
         transcript: {
             mode: transcript.mode,
             botName: transcript.botName,

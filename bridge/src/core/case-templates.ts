@@ -38,6 +38,8 @@ export interface CaseSettings {
     templates: Record<string, CaseTemplate>;
     /** How long the bot's call waits for the Case to exist before answering "pending". */
     awaitTimeoutMs: number;
+    /** The whole call's deadline (CRM lookup, durable write, wait, Case number); "pending" when it passes. */
+    requestDeadlineMs: number;
 }
 
 /** The part of Haptik's integration request (haptik.md §A5) the templates read. */
