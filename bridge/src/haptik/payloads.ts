@@ -20,6 +20,9 @@ export const MAX_ID_LENGTH = 100;
 export const MAX_TEXT_LENGTH = 10_000;
 /** user_name and auth_id name the user (history lookups, event ids of the webhook). */
 export const MAX_USER_KEY_LENGTH = 255;
+/** Entities a bot sends: a few names, a few values each. */
+export const MAX_ENTITY_NAMES = 200;
+export const MAX_ENTITY_VALUES = 100;
 
 const plainId = z
     .string()
@@ -155,7 +158,10 @@ export const integrationRequestSchema = z.looseObject({
     conversation_details: detailMap,
     user_details: detailMap,
     entities: z
-        .record(z.string(), z.array(integrationEntitySchema).nullish())
+        .record(z.string(), z.array(integrationEntitySchema).max(MAX_ENTITY_VALUES).nullish())
+        .refine((entities) => Object.keys(entities).length <= MAX_ENTITY_NAMES, {
+            message: `has more than ${MAX_ENTITY_NAMES} names`
+        })
         .nullish()
         // fromEntries defines own keys: an entity named `__proto__` stays an entity, not a prototype.
         .transform((entities): Record<string, z.infer<typeof integrationEntitySchema>[]> =>

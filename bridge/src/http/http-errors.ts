@@ -58,9 +58,18 @@ export function sendError(res: Response, status: number, code: string, message: 
     res.status(status).json(body);
 }
 
-/** body-parser errors carry `type` and `status`; they are the client's fault, never a 500. */
+/**
+ * body-parser errors carry `type` and `status`, Express's own (a route parameter that is not valid
+ * percent-encoding) `status` alone; they are the client's fault, never a 500.
+ */
 export function bodyParserError(error: unknown): BridgeError | undefined {
-    if (typeof error !== 'object' || error === null || !('type' in error)) return undefined;
+    if (typeof error !== 'object' || error === null || error instanceof BridgeError) return undefined;
+    if (!('type' in error)) {
+        const status = (error as { status?: unknown }).status;
+        return typeof status === 'number' && status >= 400 && status < 500
+            ? new BridgeError('bridge_http_bad_request', 'The request could not be read', { cause: error })
+            : undefined;
+    }
     const type = (error as { type?: unknown }).type;
     const status = (error as { status?: unknown }).status;
     if (type === 'entity.too.large') {
