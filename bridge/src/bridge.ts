@@ -14,6 +14,7 @@ import { createSalesforceClient } from './salesforce/salesforce-client';
 import type { SalesforceClient, SalesforceClientDeps } from './salesforce/salesforce-client';
 import { createCustomerLookupService } from './services/customer-lookup-service';
 import { createEventCaseService } from './services/event-case-service';
+import { salesforceReadiness } from './services/salesforce-readiness';
 import { createHandoverService } from './services/handover-service';
 import { createStreamOwnership } from './services/stream-ownership';
 import type { StreamOwnershipOptions } from './services/stream-ownership';
@@ -199,6 +200,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
                   haptik,
                   salesforce,
                   customerLookup,
+                  redact,
                   logger,
                   clock,
                   names: {
@@ -303,7 +305,8 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         haptik: handlers,
         readiness: [
             { name: 'database', check: async () => void (await db.query('SELECT 1')) },
-            { name: 'salesforce', check: () => salesforce.authorize() }
+            // Judged by the last real call; polls never turn into token requests (salesforce-readiness.ts).
+            { name: 'salesforce', check: salesforceReadiness(salesforce, { clock }) }
         ],
         admin: {
             listDead: (limit) => listDeadJobs(db, limit),

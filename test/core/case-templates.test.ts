@@ -1,4 +1,5 @@
 import {
+    BASE_CASE_TEMPLATE,
     buildEventCase,
     channelOf,
     DEFAULT_CASE_TEMPLATES,
@@ -52,10 +53,33 @@ describe('eventCaseKey', () => {
         expect(eventCaseKey(request({ node: undefined }), '343', 'enquiry')).toBe('343:u-7:3:enquiry');
     });
 
-    it('prefers an explicit conversation_details.case_key', () => {
+    it('scopes an explicit conversation_details.case_key to the business and the user', () => {
         expect(eventCaseKey(request({ conversation_details: { case_key: 'order-A-1001' } }), '343', 'lead')).toBe(
-            'order-A-1001'
+            '343:u-7:%key:order-A-1001'
         );
+        const other = request({ user: { user_id: 'u-8' }, conversation_details: { case_key: 'order-A-1001' } });
+        expect(eventCaseKey(other, '343', 'lead')).toBe('343:u-8:%key:order-A-1001');
+    });
+
+    it('keeps parts apart: a ":" inside a part cannot make two requests share a key', () => {
+        const a = eventCaseKey(request({ user: { user_id: '1:2' }, conversation_no: '3' }), '343', 'x');
+        const b = eventCaseKey(request({ user: { user_id: '1' }, conversation_no: '2:3' }), '343', 'x');
+        expect(a).toBe('343:1%3A2:3:log_service_request');
+        expect(b).toBe('343:1:2%3A3:log_service_request');
+        const keyed = eventCaseKey(request({ conversation_no: 'key', node: 'n' }), '343', 'x');
+        const explicit = eventCaseKey(request({ conversation_details: { case_key: 'n' } }), '343', 'x');
+        expect(keyed).not.toBe(explicit);
+    });
+
+    it('hashes a key longer than the field (255), so long keys differing at the end stay apart', () => {
+        const long = 'k'.repeat(300);
+        const first = eventCaseKey(request({ conversation_details: { case_key: `${long}1` } }), '343', 'lead');
+        const second = eventCaseKey(request({ conversation_details: { case_key: `${long}2` } }), '343', 'lead');
+        expect(first).toMatch(/^343:%sha256:[0-9a-f]{64}$/);
+        expect(second).toMatch(/^343:%sha256:[0-9a-f]{64}$/);
+        expect(first).not.toBe(second);
+        const longNode = eventCaseKey(request({ node: 'n'.repeat(300) }), '343', 'lead');
+        expect(longNode.length).toBeLessThanOrEqual(255);
     });
 });
 
@@ -166,6 +190,23 @@ describe('buildEventCase', () => {
             description: DEFAULT_CASE_TEMPLATES['lead']!.description,
             subject: DEFAULT_CASE_TEMPLATES['lead']!.subject
         });
+    });
+
+    it('builds a file template named like an Object.prototype member from the base template', () => {
+        const mapped = parseSettings({ cases: { templates: { toString: { priority: 'High' } } } });
+        const template = mapped.cases.templates['toString']!;
+        expect(template).toMatchObject({ priority: 'High', subject: BASE_CASE_TEMPLATE.subject, origin: 'Chatbot' });
+        const built = buildEventCase('toString', template, request(), { businessId: '343' });
+        expect(built.fields['Subject']).toBe('Request from Asha Rao via chat');
+    });
+
+    it('reads only own keys of the request: prototype names in placeholders stay empty', () => {
+        const rendered = renderCaseText(
+            '[{entities.constructor}][{user_details.toString}][{user.__proto__}][{entities.__proto__}]',
+            request({ entities: Object.fromEntries([['__proto__', [{ entity_value: 'x' }]]]) }),
+            { template: 't', channel: 'Web' }
+        );
+        expect(rendered).toBe('[][][][x]');
     });
 
     it('refuses custom fields that are not API names or that the bridge owns', () => {

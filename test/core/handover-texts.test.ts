@@ -6,6 +6,7 @@ import type { NoticeSettings } from '../../bridge/src/core/handover/notices';
 import { isEndKeyword, renderUserMessage } from '../../bridge/src/core/handover/user-message';
 import { parseSettings } from '../../bridge/src/config/mapping-file';
 import { isBridgeError } from '../../bridge/src/core/errors';
+import { createRedactor, DEFAULT_REDACTION_RULES } from '../../bridge/src/core/redaction';
 
 describe('handover notices', () => {
     const settings = DEFAULT_NOTICE_SETTINGS;
@@ -156,6 +157,93 @@ describe('bot context (contract §4, version 1)', () => {
         expect(context.recentMessages.at(-1)).toEqual(long.at(-1));
     });
 
+    it('redacts card numbers, OTPs and the like from messages, entities, details, intent and reason (mapping-file rules)', () => {
+        const redact = createRedactor([
+            ...DEFAULT_REDACTION_RULES,
+            { name: 'policy', pattern: 'POL-\\d{6}', replacement: '[redacted policy]' }
+        ]);
+        const card = '4111 1111 1111 1111';
+        const context = buildBotContext({
+            trigger: {
+                ...trigger,
+                node: `pay with ${card}`,
+                conversation_details: { handover_reason: `card ${card} declined`, otp_note: 'OTP is 482913' },
+                user_details: { email: 'asha@example.com', mobile_no: '+91 98450 12345', policy: 'POL-123456' },
+                entities: { card_number: [{ entity_value: card }] }
+            },
+            channel: 'Web',
+            messages: [{ sender: 'user', text: `my card is ${card}`, at: '2026-11-25T10:00:00.000Z' }],
+            maxMessages: 5,
+            defaultLanguage: 'en',
+            defaultReason: 'r',
+            redact
+        });
+        const json = JSON.stringify(context);
+        expect(json).not.toContain(card);
+        expect(json).not.toContain('482913');
+        expect(json).not.toContain('POL-123456');
+        expect(context.recentMessages[0]?.text).toBe('my card is [redacted card]');
+        expect(context.entities).toEqual([{ name: 'card_number', value: '[redacted card]' }]);
+        expect(context.handoverReason).toBe('card [redacted card] declined');
+        expect(context.intent).toBe('pay with [redacted card]');
+        expect(context.details).toMatchObject({ otp_note: 'OTP is [redacted otp]', policy: '[redacted policy]' });
+        // Contact data the agent needs stays.
+        expect(context.user).toMatchObject({ email: 'asha@example.com', phone: '+91 98450 12345' });
+        const briefing = agentBriefing(context, { header: 'h', userName: 'User', botName: 'Bot', agentName: 'Agent' });
+        expect(briefing).not.toContain(card);
+    });
+
+    it('fits the field however large the details, entities, node and messages are (never STRING_TOO_LONG)', () => {
+        const details = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`key_${i}`, 'v'.repeat(100)]));
+        const context = buildBotContext({
+            trigger: {
+                ...trigger,
+                node: 'n'.repeat(500_000),
+                user: { ...trigger.user, full_name: 'F'.repeat(10_000) },
+                conversation_details: { handover_reason: 'r'.repeat(10_000), blob: 'b'.repeat(300_000) },
+                user_details: details,
+                entities: Object.fromEntries(
+                    Array.from({ length: 2000 }, (_, i) => [`e${i}`, [{ entity_value: 'e'.repeat(500) }]])
+                )
+            },
+            channel: 'Web',
+            messages: [
+                { sender: 'user', text: 'x'.repeat(200_000), at: '2026-11-25T10:00:00.000Z' },
+                { sender: 'bot', text: 'last words', at: '2026-11-25T10:00:01.000Z' }
+            ],
+            maxMessages: 10,
+            defaultLanguage: 'en',
+            defaultReason: 'r'
+        });
+        const json = JSON.stringify(context);
+        expect(json.length).toBeLessThanOrEqual(131_072);
+        expect(json.length).toBeGreaterThan(60_000);
+        expect(context.recentMessages.at(-1)?.text).toBe('last words');
+        expect(context.user.name?.length).toBeLessThanOrEqual(255);
+        expect(context.intent?.length).toBeLessThanOrEqual(255);
+        expect(Object.keys(context.details).length).toBeGreaterThan(0);
+        expect(context.entities.length).toBeGreaterThan(0);
+    });
+
+    it('fits a small field by trimming details to half of it, then dropping the oldest messages', () => {
+        const context = buildBotContext({
+            trigger: {
+                ...trigger,
+                user_details: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`k${i}`, 'v'.repeat(50)]))
+            },
+            channel: 'Web',
+            messages,
+            maxMessages: 30,
+            defaultLanguage: 'en',
+            defaultReason: 'r',
+            maxChars: 2000
+        });
+        expect(JSON.stringify(context).length).toBeLessThanOrEqual(2000);
+        expect(Object.keys(context.details).length).toBeGreaterThan(0);
+        expect(Object.keys(context.details).length).toBeLessThan(200);
+        expect(context.recentMessages.at(-1)).toEqual(messages.at(-1));
+    });
+
     it('a TRACT trigger knows only the user id: the reason says the bot could not finish', () => {
         const context = buildBotContext({
             trigger: { source: 'tract_event', user: { user_id: 'u-2' }, conversationNo: '1' },
@@ -257,6 +345,12 @@ describe('user messages for the agent', () => {
         });
         expect(renderUserMessage('plain words')).toEqual({ text: 'plain words', choice: false });
         expect(renderUserMessage('{not json')).toEqual({ text: '{not json', choice: false });
+    });
+
+    it('reads a message body nested 100,000 levels deep as plain text rather than overflowing the stack', () => {
+        const deep = '['.repeat(100_000) + '"hi"' + ']'.repeat(100_000);
+        expect(renderUserMessage(deep)).toEqual({ text: deep, choice: false });
+        expect(renderUserMessage('[["a"], [["b"]]]')).toEqual({ text: 'a\nb', choice: false });
     });
 
     it('recognises the end keyword without case, blanks or final punctuation', () => {

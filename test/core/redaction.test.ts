@@ -47,6 +47,44 @@ describe('default redaction rules', () => {
         expect(redact(input)).toBe(input);
     });
 
+    it.each([
+        ['card followed by its CVV', 'card 4111 1111 1111 1111 123 ok', 'card [redacted card] ok'],
+        ['card followed by its expiry', 'card 4111 1111 1111 1111 12/25', 'card [redacted card]/25'],
+        ['card after "no:-"', 'card no:-4111111111111111', 'card no:-[redacted card]'],
+        ['card with double spaces', 'card 4111  1111  1111  1111 ok', 'card [redacted card] ok'],
+        ['card with dots', 'card 4111.1111.1111.1111 ok', 'card [redacted card] ok'],
+        ['card with a no-break space', 'card 4111\u00a01111\u00a01111\u00a01111', 'card [redacted card]'],
+        ['card glued to its CVV', 'card 4111111111111111123', 'card [redacted card]'],
+        ['card glued to its expiry', 'card 41111111111111111225 ok', 'card [redacted card] ok'],
+        ['card after an order number', 'ORD-2024-4111111111111111', 'ORD-2024-[redacted card]'],
+        ['Amex in 4-6-5 groups', 'amex 3782 822463 10005 1234', 'amex [redacted card]'],
+        ['card between two other numbers', 'ref 12 5500 0000 0000 0004 999', 'ref 12 [redacted card]']
+    ])('redacts a %s', (_name, input, expected) => {
+        expect(redact(input)).toBe(expected);
+    });
+
+    it.each([
+        ['order id starting like a Visa, no card inside', 'order 4567123498761234 shipped'],
+        ['order id in groups, no card inside', 'order 4567 1234 9876 1234 shipped'],
+        ['order id whose 14-digit start passes Luhn (no card is 14 digits from 51)', 'order 5100200030004001'],
+        ['dashed order id', 'order ORD-2024-000123-77'],
+        ['Indian mobile with country code', 'call +91 98450 12345 now'],
+        ['two phone numbers', 'call 9845012345 9845012346'],
+        ['US phone with extension', 'call +1 415-555-0100 ext 1234'],
+        ['date and time', 'at 2024-01-15 10:30:00'],
+        ['IP address', 'from 192.168.100.200'],
+        ['amount with decimals', 'paid 1234567.89 rupees']
+    ])('leaves a %s alone', (_name, input) => {
+        expect(redact(input)).toBe(input);
+    });
+
+    it('stays fast on a 2 MB run of digits', () => {
+        const digits = '1'.repeat(2 * 1024 * 1024);
+        const redacted = redact(`${digits} 4111111111111111 ${digits}`);
+        expect(redacted.length).toBe(digits.length + ' [redacted card]'.length);
+        expect(redacted.endsWith(`1 [redacted card]`)).toBe(true);
+    });
+
     it('redacts several kinds in one text', () => {
         expect(redact('card 4111111111111111, OTP 1234, PAN ABCDE1234F')).toBe(
             'card [redacted card], OTP [redacted otp], PAN [redacted pan]'

@@ -162,6 +162,36 @@ describe('Haptik routes', () => {
             expect((result.body as { error: { message: string } }).error.message).toContain('data.conversation_no');
         });
 
+        it.each([65, 10_000, 100_000])(
+            'answers 400 bridge_http_invalid_body to a body nested %i levels deep, before the handler',
+            async (depth) => {
+                // The detail map is level 2, so the array inside it starts at level 3.
+                const payload = { ...integrationRequest({ userId: 'u-deep' }), user_details: { deep: 'DEEP' } };
+                const raw = JSON.stringify(payload).replace('"DEEP"', '['.repeat(depth - 2) + ']'.repeat(depth - 2));
+
+                const result = await haptik.caseEvent('service_request', raw);
+
+                expect(result.status).toBe(400);
+                expect(result.body).toEqual({
+                    error: {
+                        code: 'bridge_http_invalid_body',
+                        message: 'The request body nests deeper than 64 levels'
+                    }
+                });
+                expect(received).toHaveLength(0);
+            }
+        );
+
+        it('takes a body nested 64 levels deep', async () => {
+            const deep = JSON.parse('['.repeat(62) + ']'.repeat(62)) as unknown;
+            const payload = { ...integrationRequest({ userId: 'u-deep' }), user_details: { deep } };
+
+            const result = await haptik.caseEvent('service_request', payload);
+
+            expect(result.status).toBe(200);
+            expect(received).toHaveLength(1);
+        });
+
         it('answers 413 bridge_http_body_too_large to a body over 1 MiB', async () => {
             const payload = { ...webhookMessage(), padding: 'x'.repeat(1024 * 1024) };
 
@@ -256,7 +286,7 @@ describe('Haptik routes', () => {
             await haptik.caseEvent('lead', integrationRequest({ fullName: 'Unique Person Name' }));
 
             const lines = bridge.logLines().filter((line) => line.msg === 'http request');
-            const caseLine = lines.find((line) => line.route === '/haptik/integrations/case/:template');
+            const caseLine = lines.findLast((line) => line.route === '/haptik/integrations/case/:template');
             expect(caseLine).toMatchObject({ method: 'POST', status: 200 });
             expect(typeof caseLine?.durationMs).toBe('number');
             const all = JSON.stringify(bridge.logLines());

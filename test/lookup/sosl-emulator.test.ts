@@ -142,7 +142,9 @@ describe('Salesforce emulator: SOSL', () => {
         expect(result.status).toBe(400);
         expect(result.body).toEqual([
             {
-                message: expect.stringMatching(/^No such column 'IsPersonAccount' on entity 'Account'\./) as string,
+                message: expect.stringMatching(
+                    /^\nSELECT Id FROM Account WHERE IsPersonAccount = true LIMIT 1\n {29}\^\nERROR at Row:1:Column:30\nNo such column 'IsPersonAccount' on entity 'Account'\./
+                ) as string,
                 errorCode: 'INVALID_FIELD'
             }
         ]);

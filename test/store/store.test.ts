@@ -28,6 +28,7 @@ import {
     updateHandoverSession
 } from '../../bridge/src/store/handover-sessions';
 import { appendMessage, listMessages } from '../../bridge/src/store/message-log';
+import { jsonParam } from '../../bridge/src/store/sql';
 import { getIdempotentResult, rememberOnce } from '../../bridge/src/store/idempotency';
 import { databaseTargets, dropSchema, openBarePostgres, testDatabaseUrl, uniqueSchemaName } from '../support/databases';
 
@@ -385,3 +386,17 @@ if (postgresUrl !== undefined) {
         });
     });
 }
+
+describe('JSON parameters', () => {
+    it('refuses a value nested deeper than 64 levels with a coded error, not a stack overflow', () => {
+        const deep = JSON.parse('['.repeat(10_000) + ']'.repeat(10_000)) as unknown;
+        let thrown: unknown;
+        try {
+            jsonParam({ payload: deep });
+        } catch (error) {
+            thrown = error;
+        }
+        expect(isBridgeError(thrown, 'bridge_store_json_invalid')).toBe(true);
+        expect(jsonParam({ a: [[1]] })).toBe('{"a":[[1]]}');
+    });
+});

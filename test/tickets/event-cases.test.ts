@@ -112,6 +112,22 @@ describe('POST /haptik/integrations/case/{template}', () => {
         expect(sandbox.salesforce.records('Case')).toHaveLength(before);
     });
 
+    it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
+        'answers 404 for the template name %s (an Object.prototype member), before any Salesforce call',
+        async (name) => {
+            const cases = sandbox.salesforce.records('Case').length;
+            const calls = sandbox.salesforce.requests.length;
+            const result = await sandbox.send.caseEvent(
+                name,
+                integrationRequest({ userId: `u-proto-${name}`, userDetails: { email: 'proto@example.com' } })
+            );
+            expect(result.status).toBe(404);
+            expect(result.body).toMatchObject({ error: { code: 'bridge_case_template_not_found' } });
+            expect(sandbox.salesforce.records('Case')).toHaveLength(cases);
+            expect(sandbox.salesforce.requests).toHaveLength(calls);
+        }
+    );
+
     it('answers a replayed request with the same Case: one Case, same number', async () => {
         const request = { userId: 'u-replay', node: 'replay_node', userDetails: { name: 'Ravi' } };
         const first = await createCase('enquiry', request);
@@ -137,7 +153,31 @@ describe('POST /haptik/integrations/case/{template}', () => {
             conversationDetails: { case_key: 'lead-u-key-campaign-7' }
         });
         expect(second.user_details['case_id']).toBe(first.user_details['case_id']);
-        expect(casesByEventKey('lead-u-key-campaign-7')).toHaveLength(1);
+        expect(casesByEventKey('343:u-key:%key:lead-u-key-campaign-7')).toHaveLength(1);
+    });
+
+    it('never gives one user the Case of another who sent the same case_key', async () => {
+        const caseKey = 'campaign-7-shared';
+        const mine = await createCase('lead', { userId: 'u-key-a', conversationDetails: { case_key: caseKey } });
+        const theirs = await createCase('lead', { userId: 'u-key-b', conversationDetails: { case_key: caseKey } });
+        expect(mine.user_details['case_number']).toEqual(expect.any(String));
+        expect(theirs.user_details['case_number']).toEqual(expect.any(String));
+        expect(theirs.user_details['case_number']).not.toBe(mine.user_details['case_number']);
+        expect(casesByEventKey(`343:u-key-a:%key:${caseKey}`)).toHaveLength(1);
+        expect(casesByEventKey(`343:u-key-b:%key:${caseKey}`)).toHaveLength(1);
+    });
+
+    it('keeps two long case_keys that differ only after 255 characters apart', async () => {
+        const long = 'x'.repeat(300);
+        const first = await createCase('lead', { userId: 'u-long', conversationDetails: { case_key: `${long}-1` } });
+        const second = await createCase('lead', { userId: 'u-long', conversationDetails: { case_key: `${long}-2` } });
+        expect(second.user_details['case_id']).not.toBe(first.user_details['case_id']);
+        const keys = sandbox.salesforce
+            .records('Case')
+            .filter((c) => c['Id'] === first.user_details['case_id'] || c['Id'] === second.user_details['case_id'])
+            .map((c) => String(c['Haptik_Event_Key__c']));
+        expect(keys).toHaveLength(2);
+        for (const key of keys) expect(key.length).toBeLessThanOrEqual(255);
     });
 
     it('links the Case to the Contact the CRM lookup finds', async () => {

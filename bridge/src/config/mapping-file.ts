@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BridgeError } from '../core/errors';
+import { ownValue } from '../core/records';
 import type { LookupRules } from '../core/customer-lookup';
 import {
     BASE_CASE_TEMPLATE,
@@ -126,9 +127,15 @@ const casesSchema = z
         /** Default Origin of every template that names none. */
         origin: z.string().max(255).default(DEFAULT_CASE_ORIGIN),
         templates: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,80}$/), caseTemplateSchema).default({}),
-        awaitTimeoutMs: z.number().int().min(0).max(25000).default(10000)
+        awaitTimeoutMs: z.number().int().min(0).max(25000).default(10000),
+        /** One deadline for a whole case-event request; Haptik stops waiting at 30 s. */
+        requestDeadlineMs: z.number().int().min(1000).max(28000).default(25000)
     })
-    .default({ origin: DEFAULT_CASE_ORIGIN, templates: {}, awaitTimeoutMs: 10000 });
+    .refine((cases) => cases.awaitTimeoutMs <= cases.requestDeadlineMs, {
+        path: ['awaitTimeoutMs'],
+        message: 'must not be longer than requestDeadlineMs'
+    })
+    .default({ origin: DEFAULT_CASE_ORIGIN, templates: {}, awaitTimeoutMs: 10000, requestDeadlineMs: 25000 });
 
 const transcriptSchema = z
     .object({
@@ -209,7 +216,7 @@ type CaseTemplateInput = z.infer<typeof caseTemplateSchema>;
 
 /** A file template over the default of the same name (or the base one): only what it names changes. */
 function caseTemplateOf(name: string, input: CaseTemplateInput, origin: string): CaseTemplate {
-    const base = { ...(DEFAULT_CASE_TEMPLATES[name] ?? BASE_CASE_TEMPLATE), origin };
+    const base = { ...(ownValue(DEFAULT_CASE_TEMPLATES, name) ?? BASE_CASE_TEMPLATE), origin };
     const merged: CaseTemplate = {
         ...base,
         fields: { ...base.fields, ...input.fields },
@@ -259,13 +266,18 @@ export function parseSettings(raw: unknown, source = 'the mapping file'): Bridge
         );
     }
     const { lookup, cases, transcript, redaction, messages, handover } = parsed.data;
-    const templates: Record<string, CaseTemplate> = {};
-    for (const [name, template] of Object.entries(DEFAULT_CASE_TEMPLATES)) {
-        templates[name] = { ...template, origin: cases.origin };
-    }
-    for (const [name, input] of Object.entries(cases.templates)) {
-        templates[name] = caseTemplateOf(name, input, cases.origin);
-    }
+    // fromEntries defines own keys, so a template named `__proto__` is a template, not a prototype.
+    const entries: Array<[string, CaseTemplate]> = [
+        ...Object.entries(DEFAULT_CASE_TEMPLATES).map(([name, t]): [string, CaseTemplate] => [
+            name,
+            { ...t, origin: cases.origin }
+        ]),
+        ...Object.entries(cases.templates).map(([name, input]): [string, CaseTemplate] => [
+            name,
+            caseTemplateOf(name, input, cases.origin)
+        ])
+    ];
+    const templates = Object.fromEntries(entries);
     return {
         lookup: {
             objects: lookup.objects,
@@ -281,7 +293,7 @@ export function parseSettings(raw: unknown, source = 'the mapping file'): Bridge
             cacheTtlMs: lookup.cacheTtlSeconds * 1000,
             timeoutMs: lookup.timeoutMs
         },
-        cases: { templates, awaitTimeoutMs: cases.awaitTimeoutMs },
+        cases: { templates, awaitTimeoutMs: cases.awaitTimeoutMs, requestDeadlineMs: cases.requestDeadlineMs },
         transcript: {
             mode: transcript.mode,
             botName: transcript.botName,

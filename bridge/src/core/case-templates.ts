@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import { ownValue } from './records';
+import { cutText } from './text';
+
 /**
  * Case templates: how a bot event (a lead, an enquiry, a service request) becomes the fields of a
  * Salesforce Case. Pure: the request comes in, a field map and the idempotency key go out.
@@ -39,6 +43,8 @@ export interface CaseSettings {
     templates: Record<string, CaseTemplate>;
     /** How long the bot's call waits for the Case to exist before answering "pending". */
     awaitTimeoutMs: number;
+    /** The whole call's deadline (CRM lookup, durable write, wait, Case number); "pending" when it passes. */
+    requestDeadlineMs: number;
 }
 
 /** The part of Haptik's integration request (haptik.md §A5) the templates read. */
@@ -169,15 +175,30 @@ export function channelOf(devicePlatform: unknown): HaptikChannel {
 }
 
 /**
- * The idempotency key of a Case from a bot event (`Haptik_Event_Key__c`): the bot's explicit
- * `conversation_details.case_key`, else `<business_id>:<user_id>:<conversation_no>:<node>` (the template
- * name stands in for a missing node), so a retried or replayed call upserts the same Case.
+ * The idempotency key of a Case from a bot event (`Haptik_Event_Key__c`), so a retried or replayed call
+ * upserts the same Case:
+ * - `<business_id>:<user_id>:<conversation_no>:<node>` (the template name stands in for a missing node);
+ * - with an explicit `conversation_details.case_key`: `<business_id>:<user_id>:%key:<case_key>`, scoped to
+ *   the user so two users sending the same key never share a Case (and its number);
+ * - a key longer than the field (255) becomes `<business_id>:%sha256:<hex of the whole key>`.
+ * In each part `%` and `:` are written `%25` and `%3A`, so parts cannot run into each other; `%key` and
+ * `%sha256` cannot come out of a part. Keys of numeric ids and plain node names are as they always were.
  */
 export function eventCaseKey(request: CaseRequest, businessId: string, templateName: string): string {
-    const explicit = scalarText(request.conversation_details['case_key']);
-    if (explicit !== undefined) return explicit;
-    const node = scalarText(request.node) ?? templateName;
-    return `${businessId}:${request.user.user_id}:${request.conversation_no ?? '-'}:${node}`;
+    const explicit = scalarText(ownValue(request.conversation_details, 'case_key'));
+    const user = keyPart(request.user.user_id);
+    const key =
+        explicit !== undefined
+            ? `${businessId}:${user}:%key:${keyPart(explicit)}`
+            : `${businessId}:${user}:${keyPart(request.conversation_no ?? '-')}:${keyPart(scalarText(request.node) ?? templateName)}`;
+    if (key.length <= EVENT_KEY_LENGTH) return key;
+    return `${businessId}:%sha256:${createHash('sha256').update(key, 'utf8').digest('hex')}`;
+}
+
+const EVENT_KEY_LENGTH = 255;
+
+function keyPart(value: string): string {
+    return value.replace(/%/g, '%25').replace(/:/g, '%3A');
 }
 
 function scalarText(value: unknown): string | undefined {
@@ -202,7 +223,7 @@ function readable(value: unknown): string | undefined {
 }
 
 function entityValue(request: CaseRequest, name: string): string | undefined {
-    const values = request.entities[name] ?? [];
+    const values = ownValue(request.entities, name) ?? [];
     const parts = values
         .map((v) => readable(v.entity_value) ?? readable(v.original_text))
         .filter((part): part is string => part !== undefined);
@@ -238,10 +259,10 @@ function resolve(path: string, request: CaseRequest, context: TemplateContext): 
             const details = request[root];
             return key === ''
                 ? listLines(Object.entries(details).map(([name, value]) => [name, readable(value)])) || undefined
-                : readable(details[key]);
+                : readable(ownValue(details, key));
         }
         case 'user':
-            return readable((request.user as Record<string, unknown>)[key]);
+            return readable(ownValue(request.user as Record<string, unknown>, key));
         case 'conversation_no':
             return readable(request.conversation_no);
         case 'node':
@@ -251,7 +272,7 @@ function resolve(path: string, request: CaseRequest, context: TemplateContext): 
         case 'channel':
             return context.channel;
         default:
-            return context.extra?.[path];
+            return ownValue(context.extra, path);
     }
 }
 
@@ -274,11 +295,8 @@ export function renderCaseText(template: string, request: CaseRequest, context: 
 /** Cuts text to `max` characters, never splitting a surrogate pair; an ellipsis marks the cut. */
 export function truncateText(value: string, max: number): string {
     if (value.length <= max) return value;
-    if (max <= 1) return value.slice(0, Math.max(0, max));
-    let end = max - 1;
-    const last = value.charCodeAt(end - 1);
-    if (last >= 0xd800 && last <= 0xdbff) end--;
-    return `${value.slice(0, end)}…`;
+    if (max <= 1) return cutText(value, max);
+    return `${cutText(value, max - 1)}…`;
 }
 
 /** Every string field cut to its Salesforce length (rather than a STRING_TOO_LONG rejection). */
@@ -356,7 +374,7 @@ export function buildEventCase(
     set('Haptik_Channel__c', channel);
 
     return {
-        eventKey: truncateText(eventCaseKey(request, options.businessId, templateName), 255),
+        eventKey: eventCaseKey(request, options.businessId, templateName),
         fields: truncateCaseFields(fields, { ...CASE_FIELD_LENGTHS, ...template.fieldLengths })
     };
 }

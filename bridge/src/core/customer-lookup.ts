@@ -1,3 +1,4 @@
+import { ownValue } from './records';
 import { nationalDigits, phonesMatch } from './phone';
 import type { PhoneRules } from './phone';
 
@@ -73,11 +74,11 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 function valueAt(request: LookupRequest, from: string): string | undefined {
     const [section, key = ''] = from.split(/\.(.*)/s);
     let value: unknown;
-    if (section === 'user') value = (request.user as Record<string, unknown> | undefined)?.[key];
-    else if (section === 'user_details') value = request.user_details?.[key];
-    else if (section === 'conversation_details') value = request.conversation_details?.[key];
+    if (section === 'user') value = ownValue(request.user as Record<string, unknown> | undefined, key);
+    else if (section === 'user_details') value = ownValue(request.user_details, key);
+    else if (section === 'conversation_details') value = ownValue(request.conversation_details, key);
     else if (section === 'entities') {
-        const first = request.entities?.[key]?.[0];
+        const first = ownValue(request.entities, key)?.[0];
         value = first?.entity_value ?? first?.original_text;
         if (value !== null && typeof value === 'object') value = Object.values(value as Record<string, unknown>)[0];
     }

@@ -21,10 +21,14 @@ export interface RedactionRule {
     check?: RedactionCheck;
 }
 
-/** Card numbers: 13-19 digits, optionally grouped by spaces or dashes, Luhn-valid. */
+/**
+ * Card numbers: a run of at least 13 digits, grouped or not (up to three spaces, dots or dashes between
+ * digits), that holds a Luhn-valid card (see cardSpan): from the card to the end of the run is replaced,
+ * so a CVV or an expiry written next to the card goes with it.
+ */
 const CARD: RedactionRule = {
     name: 'card',
-    pattern: String.raw`(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])`,
+    pattern: String.raw`(?<!\d)\d(?:[ \t\u00a0.\-]{0,3}\d){12,}(?!\d)`,
     replacement: '[redacted card]',
     check: 'luhn'
 };
@@ -112,21 +116,67 @@ function applyRule(text: string, rule: RedactionRule, regex: RegExp): string {
         const span = match.indices?.groups?.['secret'] ?? match.indices?.[0];
         if (span === undefined) continue;
         const [start, end] = span;
-        if (rule.check !== undefined && !passesCheck(text.slice(start, end), rule.check)) continue;
-        out += text.slice(from, start) + rule.replacement;
-        from = end;
+        const checked: [number, number] | undefined =
+            rule.check === undefined ? [0, end - start] : checkedSpan(text.slice(start, end), rule.check);
+        if (checked === undefined) continue;
+        out += text.slice(from, start + checked[0]) + rule.replacement;
+        from = start + checked[1];
     }
     return out + text.slice(from);
 }
 
-function passesCheck(value: string, check: RedactionCheck): boolean {
-    const digits = value.replace(/\D/g, '');
+/** The part of a match to replace (offsets within it), or undefined when its checksum fails. */
+function checkedSpan(value: string, check: RedactionCheck): [number, number] | undefined {
     switch (check) {
         case 'luhn':
-            return digits.length >= 13 && digits.length <= 19 && luhnValid(digits);
-        case 'verhoeff':
-            return digits.length === 12 && verhoeffValid(digits);
+            return cardSpan(value);
+        case 'verhoeff': {
+            const digits = value.replace(/\D/g, '');
+            return digits.length === 12 && verhoeffValid(digits) ? [0, value.length] : undefined;
+        }
     }
+}
+
+/**
+ * Where a run of digits holds a card number: the whole run (13-19 digits, Luhn-valid), or a card inside
+ * it, e.g. followed by its CVV or expiry, after a reference number, glued to other digits. A card inside a
+ * run must start where a group of the run starts, carry a card brand's prefix and one of that brand's
+ * lengths, and pass Luhn; an order id or a phone number rarely has such a window, so it is left alone.
+ * The span runs from the card's first digit to the end of the run (a CVV or expiry after it goes too);
+ * what stands before the card stays. Linear in the run's length.
+ */
+export function cardSpan(run: string): [number, number] | undefined {
+    const digits = run.replace(/\D/g, '');
+    if (digits.length >= 13 && digits.length <= 19 && luhnValid(digits)) return [0, run.length];
+    let seen = 0;
+    for (let i = 0; i < run.length; i++) {
+        if (!isDigit(run.charCodeAt(i))) continue;
+        if (i === 0 || !isDigit(run.charCodeAt(i - 1))) {
+            for (const length of brandLengths(digits.slice(seen, seen + 4))) {
+                if (seen + length <= digits.length && luhnValid(digits.slice(seen, seen + length))) {
+                    return [i, run.length];
+                }
+            }
+        }
+        seen++;
+    }
+    return undefined;
+}
+
+function isDigit(code: number): boolean {
+    return code >= 48 && code <= 57;
+}
+
+const ANY_LENGTH = [13, 14, 15, 16, 17, 18, 19];
+
+/** The lengths cards with this prefix have (ISO/IEC 7812 issuers: Visa, Mastercard, Amex, Diners, JCB, Discover, RuPay, UnionPay, Maestro). */
+function brandLengths(prefix: string): readonly number[] {
+    if (/^4/.test(prefix)) return [13, 16, 19];
+    if (/^3[47]/.test(prefix)) return [15];
+    if (/^(5[1-5]|2[2-7])/.test(prefix)) return [16];
+    if (/^(3[0568]|5[06-9]|6)/.test(prefix)) return ANY_LENGTH.slice(1);
+    if (/^8[12]/.test(prefix)) return [16];
+    return [];
 }
 
 /** The Luhn (mod 10) checksum every payment card number satisfies. */

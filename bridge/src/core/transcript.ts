@@ -1,3 +1,5 @@
+import { cutText } from './text';
+
 /**
  * The readable transcript of a conversation: Haptik's bot history merged with the agent part the bridge
  * relayed during a handover, one line per message (`[2026-11-25 10:00:05 UTC] Asha Rao: text`), and
@@ -150,9 +152,7 @@ export function fitTranscript(text: string, fileName: string, limit = TRANSCRIPT
     let end = Math.max(0, limit - note.length);
     const lineEnd = text.lastIndexOf('\n', end);
     if (lineEnd > end - 2000 && lineEnd > 0) end = lineEnd;
-    const last = text.charCodeAt(end - 1);
-    if (last >= 0xd800 && last <= 0xdbff) end--;
-    return { fieldText: text.slice(0, end) + note, overflow: true };
+    return { fieldText: cutText(text, end) + note, overflow: true };
 }
 
 /** The transcript file's name: `transcript-<key>.txt`, with the key's `:` kept and unsafe characters replaced. */

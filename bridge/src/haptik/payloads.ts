@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { isPlainId } from '../core/text';
 
 /**
  * What Haptik sends to the bridge (contract §2, haptik.md §A3-§A5), as zod schemas and their types.
@@ -7,9 +9,39 @@ import { z } from 'zod';
  * bridge needs to act.
  */
 
+/**
+ * Limits (docs/admin-guide.md, "What the bridge refuses"). Ids and event names key stored rows, event ids
+ * and Salesforce keys (`<business>:<user>:<conversation>` must fit 255 characters), so they are refused
+ * (400) when longer than MAX_ID_LENGTH or when they hold a control character or a lone surrogate:
+ * changing an id would merge two users. Free text is capped at MAX_TEXT_LENGTH; a NUL or a lone surrogate
+ * in it, or anywhere else in the body, is cleaned after the schema (dropped, U+FFFD) so the message is kept.
+ */
+export const MAX_ID_LENGTH = 100;
+export const MAX_TEXT_LENGTH = 10_000;
+/** user_name and auth_id name the user (history lookups, event ids of the webhook). */
+export const MAX_USER_KEY_LENGTH = 255;
+/** Entities a bot sends: a few names, a few values each. */
+export const MAX_ENTITY_NAMES = 200;
+export const MAX_ENTITY_VALUES = 100;
+
+const plainId = z
+    .string()
+    .trim()
+    .min(1)
+    .max(MAX_ID_LENGTH)
+    .refine(isPlainId, { message: 'has characters that are not allowed (control characters or lone surrogates)' });
+
 /** Haptik ids (user_id, message_id, conversation_no, business_id) are numbers in some payloads, strings in others. */
-const id = z.union([z.string().trim().min(1), z.number().int().nonnegative()]).transform((v) => String(v));
-const optionalText = z.string().nullish();
+const id = z
+    .union([z.string(), z.number().int().nonnegative()])
+    .transform((v) => String(v))
+    .pipe(plainId);
+/** Event names, TRACT categories: short words that select behaviour and key events. */
+const name = plainId;
+const optionalName = z.union([z.string().max(MAX_ID_LENGTH), z.number()]).nullish();
+const shortText = z.string().max(MAX_ID_LENGTH).nullish();
+const optionalText = z.string().max(MAX_TEXT_LENGTH).nullish();
+const userKey = z.string().max(MAX_USER_KEY_LENGTH).nullish();
 const jsonObject = z.record(z.string(), z.unknown());
 /** Haptik sends `null` or leaves out the detail maps; readers always get an object. */
 const detailMap = jsonObject.nullish().transform((v) => v ?? {});
@@ -18,10 +50,10 @@ const detailMap = jsonObject.nullish().transform((v) => v ?? {});
 // Bot API webhook (haptik.md §A4)
 
 export const webhookUserSchema = z.looseObject({
-    auth_id: optionalText,
-    device_platform: z.union([z.number(), z.string()]).nullish(),
+    auth_id: userKey,
+    device_platform: optionalName,
     device_platform_name: optionalText,
-    user_name: optionalText,
+    user_name: userKey,
     user_id: id.nullish(),
     phone_model: optionalText,
     os_version: optionalText,
@@ -30,15 +62,15 @@ export const webhookUserSchema = z.looseObject({
 
 export const webhookPayloadSchema = z
     .looseObject({
-        version: z.union([z.string(), z.number()]).nullish(),
-        timestamp: z.union([z.string(), z.number()]).nullish(),
+        version: optionalName,
+        timestamp: optionalName,
         user: webhookUserSchema,
         business_id: id,
         business_name: optionalText,
-        event_name: z.string().trim().min(1),
+        event_name: name,
         agent: z
             .looseObject({
-                id: z.union([z.string(), z.number()]).nullish(),
+                id: optionalName,
                 name: optionalText,
                 profile_image: optionalText,
                 is_automated: z.boolean().nullish(),
@@ -49,7 +81,7 @@ export const webhookPayloadSchema = z
         data: z
             .looseObject({
                 conversation_no: id.nullish(),
-                collection_id: z.union([z.string(), z.number()]).nullish(),
+                collection_id: optionalName,
                 conversation_identifier: optionalText,
                 complete_chat_link: optionalText,
                 completion_type: optionalText,
@@ -83,8 +115,8 @@ export const tractMessageSchema = z.looseObject({
     conversation_number: id.nullish(),
     /** HSL serialised to a string; an object is accepted and serialised, so readers always get a string. */
     message_body: z.union([z.string(), jsonObject]).transform((v) => (typeof v === 'string' ? v : JSON.stringify(v))),
-    sender: optionalText,
-    timestamp: z.union([z.string(), z.number()]).nullish(),
+    sender: shortText,
+    timestamp: optionalName,
     metadata: z.unknown().optional()
 });
 
@@ -93,8 +125,8 @@ export type TractMessagePayload = z.infer<typeof tractMessageSchema>;
 export const tractEventSchema = z.looseObject({
     conversation_number: id.nullish(),
     user_id: id,
-    category: z.string().trim().min(1),
-    subcategory: z.string().trim().min(1),
+    category: name,
+    subcategory: name,
     /** Documented as a string; objects are accepted too. */
     metadata: z.unknown().optional()
 });
@@ -115,24 +147,26 @@ export const integrationRequestSchema = z.looseObject({
     event: optionalText,
     user: z.looseObject({
         user_id: id,
-        user_name: optionalText,
+        user_name: userKey,
         full_name: optionalText,
-        device_platform: z.union([z.number(), z.string()]).nullish(),
-        language_code: optionalText,
-        auth_id: optionalText,
+        device_platform: optionalName,
+        language_code: shortText,
+        auth_id: userKey,
         auth_code: optionalText
     }),
     conversation_no: id.nullish(),
     conversation_details: detailMap,
     user_details: detailMap,
     entities: z
-        .record(z.string(), z.array(integrationEntitySchema).nullish())
+        .record(z.string(), z.array(integrationEntitySchema).max(MAX_ENTITY_VALUES).nullish())
+        .refine((entities) => Object.keys(entities).length <= MAX_ENTITY_NAMES, {
+            message: `has more than ${MAX_ENTITY_NAMES} names`
+        })
         .nullish()
-        .transform((entities) => {
-            const out: Record<string, z.infer<typeof integrationEntitySchema>[]> = {};
-            for (const [name, values] of Object.entries(entities ?? {})) out[name] = values ?? [];
-            return out;
-        }),
+        // fromEntries defines own keys: an entity named `__proto__` stays an entity, not a prototype.
+        .transform((entities): Record<string, z.infer<typeof integrationEntitySchema>[]> =>
+            Object.fromEntries(Object.entries(entities ?? {}).map(([name, values]) => [name, values ?? []]))
+        ),
     env_variables: detailMap
 });
 
@@ -190,6 +224,16 @@ export const haptikRouteSchemas: { readonly [R in HaptikRouteName]: z.ZodType<Ha
  * `<user>` is `user_id`, else `user_name`, else `auth_id`.
  */
 export function eventIdOf<R extends HaptikRouteName>(route: R, payload: HaptikRoutePayloads[R]): string {
+    const eventId = composeEventId(route, payload);
+    // The schema bounds every part but `node`; an id past an index's reach is kept unique by its hash.
+    return eventId.length <= MAX_EVENT_ID_LENGTH
+        ? eventId
+        : `${eventId.slice(0, eventId.indexOf(':', eventId.indexOf(':') + 1))}:sha256:${createHash('sha256').update(eventId).digest('hex')}`;
+}
+
+const MAX_EVENT_ID_LENGTH = 500;
+
+function composeEventId<R extends HaptikRouteName>(route: R, payload: HaptikRoutePayloads[R]): string {
     switch (route) {
         case 'webhook': {
             const p = payload as HaptikWebhookPayload;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
+import { errorSummary } from '../core/errors';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { createAdminRouter } from './admin-routes';
@@ -91,12 +92,13 @@ function errorHandler(logger: Logger) {
         const known = bodyParserError(error) ?? error;
         const status = statusOfError(known);
         if (status !== undefined && known instanceof Error && 'code' in known && typeof known.code === 'string') {
-            if (status >= 500) logger.error({ err: known }, 'request failed');
+            if (status >= 500) logger.error({ error: errorSummary(known) }, 'request failed');
             sendError(res, status, known.code, known.message);
             return;
         }
-        // Unknown failures: the details go to the log, the caller learns nothing internal.
-        logger.error({ err: error }, 'request failed with an unexpected error');
+        // Unknown failures: code and message go to the log (never the error object, which may carry the
+        // payload), the caller learns nothing internal.
+        logger.error({ error: errorSummary(error) }, 'request failed with an unexpected error');
         sendError(res, 500, 'bridge_http_internal', 'The bridge failed to handle the request');
     };
 }

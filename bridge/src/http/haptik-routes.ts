@@ -1,5 +1,7 @@
 import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../core/json-depth';
+import { cleanJson } from '../core/text';
 import { eventIdOf, haptikRouteSchemas } from '../haptik/payloads';
 import type { HaptikRouteName, HaptikRoutePayloads } from '../haptik/payloads';
 import { httpError } from './http-errors';
@@ -127,6 +129,13 @@ export function createHaptikRouter(options: { webhookSecret: string; handlers: H
                 );
             }
             const json = parseJson(rawBodyOf(req));
+            // Before the schema: its transforms, and everything after it, read the payload recursively.
+            if (jsonDepthExceeds(json)) {
+                throw httpError(
+                    'bridge_http_invalid_body',
+                    `The request body nests deeper than ${MAX_JSON_DEPTH} levels`
+                );
+            }
             const parsed = haptikRouteSchemas[definition.name].safeParse(json);
             if (!parsed.success) {
                 const fields = [...new Set(parsed.error.issues.map((issue) => fieldName(issue.path)))];
@@ -137,7 +146,8 @@ export function createHaptikRouter(options: { webhookSecret: string; handlers: H
                     fields
                 });
             }
-            const payload = parsed.data;
+            // Ids were checked by the schema; a NUL or a lone surrogate left in text cannot be stored: cleaned.
+            const payload = cleanJson(parsed.data);
             const reply = await handler({
                 route: definition.name,
                 payload,

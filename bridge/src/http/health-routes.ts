@@ -1,6 +1,6 @@
 import express from 'express';
 import type { Request, Response, Router } from 'express';
-import { BridgeError } from '../core/errors';
+import { BridgeError, scrubForeignMessage } from '../core/errors';
 import type { Metrics } from '../observability/metrics';
 
 /** Operator routes: liveness, readiness and Prometheus metrics (contract §2). */
@@ -76,6 +76,5 @@ export async function runCheck(check: ReadinessCheck, timeoutMs: number): Promis
 function describeFailure(error: unknown): { code: string; message: string } {
     if (error instanceof BridgeError) return { code: error.code, message: error.message };
     const raw = error instanceof Error ? error.message : String(error);
-    const message = raw.replace(/\/\/[^/\s@]+@/g, '//[redacted]@').slice(0, 200);
-    return { code: 'bridge_ready_check_failed', message };
+    return { code: 'bridge_ready_check_failed', message: scrubForeignMessage(raw) };
 }

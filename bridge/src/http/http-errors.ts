@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import { BridgeError } from '../core/errors';
 import type { BridgeErrorCode } from '../core/errors';
+import { ownValue } from '../core/records';
 
 /**
  * How errors become HTTP answers. Every error body is `{"error": {"code", "message"}}`; never a
@@ -43,7 +44,7 @@ export function httpError(code: BridgeErrorCode, message: string, details: Recor
  */
 export function statusOfError(error: unknown): number | undefined {
     if (!(error instanceof BridgeError)) return undefined;
-    const byCode = HTTP_STATUS_BY_CODE[error.code];
+    const byCode = ownValue(HTTP_STATUS_BY_CODE, error.code);
     if (byCode !== undefined) return byCode;
     const declared = error.details.httpStatus;
     if (typeof declared === 'number' && Number.isInteger(declared) && declared >= 400 && declared <= 599) {
@@ -57,9 +58,18 @@ export function sendError(res: Response, status: number, code: string, message: 
     res.status(status).json(body);
 }
 
-/** body-parser errors carry `type` and `status`; they are the client's fault, never a 500. */
+/**
+ * body-parser errors carry `type` and `status`, Express's own (a route parameter that is not valid
+ * percent-encoding) `status` alone; they are the client's fault, never a 500.
+ */
 export function bodyParserError(error: unknown): BridgeError | undefined {
-    if (typeof error !== 'object' || error === null || !('type' in error)) return undefined;
+    if (typeof error !== 'object' || error === null || error instanceof BridgeError) return undefined;
+    if (!('type' in error)) {
+        const status = (error as { status?: unknown }).status;
+        return typeof status === 'number' && status >= 400 && status < 500
+            ? new BridgeError('bridge_http_bad_request', 'The request could not be read', { cause: error })
+            : undefined;
+    }
     const type = (error as { type?: unknown }).type;
     const status = (error as { status?: unknown }).status;
     if (type === 'entity.too.large') {

@@ -50,12 +50,19 @@ function recordErrors(raw: unknown): RecordError[] {
 }
 
 /**
- * Salesforce echoes the start of a too-long value in STRING_TOO_LONG messages ("Subject: data value too
- * large: <first characters>... (max length=255)"): that may be personal data, so it is cut out before
- * the message reaches a log line or the outbox.
+ * Salesforce messages that quote what was sent, cut out before the message reaches a log line or the
+ * outbox, since that may be personal data:
+ * - STRING_TOO_LONG echoes the start of the value ("Subject: data value too large: <first characters>...
+ *   (max length=255)");
+ * - query and search errors (INVALID_FIELD, MALFORMED_QUERY, …) echo the statement, values of its WHERE
+ *   clause included ("\nSELECT … WHERE Email = 'asha@…'\n   ^\nERROR at Row:1:Column:12\nNo such column …"):
+ *   the statement goes, the position and the reason stay; "unexpected token: <token>" loses the token.
  */
 export function scrubSalesforceMessage(message: string): string {
-    return message.replace(/data value too large: [\s\S]*?(\(max length=\d+\))/g, 'data value too large $1');
+    return message
+        .replace(/data value too large: [\s\S]*?(\(max length=\d+\))/g, 'data value too large $1')
+        .replace(/^[\s\S]*?\n(ERROR at Row:\d+:Column:\d+)\n/, '$1: ')
+        .replace(/(unexpected token:)[^\n]*/g, '$1 …');
 }
 
 /** The SalesforceError for one failed record: names its fields and is retryable only for lock-type codes. */

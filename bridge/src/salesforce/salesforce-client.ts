@@ -92,7 +92,16 @@ export interface SalesforceClient {
     describe(type: string): Promise<SObjectDescribe>;
     /** The latest Sforce-Limit-Info figures, if any call has returned them. */
     apiUsage(): { used: number; limit: number } | undefined;
+    /**
+     * How the last call that reached for Salesforce (token requests included) ended: ok when Salesforce
+     * answered it, a rejection of the request itself (validation, not found) included; else its error.
+     */
+    lastOutcome(): SalesforceOutcome | undefined;
+    /** One cheap call (`GET limits`), a token request first if none is held, with no retries: for readiness. */
+    probe(): Promise<void>;
 }
+
+export type SalesforceOutcome = { ok: true; at: Date } | { ok: false; at: Date; error: SalesforceError };
 
 /** The part of an sObject describe the bridge reads; a field the user cannot see is absent. */
 export interface SObjectDescribe {
@@ -290,6 +299,7 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
     const auth = config.auth;
     const base = `/services/data/v${config.apiVersion}`;
     let refreshesWithoutSuccess = 0;
+    let lastOutcome: SalesforceOutcome | undefined;
 
     const grantParams = (): { grant_type: string; assertion?: string } =>
         auth.kind === 'jwt'
@@ -417,6 +427,7 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
             try {
                 const result = await once(observed, budgetMs);
                 refreshesWithoutSuccess = 0;
+                lastOutcome = { ok: true, at: clock.now() };
                 recordUsage();
                 if (counted) metrics.salesforceCalls.inc({ outcome: 'ok' });
                 return result;
@@ -455,6 +466,10 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
                     },
                     'Salesforce call failed'
                 );
+                lastOutcome =
+                    mapped.code === 'bridge_salesforce_api_error'
+                        ? { ok: true, at: clock.now() }
+                        : { ok: false, at: clock.now(), error: mapped };
                 throw mapped;
             }
         }
@@ -477,7 +492,7 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
         return authorizing;
     };
 
-    const call = async <T>(spec: CallSpec): Promise<T> => {
+    const call = async <T>(spec: CallSpec, retries = true): Promise<T> => {
         await authorize();
         return withRetry(
             spec.operation,
@@ -500,7 +515,7 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
                     ...(spec.noContent === undefined ? {} : { noContentResponse: spec.noContent })
                 });
             },
-            (failure) => failure.kind === 'transient' && (spec.idempotent || failure.network !== 'lost'),
+            (failure) => retries && failure.kind === 'transient' && (spec.idempotent || failure.network !== 'lost'),
             spec.idempotent
         );
     };
@@ -672,6 +687,20 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
         apiUsage() {
             const usage = conn.limitInfo.apiUsage;
             return usage ? { used: usage.used, limit: usage.limit } : undefined;
+        },
+
+        lastOutcome: () => lastOutcome,
+
+        async probe() {
+            if (!conn.accessToken) {
+                await withRetry(
+                    'authorize',
+                    () => conn.authorize(grantParams()),
+                    () => false,
+                    true
+                );
+            }
+            await call({ operation: 'probe', method: 'GET', url: `${base}/limits`, idempotent: true }, false);
         }
     };
 }

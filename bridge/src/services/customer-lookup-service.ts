@@ -90,7 +90,17 @@ export function createCustomerLookupService(deps: {
                 return lookupAnswer(outcome, rules, deps.toHsl);
             } catch (error) {
                 const coded = asBridgeError(error, 'bridge_crm_lookup_failed');
-                logger.warn({ code: coded.code, cause: coded.message, match: identifier.kind }, 'CRM lookup failed');
+                // The message of a Salesforce error is scrubbed of the statement it echoes (scrubSalesforceMessage).
+                const sfErrorCode = coded.details['sfErrorCode'];
+                logger.warn(
+                    {
+                        code: coded.code,
+                        ...(typeof sfErrorCode === 'string' ? { sfErrorCode } : {}),
+                        cause: coded.message,
+                        match: identifier.kind
+                    },
+                    'CRM lookup failed'
+                );
                 return lookupAnswer({ kind: 'failed', errorCode: coded.code }, rules, deps.toHsl);
             }
         }

@@ -2,6 +2,7 @@ import { buildEventCase } from '../core/case-templates';
 import type { CaseSettings, CaseRequest, CrmLink } from '../core/case-templates';
 import type { IntegrationAnswer, LookupRequest } from '../core/customer-lookup';
 import { asBridgeError, BridgeError } from '../core/errors';
+import { ownValue } from '../core/records';
 import type { Redactor } from '../core/redaction';
 import type { UserMessages } from '../config/mapping-file';
 import type { HaptikIntegrationRequest } from '../haptik/payloads';
@@ -73,6 +74,26 @@ function lookupRequestOf(request: HaptikIntegrationRequest): LookupRequest {
     };
 }
 
+/** `work`'s value if it settles within `ms` (its failure rethrown), else undefined; a late failure is dropped. */
+async function withinDeadline<T>(work: Promise<T>, ms: number): Promise<{ value: T } | undefined> {
+    const settled = work.then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error })
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+    });
+    try {
+        const outcome = await Promise.race([settled, late]);
+        if (outcome === undefined) return undefined;
+        if (!outcome.ok) throw outcome.error;
+        return { value: outcome.value };
+    } finally {
+        clearTimeout(timer);
+    }
+}
+
 function fill(text: string, values: Record<string, string>): string {
     return text.replace(/\{(\w+)\}/g, (_, key: string) => values[key] ?? '');
 }
@@ -105,7 +126,7 @@ export function createEventCaseService(deps: EventCaseServiceDeps): EventCaseSer
 
     return {
         async createCase(templateName, request) {
-            const template = deps.settings.templates[templateName];
+            const template = ownValue(deps.settings.templates, templateName);
             if (template === undefined) {
                 throw new BridgeError(
                     'bridge_case_template_not_found',
@@ -113,7 +134,13 @@ export function createEventCaseService(deps: EventCaseServiceDeps): EventCaseSer
                     { details: { template: templateName } }
                 );
             }
-            const crm = await crmLink(request);
+            // One deadline for the whole call (Haptik waits 30 s): the lookup may use half of it, the write is
+            // made durable whatever, then the wait and the number read get what is left. Past it: "pending".
+            const deadline = performance.now() + deps.settings.requestDeadlineMs;
+            const left = (): number => Math.max(0, deadline - performance.now());
+            const linked = await withinDeadline(crmLink(request), left() / 2);
+            if (linked === undefined) logger.warn({ template: templateName }, 'CRM lookup for a Case ran out of time');
+            const crm = linked?.value ?? {};
             const built = buildEventCase(templateName, template, caseRequestOf(request), {
                 businessId: deps.businessId,
                 crm,
@@ -133,7 +160,9 @@ export function createEventCaseService(deps: EventCaseServiceDeps): EventCaseSer
                 })
             );
             deps.outbox.notify();
-            const outcome = await awaitJob(deps.db, job.id, { timeoutMs: deps.settings.awaitTimeoutMs });
+            const outcome = await awaitJob(deps.db, job.id, {
+                timeoutMs: Math.min(deps.settings.awaitTimeoutMs, left())
+            });
             const log = { jobId: job.id, template: templateName, replay: job.duplicate, state: outcome.state };
 
             if (outcome.state === 'dead') {
@@ -152,10 +181,12 @@ export function createEventCaseService(deps: EventCaseServiceDeps): EventCaseSer
             }
             let caseNumber: string | undefined;
             try {
-                const record = await deps.salesforce.retrieve<{ CaseNumber?: unknown }>('Case', result.id, [
-                    'CaseNumber'
-                ]);
-                caseNumber = typeof record?.CaseNumber === 'string' ? record.CaseNumber : undefined;
+                const read = await withinDeadline(
+                    deps.salesforce.retrieve<{ CaseNumber?: unknown }>('Case', result.id, ['CaseNumber']),
+                    left()
+                );
+                if (read === undefined) logger.info(log, 'Case number not read before the deadline; answering pending');
+                caseNumber = typeof read?.value?.CaseNumber === 'string' ? read.value.CaseNumber : undefined;
             } catch (error) {
                 logger.warn(
                     { ...log, code: asBridgeError(error, 'bridge_salesforce_api_error').code },

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { channelOf } from '../core/case-templates';
 import { asBridgeError, BridgeError, isBridgeError } from '../core/errors';
-import { agentBriefing, buildBotContext } from '../core/handover/bot-context';
+import { cutText } from '../core/text';
+import { agentBriefing, BOT_CONTEXT_MAX_CHARS, buildBotContext, fitBotContext } from '../core/handover/bot-context';
 import type { BotContextMessage, BotContextV1, CrmMatch, HandoverTrigger } from '../core/handover/bot-context';
 import type { ChatAdapter, ChatEventEnvelope, ChatSessionState } from '../core/handover/chat-port';
 import { initialMachine, isTerminal, stateFromStored, storedState, transition } from '../core/handover/handover-state';
@@ -84,6 +85,8 @@ export interface HandoverServiceDeps {
     customerLookup?: CustomerLookupService | undefined;
     logger: Logger;
     clock: { now(): Date };
+    /** The mapping file's redaction rules: the bot context and the briefing go through them. */
+    redact?: ((text: string) => string) | undefined;
     /** Labels of the agent's briefing (default User / Bot / Agent). */
     names?: { userName: string; botName: string; agentName: string } | undefined;
 }
@@ -160,6 +163,14 @@ function chatRecordIdOf(state: ChatSessionState | undefined): string | undefined
     return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** `Haptik_Bot_Context__c` of a stored context, fitted to the field (never STRING_TOO_LONG; left out if it cannot be). */
+function botContextField(context: Record<string, unknown>): { Haptik_Bot_Context__c?: string } {
+    const json = JSON.stringify(
+        (context as Partial<BotContextV1>).version === 1 ? fitBotContext(context as unknown as BotContextV1) : context
+    );
+    return json.length <= BOT_CONTEXT_MAX_CHARS ? { Haptik_Bot_Context__c: json } : {};
+}
+
 function fill(template: string, values: Record<string, string>): string {
     return template.replace(/\{(\w+)\}/g, (_, key: string) => values[key] ?? '');
 }
@@ -229,15 +240,13 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
         const crm = (context as Partial<BotContextV1>).crm;
         const eventKey = `handover:${session.id}`;
         const fields: Record<string, unknown> = {
-            Subject: fill(settings.eventCase.subject, values).slice(0, 255),
-            Description: fill(settings.eventCase.description, values).slice(0, 32000),
+            Subject: cutText(fill(settings.eventCase.subject, values), 255),
+            Description: cutText(fill(settings.eventCase.description, values), 32000),
             Origin: settings.eventCase.origin,
             ...(settings.eventCase.status === undefined ? {} : { Status: settings.eventCase.status }),
             Haptik_User_Id__c: core.userId,
             Haptik_Channel__c: core.channel,
-            ...(Object.keys(context).length === 0
-                ? {}
-                : { Haptik_Bot_Context__c: JSON.stringify(context).slice(0, 131_072) }),
+            ...(Object.keys(context).length === 0 ? {} : botContextField(context)),
             ...(crm?.objectType === 'Contact' ? { ContactId: crm.id } : {}),
             ...(crm?.objectType === 'Account' || crm?.objectType === 'PersonAccount' ? { AccountId: crm.id } : {})
         };
@@ -630,7 +639,8 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                 messages,
                 maxMessages: settings.recentMessages,
                 defaultLanguage: settings.notices.defaultLanguage,
-                defaultReason: settings.defaultReason
+                defaultReason: settings.defaultReason,
+                redact: deps.redact
             });
             const conversationKeyOf = session.conversationKey;
             await applyInput(handoverId, undefined, {
@@ -652,7 +662,7 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                             externalIdField: 'Haptik_Conversation_Key__c',
                             externalId: current.conversationKey,
                             fields: {
-                                Subject: `Chat with ${coreNow.visitorName} on ${coreNow.channel}`.slice(0, 255),
+                                Subject: cutText(`Chat with ${coreNow.visitorName} on ${coreNow.channel}`, 255),
                                 Origin: settings.eventCase.origin,
                                 Haptik_User_Id__c: coreNow.userId,
                                 Haptik_Channel__c: coreNow.channel,

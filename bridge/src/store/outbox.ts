@@ -357,7 +357,15 @@ export async function deadLetterJob(
     return result.affectedRows === 1;
 }
 
+const MAX_BIGINT = 9_223_372_036_854_775_807n;
+
+/** Whether an id (e.g. from a URL) can name a job: a positive bigint, written plainly; else no job has it. */
+export function isOutboxJobId(id: string): boolean {
+    return /^[1-9][0-9]{0,18}$/.test(id) && BigInt(id) <= MAX_BIGINT;
+}
+
 export async function getOutboxJob(q: Queryable, id: string): Promise<OutboxJob | undefined> {
+    if (!isOutboxJobId(id)) return undefined;
     const result = await q.query<OutboxRow>('SELECT * FROM outbox_jobs WHERE id = $1', [id]);
     const row = result.rows[0];
     return row === undefined ? undefined : toJob(row);
@@ -373,6 +381,7 @@ export async function listDeadJobs(q: Queryable, limit = 100): Promise<OutboxJob
 
 /** Sends a dead job back to the queue with a fresh attempt budget; false if it is not dead. */
 export async function retryDeadJob(q: Queryable, id: string): Promise<boolean> {
+    if (!isOutboxJobId(id)) return false;
     const result = await q.query(
         `UPDATE outbox_jobs SET state = 'pending', attempts = 0, run_at = NULL, finished_at = NULL, updated_at = now()
          WHERE id = $1 AND state = 'dead'`,

@@ -1,3 +1,7 @@
+import { BridgeError } from '../core/errors';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../core/json-depth';
+import { cleanText } from '../core/text';
+
 /**
  * Parameter helpers shared by the repositories. JSON goes in as text cast to jsonb because
  * node-postgres would turn a JS array into a PostgreSQL array, and dates go in as ISO strings so both
@@ -5,7 +9,15 @@
  */
 export function jsonParam(value: unknown): string | null {
     if (value === undefined) return null;
-    return JSON.stringify(value);
+    // Inputs are refused deeper than this where they come in; this guards the stack of JSON.stringify.
+    if (jsonDepthExceeds(value)) {
+        throw new BridgeError(
+            'bridge_store_json_invalid',
+            `A value to store nests deeper than ${MAX_JSON_DEPTH} levels`
+        );
+    }
+    // jsonb refuses \u0000 and lone surrogates: what reached this far is cleaned rather than failing the write.
+    return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'string' ? cleanText(item) : item));
 }
 
 export function timeParam(value: Date | undefined | null): string | null {

@@ -658,7 +658,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
             try {
                 result = runSoql(q, soqlContext(version));
             } catch (error) {
-                if (error instanceof SoqlError) throw apiError(400, error.errorCode, error.message);
+                if (error instanceof SoqlError) throw apiError(400, error.errorCode, withQueryEcho(q, error.message));
                 throw error;
             }
             if (result.records === undefined) return [200, { totalSize: result.totalSize, done: true, records: [] }];
@@ -1353,4 +1353,17 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         }
     };
     return emulator;
+}
+
+/**
+ * Salesforce's REST query errors quote the statement, a caret under the culprit and its position before
+ * the reason: "\nSELECT Id, Foo__c FROM Contact WHERE …\n           ^\nERROR at Row:1:Column:12\nNo such
+ * column 'Foo__c' on entity 'Contact'. …" (values in the WHERE clause included).
+ */
+function withQueryEcho(soql: string, message: string): string {
+    if (message.startsWith('\n')) return message;
+    const culprit = /^(?:No such column|sObject type|Didn't understand relationship) '([^']+)'/.exec(message)?.[1];
+    const at = culprit === undefined ? -1 : soql.indexOf(culprit);
+    const column = at < 0 ? 0 : at;
+    return `\n${soql}\n${' '.repeat(column)}^\nERROR at Row:1:Column:${column + 1}\n${message}`;
 }

@@ -1,3 +1,5 @@
+import { cutText } from '../text';
+
 /**
  * The bot context of a handover (contract §4, `Haptik_Bot_Context__c`, version 1): who the user is,
  * what the bot learnt, why it handed over, the CRM match and the last messages. Built from the bot's
@@ -55,11 +57,23 @@ export interface BotContextInput {
     maxMessages: number;
     defaultLanguage: string;
     defaultReason: string;
-    /** The field's size (contract §4: 131072); older messages are dropped until the JSON fits. */
+    /** The field's size (contract §4: 131072); see fitBotContext. */
     maxChars?: number;
+    /**
+     * The mapping file's redaction rules, applied (as to transcripts) to every free text: messages,
+     * entity and detail values, intent, reason and the user's name. E-mail, phone and auth id stay: they
+     * are the contact data the agent needs.
+     */
+    redact?: ((text: string) => string) | undefined;
 }
 
 export const BOT_CONTEXT_MAX_CHARS = 131_072;
+/** Name, intent, reason, e-mail, phone, auth id and detail keys. */
+const SHORT_LIMIT = 255;
+/** One entity or detail value. */
+const VALUE_LIMIT = 1000;
+/** One message. */
+const MESSAGE_LIMIT = 2000;
 
 function text(value: unknown): string | undefined {
     if (typeof value === 'number' && Number.isFinite(value)) return String(value);
@@ -112,6 +126,8 @@ function entitiesOf(trigger: HandoverTrigger): Array<{ name: string; value: stri
 }
 
 export function buildBotContext(input: BotContextInput): BotContextV1 {
+    const redact = input.redact ?? ((value: string): string => value);
+    const clean = (value: string, limit: number): string => cutText(redact(value), limit);
     const { trigger } = input;
     const userDetails = trigger.user_details ?? {};
     const conversationDetails = trigger.conversation_details ?? {};
@@ -135,11 +151,11 @@ export function buildBotContext(input: BotContextInput): BotContextV1 {
     );
     const authId = text(trigger.user.auth_id);
     const user: BotContextV1['user'] = {
-        ...(name === undefined ? {} : { name }),
-        ...(email === undefined ? {} : { email }),
-        ...(phone === undefined ? {} : { phone }),
-        ...(authId === undefined ? {} : { authId }),
-        language: text(trigger.user.language_code) ?? input.defaultLanguage
+        ...(name === undefined ? {} : { name: clean(name, SHORT_LIMIT) }),
+        ...(email === undefined ? {} : { email: cutText(email, SHORT_LIMIT) }),
+        ...(phone === undefined ? {} : { phone: cutText(phone, SHORT_LIMIT) }),
+        ...(authId === undefined ? {} : { authId: cutText(authId, SHORT_LIMIT) }),
+        language: cutText(text(trigger.user.language_code) ?? input.defaultLanguage, SHORT_LIMIT)
     };
     const intent = firstText(
         conversationDetails['intent'],
@@ -150,17 +166,26 @@ export function buildBotContext(input: BotContextInput): BotContextV1 {
         firstText(conversationDetails['handover_reason'], conversationDetails['reason']) ??
         (trigger.source === 'tract_event' ? 'the bot could not complete the conversation' : input.defaultReason);
 
-    const details: Record<string, string | number | boolean> = {};
-    flatten(details, '', userDetails);
-    flatten(details, '', conversationDetails);
+    const flat: Record<string, string | number | boolean> = {};
+    flatten(flat, '', userDetails);
+    flatten(flat, '', conversationDetails);
+    const details = Object.fromEntries(
+        Object.entries(flat).map(([key, value]) => [
+            cutText(key, SHORT_LIMIT),
+            typeof value === 'string' ? clean(value, VALUE_LIMIT) : value
+        ])
+    );
 
     const context: BotContextV1 = {
         version: 1,
         user,
         channel: input.channel,
-        ...(intent === undefined ? {} : { intent }),
-        handoverReason,
-        entities,
+        ...(intent === undefined ? {} : { intent: clean(intent, SHORT_LIMIT) }),
+        handoverReason: clean(handoverReason, SHORT_LIMIT),
+        entities: entities.map((entity) => ({
+            name: cutText(entity.name, SHORT_LIMIT),
+            value: clean(entity.value, VALUE_LIMIT)
+        })),
         details,
         ...(input.crm === undefined
             ? {}
@@ -171,13 +196,63 @@ export function buildBotContext(input: BotContextInput): BotContextV1 {
                       ...(input.crm.name === undefined ? {} : { name: input.crm.name })
                   }
               }),
-        recentMessages: input.messages.slice(-Math.max(0, input.maxMessages))
+        recentMessages: input.messages
+            .slice(-Math.max(0, input.maxMessages))
+            .map((message) => ({ ...message, text: clean(message.text, MESSAGE_LIMIT) }))
     };
-    const maxChars = input.maxChars ?? BOT_CONTEXT_MAX_CHARS;
-    while (JSON.stringify(context).length > maxChars && context.recentMessages.length > 0) {
-        context.recentMessages = context.recentMessages.slice(1);
+    return fitBotContext(context, input.maxChars);
+}
+
+/**
+ * The context cut to fit the field (`maxChars` of JSON), so a Case write never fails with
+ * STRING_TOO_LONG. The last messages tell the agent most: entities and details (the last ones first)
+ * are trimmed to half the field, then the oldest messages go, then more entities and details; what is
+ * left then is a few short fields. Sizes are counted as items go, so this is linear in the context.
+ */
+export function fitBotContext(context: BotContextV1, maxChars: number = BOT_CONTEXT_MAX_CHARS): BotContextV1 {
+    let size = JSON.stringify(context).length;
+    if (size <= maxChars) return context;
+    // An item's JSON and the comma that goes with it (none for the last one left).
+    const withComma = (length: number, count: number): number => length + (count > 1 ? 1 : 0);
+    const entities = context.entities.map((entity) => ({ entity, size: JSON.stringify(entity).length }));
+    const details = Object.entries(context.details).map(([key, value]) => ({
+        entry: [key, value] as const,
+        size: JSON.stringify(key).length + 1 + JSON.stringify(value).length
+    }));
+    let bulk = [...entities, ...details].reduce((sum, item) => sum + item.size + 1, 0);
+    const dropBulk = (until: () => boolean): void => {
+        while (!until() && (entities.length > 0 || details.length > 0)) {
+            const fromDetails = details.length > 0 && (entities.length === 0 || details.length >= entities.length);
+            const list = fromDetails ? details : entities;
+            const item = list.pop()!;
+            size -= withComma(item.size, list.length + 1);
+            bulk -= item.size + 1;
+        }
+    };
+    dropBulk(() => size <= maxChars || bulk <= maxChars / 2);
+    const messages = context.recentMessages;
+    let first = 0;
+    for (; size > maxChars && first < messages.length; first++) {
+        size -= withComma(JSON.stringify(messages[first]).length, messages.length - first);
     }
-    return context;
+    dropBulk(() => size <= maxChars);
+    const fitted: BotContextV1 = {
+        ...context,
+        recentMessages: messages.slice(first),
+        entities: entities.map((item) => item.entity),
+        details: Object.fromEntries(details.map((item) => item.entry))
+    };
+    if (JSON.stringify(fitted).length <= maxChars) return fitted;
+    // A field smaller than the short fields together: the least that still says why the user is here.
+    return {
+        version: 1,
+        user: { language: context.user.language },
+        channel: context.channel,
+        handoverReason: cutText(context.handoverReason, Math.max(0, maxChars - 150)),
+        entities: [],
+        details: {},
+        recentMessages: []
+    };
 }
 
 /** The bot part of the conversation as the agent's first message: readable, oldest first, one line each. */

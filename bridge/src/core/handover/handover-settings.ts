@@ -1,3 +1,4 @@
+import { cutText } from '../text';
 import type { BotContextV1 } from './bot-context';
 import { DEFAULT_NOTICE_SETTINGS } from './notices';
 import type { NoticeSettings } from './notices';
@@ -79,7 +80,7 @@ export function routingAttributesOf(
     const out: Record<string, string> = {};
     for (const [field, path] of Object.entries(mapping)) {
         const value = valueAt(context, conversationKey, path);
-        if (value !== undefined && value !== '') out[field] = value.slice(0, 255);
+        if (value !== undefined && value !== '') out[field] = cutText(value, 255);
     }
     return out;
 }

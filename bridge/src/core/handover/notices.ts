@@ -1,3 +1,4 @@
+import { ownValue } from '../records';
 /**
  * The texts the user sees about the handover itself (haptik.md §A8): connecting, wait time, agent
  * joined or left, transfer, no agents, chat ended. Every text is configurable per language in the
@@ -90,9 +91,9 @@ export function noticeTextsFor(settings: NoticeSettings, language: string | null
     const base = tag.split('-')[0] ?? '';
     const layers = [
         DEFAULT_NOTICE_TEXTS,
-        settings.texts[settings.defaultLanguage.toLowerCase()],
-        base === '' ? undefined : settings.texts[base],
-        tag === '' || tag === base ? undefined : settings.texts[tag]
+        ownValue(settings.texts, settings.defaultLanguage.toLowerCase()),
+        base === '' ? undefined : ownValue(settings.texts, base),
+        tag === '' || tag === base ? undefined : ownValue(settings.texts, tag)
     ];
     let texts: NoticeTexts = { ...DEFAULT_NOTICE_TEXTS };
     for (const layer of layers) {

@@ -1,3 +1,5 @@
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../json-depth';
+
 /**
  * A user's message as the Salesforce agent reads it. TRACT delivers the user's HSL serialised to a
  * string (haptik.md §A3, §A6): typed text, a quick-reply tap or a button tap. The agent gets what the
@@ -17,12 +19,14 @@ function nonEmpty(value: unknown): string | undefined {
     return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 }
 
+/** HSL in a string is parsed; a body that is not JSON, or nests too deep to walk, stays the text it is. */
 function parse(body: unknown): unknown {
     if (typeof body !== 'string') return body;
     const trimmed = body.trim();
     if (!trimmed.startsWith('{') && !trimmed.startsWith('[')) return body;
     try {
-        return JSON.parse(trimmed) as unknown;
+        const parsed = JSON.parse(trimmed) as unknown;
+        return jsonDepthExceeds(parsed) ? body : parsed;
     } catch {
         return body;
     }
@@ -38,10 +42,15 @@ function tappedLabel(data: Record<string, unknown>): string | undefined {
 }
 
 export function renderUserMessage(body: unknown): UserMessageRendering {
-    const parsed = parse(body);
+    return render(body, 1);
+}
+
+/** `level` bounds the walk: HSL strings inside arrays are parsed again, each a level deeper. */
+function render(body: unknown, level: number): UserMessageRendering {
+    const parsed = level > MAX_JSON_DEPTH || jsonDepthExceeds(body) ? String(body) : parse(body);
     if (typeof parsed === 'string') return { text: parsed.trim(), choice: false };
     if (Array.isArray(parsed)) {
-        const parts = parsed.map(renderUserMessage).filter((part) => part.text !== '');
+        const parts = parsed.map((part) => render(part, level + 1)).filter((part) => part.text !== '');
         return { text: parts.map((p) => p.text).join('\n'), choice: parts.some((p) => p.choice) };
     }
     if (typeof parsed === 'number' || typeof parsed === 'boolean') return { text: String(parsed), choice: false };
