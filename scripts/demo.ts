@@ -100,7 +100,7 @@ async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
         );
         const body = answer.body as { response?: string[]; user_details?: Record<string, unknown> };
         const details = body.user_details ?? {};
-        check(answer.status === 200 && details['crm_found'] === true, `lookup answered ${JSON.stringify(answer.body)}`);
+        check(answer.status === 200 && details['crm_found'] === 'true', `lookup answered ${JSON.stringify(answer.body)}`);
         say(`  bridge → bot: crm_found, ${String(details['crm_object'])} ${String(details['crm_id'])}`);
         say(`                name "${String(details['name'])}", account "${String(details['account_name'])}"`);
         for (const text of body.response ?? []) say(`  bot says:    "${hslToPlainText(text)}"`);
@@ -191,7 +191,7 @@ async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
             haptik.eventsTo(USER.id).some((e) => e.subcategory === 'allocated'),
             'Haptik was not told the chat was allocated'
         );
-        say('  bridge → Haptik: TRACT event collection_state/allocated');
+        say('  bridge → Haptik: TRACT event message/allocated');
         const userLines = ['Hi Priya, the box was crushed', 'Can I get a replacement?'];
         for (const [i, text] of userLines.entries()) {
             const reply = await send.tractMessage(tractMessage({ userId: USER.id, messageId: 500 + i, text }));

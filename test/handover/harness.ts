@@ -58,6 +58,8 @@ export interface StartedHandover {
     /** The id the agent console knows the chat by (Enhanced Chat: the handover id; Live Agent: the session id). */
     conversationId: string;
     answerText: string;
+    /** The route's whole answer, as the bot's node received it. */
+    answer: Record<string, unknown>;
 }
 
 /** The bot's integration call; waits until the chat exists in the chat emulator. */
@@ -87,7 +89,7 @@ export async function requestAgent(
                 .conversations()
                 .find((c) => c.conversationId === handoverId.toLowerCase() || c.conversationKey === key)?.conversationId
     );
-    return { handoverId, conversationId, answerText: answer.text ?? '' };
+    return { handoverId, conversationId, answerText: answer.text ?? '', answer: reply.body as Record<string, unknown> };
 }
 
 /** Texts Haptik received for the user (agent messages and notices), in order. */
