@@ -1,5 +1,6 @@
 /** Shared set-up for the handover end-to-end tests: the sandbox with fast timers and small helpers. */
 import { integrationRequest, tractMessage } from '../emulators/haptik';
+import type { HaptikEmulator } from '../emulators/haptik';
 import { startSandbox } from '../emulators/sandbox';
 import type { ChatApi, Sandbox, SandboxOptions } from '../emulators/sandbox';
 import type { AgentConsole } from '../emulators/agent-console';
@@ -152,4 +153,43 @@ export function threadControlCalls(sandbox: HandoverSandbox, userId: string) {
             c.path === '/tract/thread_control/request' &&
             (c.body as { user_id?: unknown } | undefined)?.user_id === userId
     );
+}
+
+/**
+ * Every message Haptik accepted for the user, with how often it was sent and whether its first send was in
+ * flight when the sender died (its answer lost). Haptik does not deduplicate (contract §3), so the bridge's
+ * promise is exactly this: a message shows twice only when its first send's outcome could not be known.
+ */
+export function sendsPerMessage(
+    haptik: HaptikEmulator,
+    userId: string
+): Array<{ id: string; text: string; sends: number; answerLost: boolean }> {
+    const byId = new Map<string, { id: string; text: string; sends: number; answerLost: boolean }>();
+    const calls = haptik.calls.filter(
+        (c) =>
+            c.path === '/tract/message/send/' &&
+            c.status < 300 &&
+            (c.body as { user_id?: unknown } | undefined)?.user_id === userId
+    );
+    const texts = haptik.messagesTo(userId);
+    calls.forEach((call, i) => {
+        const id = String((call.body as { metadata: { message_id: string } }).metadata.message_id);
+        const seen = byId.get(id);
+        if (seen === undefined) {
+            byId.set(id, { id, text: texts[i]?.text ?? '', sends: 1, answerLost: call.answerLost === true });
+        } else {
+            seen.sends += 1;
+        }
+    });
+    return [...byId.values()];
+}
+
+/** The bridge's duplicate window, asserted: one send per message, two only after a send in flight was lost. */
+export function expectDuplicatesOnlyFromLostSends(haptik: HaptikEmulator, userId: string): void {
+    for (const message of sendsPerMessage(haptik, userId)) {
+        expect({ text: message.text, sends: message.sends }).toEqual({
+            text: message.text,
+            sends: message.answerLost ? 2 : 1
+        });
+    }
 }

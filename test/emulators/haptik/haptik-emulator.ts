@@ -94,8 +94,11 @@ export interface HaptikEmulator {
      * a send in flight. A caller that goes away meanwhile never learns the outcome (`answerLost`).
      */
     holdSendAnswers(): void;
-    /** Answers the held sends and stops holding. */
-    releaseSendAnswers(): void;
+    /**
+     * Stops holding and answers the held sends whose caller is still there. Closes of callers that just died
+     * are let in first (they arrive as socket events), so a dead caller's send is marked `answerLost`.
+     */
+    releaseSendAnswers(): Promise<void>;
     /** Posts a payload to the hook URL registered for category/subcategory, as TRACT does (unsigned). */
     deliverHook(category: string, subcategory: string, payload: unknown): Promise<{ status: number; body: unknown }>;
     /** The receiver that holds the user's thread (`iva` until the chat is handed over). */
@@ -215,13 +218,15 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
         holdSendAnswers() {
             holding = true;
         },
-        releaseSendAnswers() {
+        async releaseSendAnswers() {
             holding = false;
+            await new Promise((resolve) => setTimeout(resolve, 100));
             for (const { res } of held.splice(0)) sendJson(res, 200, {});
         },
         async deliverHook(category, subcategory, payload) {
             const hook = hooks.find((h) => h.category === category && h.subcategory === subcategory);
-            if (hook === undefined) throw new Error(`Haptik emulator: no hook registered for ${category}/${subcategory}`);
+            if (hook === undefined)
+                throw new Error(`Haptik emulator: no hook registered for ${category}/${subcategory}`);
             const response = await fetch(hook.url, {
                 method: 'POST',
                 headers: { 'Content-Type': 'application/json' },
@@ -281,7 +286,8 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
             failures.length = 0;
             histories.clear();
             active.clear();
-            emulator.releaseSendAnswers();
+            holding = false;
+            for (const { res } of held.splice(0)) sendJson(res, 200, {});
         },
         close: () => Promise.resolve()
     };
@@ -356,7 +362,10 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
                 }
                 if (!SENDERS.has(textField(body, 'sender'))) return answer(400, { error: 'unknown sender' });
                 const metadata = bodyField(body, 'metadata');
-                if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) {
+                if (
+                    metadata !== undefined &&
+                    (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+                ) {
                     return answer(400, { error: 'metadata must be a dict' });
                 }
                 if (holding) {
@@ -415,22 +424,32 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
                 if (type === 'request') {
                     return answer(200, { success: false, reason: 'requesting thread control is not supported' });
                 }
-                if (type !== 'pass' && type !== 'take') return answer(400, { error: 'type must be request, pass or take' });
+                if (type !== 'pass' && type !== 'take')
+                    return answer(400, { error: 'type must be request, pass or take' });
                 if (requester === undefined || receiver === undefined) {
                     return answer(200, { success: false, reason: 'unknown requester or receiver' });
                 }
                 if (type === 'take') {
                     if (!requester.is_primary) {
-                        return answer(200, { success: false, reason: 'only primary receivers may take thread control' });
+                        return answer(200, {
+                            success: false,
+                            reason: 'only primary receivers may take thread control'
+                        });
                     }
                     active.set(userId, requester.receiver);
                     return answer(200, { success: true, reason: '' });
                 }
                 if (emulator.activeReceiver(userId) !== requester.receiver && !requester.is_primary) {
-                    return answer(200, { success: false, reason: 'only the active or a primary receiver may pass thread control' });
+                    return answer(200, {
+                        success: false,
+                        reason: 'only the active or a primary receiver may pass thread control'
+                    });
                 }
                 if (!receiver.is_default && !receiver.is_primary) {
-                    return answer(200, { success: false, reason: 'thread control can only be passed to the default or a primary receiver' });
+                    return answer(200, {
+                        success: false,
+                        reason: 'thread control can only be passed to the default or a primary receiver'
+                    });
                 }
                 active.set(userId, receiver.receiver);
                 return answer(200, { success: true, reason: '' });

@@ -227,7 +227,10 @@ export function createHaptikSender(bridgeUrl: string, defaults: SendOptions, hap
     const userOf = (payload: unknown): string | undefined => {
         const record = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : {};
         const user = record['user'];
-        const id = typeof user === 'object' && user !== null ? (user as Record<string, unknown>)['user_id'] : record['user_id'];
+        const id =
+            typeof user === 'object' && user !== null
+                ? (user as Record<string, unknown>)['user_id']
+                : record['user_id'];
         return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
     };
     return {

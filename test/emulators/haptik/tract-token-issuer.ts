@@ -134,7 +134,8 @@ export function createTractTokenIssuerEmulator(options: TractIssuerOptions): Tra
                 return bad('body is not JSON');
             }
             const field = (name: string): string | undefined => {
-                const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
+                const value =
+                    typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
                 return typeof value === 'string' ? value : undefined;
             };
             const clientId = field('client_id');
@@ -167,7 +168,10 @@ export function createTractTokenIssuerEmulator(options: TractIssuerOptions): Tra
             const expected = createHmac('sha256', secret).update(`${head}.${payload}`).digest();
             const given = Buffer.from(mac, 'base64url');
             if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
-            const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp: number; gen: number };
+            const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+                exp: number;
+                gen: number;
+            };
             return claims.gen === generation && now.getTime() < claims.exp * 1000;
         },
         revokeAll() {
