@@ -1,6 +1,6 @@
 import { createHmac, createPublicKey, randomUUID, timingSafeEqual, verify, X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -35,7 +35,17 @@ export const TRACT_TOLERANCE_MS = 150_000;
 /** The test certificates next to this file (made once with openssl for bridge.example.test, valid 100 years). */
 export const TRACT_TEST_FQDN = 'bridge.example.test';
 export function testCertificate(name: string): string {
-    return readFileSync(path.join(__dirname, 'certificates', name), 'utf8');
+    return readFileSync(testCertificatePath(name), 'utf8');
+}
+
+/** Next to this file, or (compiled to dist/ for the demo) in the source tree it was built from. */
+export function testCertificatePath(name: string): string {
+    const folders = [
+        path.join(__dirname, 'certificates'),
+        path.resolve(__dirname, '../../../../test/emulators/haptik/certificates')
+    ];
+    const folder = folders.find((candidate) => existsSync(path.join(candidate, name))) ?? folders[0]!;
+    return path.join(folder, name);
 }
 
 export interface TractTokenIssuerEmulator {
