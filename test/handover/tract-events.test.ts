@@ -1,5 +1,7 @@
 import { integrationRequest, tractEvent, webhookConversationComplete } from '../emulators/haptik';
 import { getInboundEvent } from '../../bridge/src/store/inbox';
+import { registerHooks } from '../../scripts/register-hooks';
+import { sandboxEnv } from '../emulators/sandbox';
 import { eventually } from '../support/eventually';
 import { BUSINESS_ID, startHandoverSandbox } from './harness';
 import type { HandoverSandbox } from './harness';
@@ -103,6 +105,32 @@ describe('TRACT event hooks', () => {
         const sessions = await sessionsOf(userId);
         expect(sessions).toHaveLength(2);
         expect(sessions[1]!.state).not.toBe('ended');
+    });
+
+    it('takes the hooks TRACT delivers, unsigned, to the URLs register-hooks registered with the key', async () => {
+        const out = { log: () => undefined, error: () => undefined };
+        const env = {
+            ...sandboxEnv(sandbox.salesforce.url, sandbox.haptik.url),
+            SF_SCRT_URL: sandbox.enhancedChat.url
+        };
+        expect(await registerHooks(['--bridge-url', sandbox.bridge.url], env, out)).toBe(0);
+        const userId = 'u-delivered';
+
+        const started = await sandbox.haptik.deliverHook(
+            'collection_state',
+            'incomplete',
+            tractEvent({ userId, conversationNumber: 2 })
+        );
+        const forged = await fetch(`${sandbox.bridge.url}/haptik/tract/event?key=not-the-hook-token-at-all`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify(tractEvent({ userId: 'u-forged', conversationNumber: 2 }))
+        });
+
+        expect(started).toEqual({ status: 200, body: { status: 'accepted' } });
+        expect(await sessionsOf(userId)).toHaveLength(1);
+        expect(forged.status).toBe(401);
+        expect(await sessionsOf('u-forged')).toHaveLength(0);
     });
 
     describe('transcripts on every channel', () => {

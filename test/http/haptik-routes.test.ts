@@ -339,6 +339,32 @@ describe('Haptik routes: the hook key (TRACT hooks carry no signature)', () => {
         expect(keyed.status).toBe(200);
     });
 
+    it('reads `step` (newer Haptik docs) as `node` when `node` is absent', async () => {
+        const { node: _dropped, ...request } = integrationRequest({ userId: 'u-step' });
+        let seen: unknown;
+        const stepBridge = await startTestBridge({
+            hookToken: HOOK_TOKEN,
+            haptik: {
+                customer: (r) => {
+                    seen = { node: r.payload.node, eventId: r.eventId };
+                    return Promise.resolve({ status: 200, body: {} });
+                }
+            }
+        });
+        try {
+            const result = await sendToBridge(
+                stepBridge.url,
+                '/haptik/integrations/customer',
+                { ...request, step: 'lookup_step' },
+                { hookToken: HOOK_TOKEN }
+            );
+            expect(result.status).toBe(200);
+            expect(seen).toEqual({ node: 'lookup_step', eventId: 'integration:customer:u-step:1:lookup_step' });
+        } finally {
+            await stepBridge.close();
+        }
+    });
+
     it('with the hook token alone, a signature authenticates nothing', async () => {
         const keyOnly = await start({ webhookSecret: undefined });
         try {
