@@ -260,7 +260,10 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     const integrationReply = <T extends IntegrationAnswerLike>(route: string, answer: T) => {
         const shaped = toHaptikAnswer(answer);
         if (shaped.leftOut.length > 0) {
-            logger.warn({ route, leftOut: shaped.leftOut }, "integration answer over Haptik's 500 characters; entries left out");
+            logger.warn(
+                { route, leftOut: shaped.leftOut },
+                "integration answer over Haptik's 500 characters; entries left out"
+            );
         }
         return { status: 200, body: shaped.answer };
     };

@@ -164,7 +164,11 @@ describe('loadConfig', () => {
         };
 
         it('runs with only one of the two inbound authentications, and names both when neither is set', () => {
-            const hookOnly = loadConfig({ ...validEnv, HAPTIK_WEBHOOK_SECRET: undefined, HAPTIK_HOOK_TOKEN: 'k'.repeat(24) });
+            const hookOnly = loadConfig({
+                ...validEnv,
+                HAPTIK_WEBHOOK_SECRET: undefined,
+                HAPTIK_HOOK_TOKEN: 'k'.repeat(24)
+            });
             expect(hookOnly.haptik).toMatchObject({ webhookSecret: undefined, hookToken: 'k'.repeat(24) });
 
             const neither = problemsOf({ ...validEnv, HAPTIK_WEBHOOK_SECRET: undefined });
@@ -203,7 +207,9 @@ describe('loadConfig', () => {
                 'HAPTIK_TRACT_PRIVATE_KEY',
                 'HAPTIK_TRACT_CERT_UUID'
             ]);
-            const ed25519 = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+            const ed25519 = generateKeyPairSync('ed25519')
+                .privateKey.export({ type: 'pkcs8', format: 'pem' })
+                .toString();
             const problems = problemsOf({
                 ...tractEnv,
                 HAPTIK_TRACT_PRIVATE_KEY_FILE: undefined,

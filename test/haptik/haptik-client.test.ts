@@ -87,7 +87,11 @@ describe('Haptik client against the emulator', () => {
         );
         const call = await fetch(`${emulator.url}/tract/events/send`, {
             method: 'POST',
-            headers: { 'client-id': 'client-42', Authorization: 'Bearer token-abc', 'Content-Type': 'application/json' },
+            headers: {
+                'client-id': 'client-42',
+                Authorization: 'Bearer token-abc',
+                'Content-Type': 'application/json'
+            },
             body: JSON.stringify({ user_id: 'u-4', category: 'message', subcategory: 'allocated', metadata: { a: 1 } })
         });
 
@@ -189,7 +193,9 @@ describe('Haptik client against the emulator', () => {
     it('throws bridge_haptik_unavailable (retryable) on 503, and the next call succeeds', async () => {
         emulator.failNext(1, 503);
 
-        const error = await rejection(client.sendEvent({ userId: 'u-1', category: 'message', subcategory: 'allocated' }));
+        const error = await rejection(
+            client.sendEvent({ userId: 'u-1', category: 'message', subcategory: 'allocated' })
+        );
         await client.sendEvent({ userId: 'u-1', category: 'message', subcategory: 'allocated' });
 
         expect(isBridgeError(error, 'bridge_haptik_unavailable')).toBe(true);

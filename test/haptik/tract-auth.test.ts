@@ -271,13 +271,13 @@ describe.each(databaseTargets())('the shared TRACT token ($name)', (target) => {
 
     it('renews the token once when TRACT answers 401, and every instance moves to the new one', async () => {
         const [a, b] = [instance(`revoked-${target.name}`), instance(`revoked-${target.name}`)];
-        await a!.client.listeners('u-1');
-        await b!.client.listeners('u-1');
+        await a.client.listeners('u-1');
+        await b.client.listeners('u-1');
         expect(issues()).toBe(1);
 
         haptik.revokeTractTokens();
-        await a!.client.listeners('u-2');
-        await b!.client.listeners('u-2');
+        await a.client.listeners('u-2');
+        await b.client.listeners('u-2');
 
         expect(issues()).toBe(2);
         const statuses = haptik.calls.filter((c) => c.path === '/tract/thread_control/listeners/').map((c) => c.status);

@@ -232,20 +232,24 @@ describe('npm run doctor against the emulators', () => {
         expect(unknownCertificate.out.line('✘', 'TRACT token')).toContain(
             'certificate not accepted: ' + world.emulators.haptik.url
         );
-        expect(unknownCertificate.out.text).toContain('fix: Haptik does not accept the certificate: check HAPTIK_TRACT_CERT_UUID');
+        expect(unknownCertificate.out.text).toContain(
+            'fix: Haptik does not accept the certificate: check HAPTIK_TRACT_CERT_UUID'
+        );
         expect(unknownCertificate.out.line('-', 'Haptik credentials')).toContain('needs a TRACT token');
         expect(unknownCertificate.code).toBe(1);
 
         const otherKey = await runDoctor({ ...world.env, HAPTIK_TRACT_PRIVATE_KEY: testCertificate('ect-rsa.key') });
         expect(otherKey.out.line('✘', 'TRACT token')).toContain('signature does not verify');
-        expect(otherKey.out.text).toContain('fix: the signature does not verify: HAPTIK_TRACT_PRIVATE_KEY must be the key');
+        expect(otherKey.out.text).toContain(
+            'fix: the signature does not verify: HAPTIK_TRACT_PRIVATE_KEY must be the key'
+        );
 
         world.emulators.haptik.setClockOffset(-400_000);
         const skewed = await runDoctor();
         expect(skewed.out.line('✘', 'TRACT token')).toMatch(
             /timestamp outside the 150 s tolerance: .* this host's clock is 40\d s ahead of Haptik's/
         );
-        expect(skewed.out.text).toContain('fix: the request\'s timestamp is more than 150 s away from Haptik\'s clock');
+        expect(skewed.out.text).toContain("fix: the request's timestamp is more than 150 s away from Haptik's clock");
         for (const secret of SECRETS) expect(skewed.out.text).not.toContain(secret);
     });
 

@@ -194,7 +194,9 @@ describe('npm run register-hooks against the Haptik emulator', () => {
 
         expect(code).toBe(0);
         expect(out.text).toContain('Note: http://10.0.0.5:3000 is not https');
-        expect(world.emulators.haptik.hooks.map((h) => h.url)).toContain(`http://10.0.0.5:3000/haptik/tract/message${KEY}`);
+        expect(world.emulators.haptik.hooks.map((h) => h.url)).toContain(
+            `http://10.0.0.5:3000/haptik/tract/message${KEY}`
+        );
     });
 
     it('asks for the bridge URL when none is given', async () => {

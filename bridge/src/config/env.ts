@@ -77,7 +77,8 @@ const HINTS: Record<string, string> = {
         'a random secret of at least 24 letters, digits, "-", "_", "." or "~", e.g. the output of `openssl rand -hex 32` (or HAPTIK_HOOK_TOKEN_FILE)',
     HAPTIK_TRACT_URL: 'the TRACT base URL Haptik pre-shared with you, e.g. https://tract.haptikapi.com',
     HAPTIK_TRACT_CLIENT_ID: 'the client id the TRACT token is issued for (from Haptik onboarding)',
-    HAPTIK_TRACT_FQDN: "the bridge's fully qualified domain name as pre-shared with Haptik, e.g. haptik-bridge.example.com",
+    HAPTIK_TRACT_FQDN:
+        "the bridge's fully qualified domain name as pre-shared with Haptik, e.g. haptik-bridge.example.com",
     HAPTIK_TRACT_PRIVATE_KEY:
         'the PEM RSA or ECDSA private key whose certificate Haptik holds, or HAPTIK_TRACT_PRIVATE_KEY_FILE with its path',
     HAPTIK_TRACT_CERT_UUID: 'the certificate id Haptik returned for your self-signed certificate',

@@ -245,9 +245,13 @@ export function createHaptikClient(options: HaptikClientOptions): HaptikClient {
             });
             const list = isRecord(answer) && Array.isArray(answer.listeners) ? answer.listeners : undefined;
             if (list === undefined) {
-                throw new BridgeError('bridge_haptik_rejected', 'Haptik answered thread_control/listeners without listeners', {
-                    details: { operation: 'thread_control/listeners', retryable: false }
-                });
+                throw new BridgeError(
+                    'bridge_haptik_rejected',
+                    'Haptik answered thread_control/listeners without listeners',
+                    {
+                        details: { operation: 'thread_control/listeners', retryable: false }
+                    }
+                );
             }
             return list.filter(isRecord).flatMap((item) => {
                 const id = [item.receiver, item.receiver_id, item.id, item.name].find(
@@ -255,14 +259,24 @@ export function createHaptikClient(options: HaptikClientOptions): HaptikClient {
                 );
                 return id === undefined
                     ? []
-                    : [{ id, isDefault: item.is_default === true, isPrimary: item.is_primary === true, active: item.active === true }];
+                    : [
+                          {
+                              id,
+                              isDefault: item.is_default === true,
+                              isPrimary: item.is_primary === true,
+                              active: item.active === true
+                          }
+                      ];
             });
         },
 
         async getUser(userId) {
             const answer = await tract('user', 'POST', '/tract/user/', { user_id: userId });
             const record = isRecord(answer) ? answer : {};
-            const userName = typeof record.user_name === 'string' && record.user_name.trim() !== '' ? record.user_name.trim() : undefined;
+            const userName =
+                typeof record.user_name === 'string' && record.user_name.trim() !== ''
+                    ? record.user_name.trim()
+                    : undefined;
             return { userId, userName };
         }
     };

@@ -44,8 +44,7 @@ export function receiversFromListeners(
     configured: { requester: string; receiver: string }
 ): { self: string | undefined; bot: string | undefined } {
     const tools = listeners.filter((l) => !l.isPrimary);
-    const self =
-        tools.length === 1 ? tools[0]!.id : tools.find((l) => l.id === configured.requester)?.id;
+    const self = tools.length === 1 ? tools[0]!.id : tools.find((l) => l.id === configured.requester)?.id;
     const bot =
         listeners.find((l) => l.id === configured.receiver && l.id !== self)?.id ??
         listeners.find((l) => l.isDefault && l.id !== self)?.id;

@@ -83,16 +83,24 @@ export interface IssuedTractToken {
  * level down in `data`). Its life: the JWT's `exp` when the token is a JWT, else `expires_in` seconds,
  * else DEFAULT_TOKEN_LIFETIME_MS.
  */
-export function tokenFromAnswer(answer: unknown, now: Date, defaultLifetimeMs = DEFAULT_TOKEN_LIFETIME_MS): IssuedTractToken {
+export function tokenFromAnswer(
+    answer: unknown,
+    now: Date,
+    defaultLifetimeMs = DEFAULT_TOKEN_LIFETIME_MS
+): IssuedTractToken {
     const root = isRecord(answer) ? answer : {};
     const record = isRecord(root.data) ? { ...root.data, ...root } : root;
     const token = [record.token, record.access_token, record.jwt].find(
         (value): value is string => typeof value === 'string' && value.trim() !== ''
     );
     if (token === undefined) {
-        throw new BridgeError('bridge_haptik_tract_token_unreadable', 'Haptik issued no token (no token, access_token or jwt in its answer)', {
-            details: { operation: 'token/issue', retryable: false }
-        });
+        throw new BridgeError(
+            'bridge_haptik_tract_token_unreadable',
+            'Haptik issued no token (no token, access_token or jwt in its answer)',
+            {
+                details: { operation: 'token/issue', retryable: false }
+            }
+        );
     }
     let expiresAt: number | undefined;
     let lifetimeFrom: IssuedTractToken['lifetimeFrom'] = 'default';
@@ -138,14 +146,15 @@ export function refusalOf(haptikError: string | undefined, skewMs: number | unde
 }
 
 const REFUSAL_HINTS: Record<TokenRefusal, string> = {
-    timestamp: "the request's timestamp is more than 150 s away from Haptik's clock: synchronise this host's clock (NTP)",
+    timestamp:
+        "the request's timestamp is more than 150 s away from Haptik's clock: synchronise this host's clock (NTP)",
     certificate:
         'Haptik does not accept the certificate: check HAPTIK_TRACT_CERT_UUID (the id Haptik returned for your self-signed certificate) or HAPTIK_TRACT_CERT_CHAIN_URL, and that the certificate names HAPTIK_TRACT_FQDN and has not expired',
     signature:
         'the signature does not verify: HAPTIK_TRACT_PRIVATE_KEY must be the key of the certificate Haptik holds (the one HAPTIK_TRACT_CERT_UUID / HAPTIK_TRACT_CERT_CHAIN_URL names)',
     client: 'check HAPTIK_TRACT_CLIENT_ID and HAPTIK_TRACT_FQDN (as pre-shared with Haptik)',
     unknown:
-        'check HAPTIK_TRACT_CLIENT_ID, HAPTIK_TRACT_FQDN, HAPTIK_TRACT_PRIVATE_KEY, HAPTIK_TRACT_CERT_UUID / HAPTIK_TRACT_CERT_CHAIN_URL and this host\'s clock'
+        "check HAPTIK_TRACT_CLIENT_ID, HAPTIK_TRACT_FQDN, HAPTIK_TRACT_PRIVATE_KEY, HAPTIK_TRACT_CERT_UUID / HAPTIK_TRACT_CERT_CHAIN_URL and this host's clock"
 };
 
 export function refusalHint(refusal: TokenRefusal): string {
@@ -179,10 +188,14 @@ export function createTractTokenIssuer(options: {
                     signal: AbortSignal.timeout(timeoutMs)
                 });
             } catch (error) {
-                throw new BridgeError('bridge_haptik_unavailable', `Haptik could not be reached for token/issue at ${request.url}`, {
-                    cause: error,
-                    details: { operation: 'token/issue', retryable: true }
-                });
+                throw new BridgeError(
+                    'bridge_haptik_unavailable',
+                    `Haptik could not be reached for token/issue at ${request.url}`,
+                    {
+                        cause: error,
+                        details: { operation: 'token/issue', retryable: true }
+                    }
+                );
             }
             const text = await response.text().catch(() => '');
             const answer = parseJson(text);
@@ -194,9 +207,13 @@ export function createTractTokenIssuer(options: {
                 const haptikError = errorText(answer);
                 const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
                 if (retryable) {
-                    throw new BridgeError('bridge_haptik_unavailable', `Haptik is unavailable for token/issue (HTTP ${response.status})`, {
-                        details: { operation: 'token/issue', status: response.status, retryable: true }
-                    });
+                    throw new BridgeError(
+                        'bridge_haptik_unavailable',
+                        `Haptik is unavailable for token/issue (HTTP ${response.status})`,
+                        {
+                            details: { operation: 'token/issue', status: response.status, retryable: true }
+                        }
+                    );
                 }
                 const refusal = refusalOf(haptikError, skewMs);
                 throw new BridgeError(
@@ -288,9 +305,13 @@ export function createTractTokenProvider(options: TractTokenProviderOptions): Be
             // Another instance is issuing; until it is done, the current token is still good.
             if (usable !== undefined && row?.expiresAt != null && now < row.expiresAt.getTime()) return usable;
             if (now > deadline) {
-                throw new BridgeError('bridge_haptik_unavailable', 'No TRACT token: another instance holds the issue lease and issued none', {
-                    details: { operation: 'token/issue', retryable: true }
-                });
+                throw new BridgeError(
+                    'bridge_haptik_unavailable',
+                    'No TRACT token: another instance holds the issue lease and issued none',
+                    {
+                        details: { operation: 'token/issue', retryable: true }
+                    }
+                );
             }
             await new Promise((resolve) => setTimeout(resolve, pollMs));
         }
@@ -321,12 +342,25 @@ export function createTractTokenProvider(options: TractTokenProviderOptions): Be
  */
 export function tractBearerFor(
     haptik: BridgeConfig['haptik'],
-    deps: { store: TractTokenStore; clock: { now(): Date }; logger: Logger; fetch?: typeof fetch | undefined; timeoutMs?: number | undefined }
+    deps: {
+        store: TractTokenStore;
+        clock: { now(): Date };
+        logger: Logger;
+        fetch?: typeof fetch | undefined;
+        timeoutMs?: number | undefined;
+    }
 ): BearerSource {
     const auth = haptik.tract.auth;
     if (auth === undefined) return staticBearer(haptik.apiToken);
     return createTractTokenProvider({
-        issuer: createTractTokenIssuer({ auth, tractUrl: haptik.tract.url, clock: deps.clock, logger: deps.logger, fetch: deps.fetch, timeoutMs: deps.timeoutMs }),
+        issuer: createTractTokenIssuer({
+            auth,
+            tractUrl: haptik.tract.url,
+            clock: deps.clock,
+            logger: deps.logger,
+            fetch: deps.fetch,
+            timeoutMs: deps.timeoutMs
+        }),
         store: deps.store,
         key: `${haptik.tract.url}|${auth.clientId}`,
         clock: deps.clock,
@@ -341,7 +375,14 @@ export function tractBearerFor(
 export function tractCallOptions(
     haptik: BridgeConfig['haptik'],
     deps: { logger: Logger; fetch?: typeof fetch | undefined; timeoutMs?: number | undefined; clock?: { now(): Date } }
-): { baseUrl: string; clientId: string; bearer: BearerSource; logger: Logger; fetch?: typeof fetch; timeoutMs?: number } {
+): {
+    baseUrl: string;
+    clientId: string;
+    bearer: BearerSource;
+    logger: Logger;
+    fetch?: typeof fetch;
+    timeoutMs?: number;
+} {
     const clock = deps.clock ?? { now: () => new Date() };
     return {
         baseUrl: haptik.tract.url,

@@ -545,10 +545,7 @@ export function checkHooks(
     const missing = plan.filter((p) => p.action === 'register').map((p) => `${p.hook.category}/${p.hook.subcategory}`);
     const elsewhere = plan
         .filter((p) => p.action === 'update')
-        .map(
-            (p) =>
-                `${p.hook.category}/${p.hook.subcategory} -> ${displayUrl(p.currentUrl ?? '?', hookToken)}`
-        );
+        .map((p) => `${p.hook.category}/${p.hook.subcategory} -> ${displayUrl(p.currentUrl ?? '?', hookToken)}`);
     if (missing.length === 0 && elsewhere.length === 0) {
         return ok(title, `all ${BRIDGE_TRACT_HOOKS.length} hooks point at ${bridgeUrl} with the hook key`);
     }

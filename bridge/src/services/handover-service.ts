@@ -923,9 +923,15 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                 if (deps.transcripts === undefined) return;
                 const conversationNo =
                     payload.conversation_number ??
-                    (session === undefined ? undefined : (await getConversation(tx, session.conversationKey))?.conversationNo);
+                    (session === undefined
+                        ? undefined
+                        : (await getConversation(tx, session.conversationKey))?.conversationNo);
                 if (conversationNo == null) return;
-                queued = await deps.transcripts.onTractComplete(tx, { userId: payload.user_id, conversationNo }, inbound);
+                queued = await deps.transcripts.onTractComplete(
+                    tx,
+                    { userId: payload.user_id, conversationNo },
+                    inbound
+                );
             };
             if (session === undefined) {
                 const duplicate = await db.transaction(async (tx) => {

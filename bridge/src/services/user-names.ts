@@ -47,7 +47,10 @@ export function createUserNames(deps: {
             try {
                 await remember(userId, userName);
             } catch (error) {
-                logger.warn({ code: asBridgeError(error, 'bridge_store_failed').code }, 'could not store the user name');
+                logger.warn(
+                    { code: asBridgeError(error, 'bridge_store_failed').code },
+                    'could not store the user name'
+                );
             }
         },
         async nameOf(userId) {

@@ -32,10 +32,9 @@ interface Row {
 export function createDbTractTokenStore(q: Queryable): TractTokenStore {
     return {
         async read(key) {
-            const result = await q.query<Row>(
-                'SELECT token, expires_at, refresh_at FROM tract_tokens WHERE key = $1',
-                [key]
-            );
+            const result = await q.query<Row>('SELECT token, expires_at, refresh_at FROM tract_tokens WHERE key = $1', [
+                key
+            ]);
             const row = result.rows[0];
             return row === undefined
                 ? undefined
@@ -89,8 +88,7 @@ export function createMemoryTractTokenStore(now: () => Date = () => new Date()):
         },
         tryLease(key, owner, leaseMs) {
             const row = rows.get(key) ?? { token: null, expiresAt: null, refreshAt: null };
-            const free =
-                row.leaseUntil === undefined || row.leaseUntil < now().getTime() || row.leaseOwner === owner;
+            const free = row.leaseUntil === undefined || row.leaseUntil < now().getTime() || row.leaseOwner === owner;
             if (free) rows.set(key, { ...row, leaseOwner: owner, leaseUntil: now().getTime() + leaseMs });
             return Promise.resolve(free);
         },
@@ -100,7 +98,8 @@ export function createMemoryTractTokenStore(now: () => Date = () => new Date()):
         },
         release(key, owner) {
             const row = rows.get(key);
-            if (row?.leaseOwner === owner) rows.set(key, { token: row.token, expiresAt: row.expiresAt, refreshAt: row.refreshAt });
+            if (row?.leaseOwner === owner)
+                rows.set(key, { token: row.token, expiresAt: row.expiresAt, refreshAt: row.refreshAt });
             return Promise.resolve();
         },
         invalidate(key, token) {
