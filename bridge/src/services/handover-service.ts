@@ -46,6 +46,12 @@ import { chatOrderingKey, enqueueHandoverJob, parseHandoverJob } from './handove
 import { enqueueOutbound } from './outbound-jobs';
 
 /**
+ * The handover route's answer: Haptik's integration response plus what Haptik's own Salesforce guide returns
+ * from a Code node to move thread control (`callback_ops.tract_atc.receiver`: the bridge's receiver id).
+ */
+export type HandoverAnswer = HaptikIntegrationResponse & { callback_ops: { tract_atc: { receiver: string } } };
+
+/**
  * Live-agent handover (issue 6): starts a chat with a Salesforce agent when the bot asks for one, relays
  * the user's and the agent's messages, and hands the user back to the bot when the chat ends.
  *
@@ -57,12 +63,6 @@ import { enqueueOutbound } from './outbound-jobs';
  * finds its entry id in the message log and is not sent again. Inputs of one handover are serialised in
  * this process, and the session row is locked, so two inputs never interleave across processes either.
  */
-/**
- * The handover route's answer: Haptik's integration response plus what Haptik's own Salesforce guide returns
- * from a Code node to move thread control (`callback_ops.tract_atc.receiver`: the bridge's receiver id).
- */
-export type HandoverAnswer = HaptikIntegrationResponse & { callback_ops: { tract_atc: { receiver: string } } };
-
 export interface HandoverService {
     /** `POST /haptik/integrations/handover`: answers at once with the text the user sees. */
     startFromIntegration(request: HaptikIntegrationRequest): Promise<HandoverAnswer>;
