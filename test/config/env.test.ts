@@ -190,6 +190,15 @@ describe('loadConfig', () => {
             expect(config.haptik.hookToken).toBe('f'.repeat(64));
         });
 
+        it('takes an empty HAPTIK_TRACT_URL as unset and refuses one that is no URL', () => {
+            expect(loadConfig({ ...validEnv, HAPTIK_TRACT_URL: '' }).haptik.tract.url).toBe(
+                'https://staging-messenger.haptikapi.com'
+            );
+            expect(problemsOf({ ...validEnv, HAPTIK_TRACT_URL: 'tract.example' })[0]).toMatch(
+                /^HAPTIK_TRACT_URL is not an http\(s\) URL: set it to the TRACT base URL/
+            );
+        });
+
         it('reads the TRACT token settings: URL, client, FQDN, key and certificate id', () => {
             const config = loadConfig(tractEnv);
             expect(config.haptik.tract.url).toBe('https://tract.haptikapi.example');

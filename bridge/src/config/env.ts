@@ -150,7 +150,11 @@ const schema = z.object({
             // It travels in a URL query: only characters that need no encoding.
             error: 'may only hold letters, digits, "-", "_", "." and "~"'
         }),
-    HAPTIK_TRACT_URL: httpUrl.optional(),
+    HAPTIK_TRACT_URL: optionalText
+        .refine((v) => v === undefined || (/^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v)), {
+            error: 'is not an http(s) URL'
+        })
+        .transform((v) => v?.replace(/\/+$/, '')),
     HAPTIK_TRACT_CLIENT_ID: optionalText,
     HAPTIK_TRACT_FQDN: optionalText,
     HAPTIK_TRACT_PRIVATE_KEY: optionalText,
