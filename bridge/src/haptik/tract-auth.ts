@@ -283,7 +283,7 @@ export function createTractTokenProvider(options: TractTokenProviderOptions): Be
                 memo = { token: usable, refreshAt: row.refreshAt.getTime() };
                 return usable;
             }
-            if (await store.tryLease(key, owner, leaseMs)) {
+            if (await store.tryLease(key, owner, leaseMs, clock.now())) {
                 try {
                     const issued = await issuer.issue();
                     await store.save(key, owner, issued);

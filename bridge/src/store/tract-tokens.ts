@@ -13,8 +13,12 @@ export interface StoredTractToken {
 
 export interface TractTokenStore {
     read(key: string): Promise<StoredTractToken | undefined>;
-    /** True when this owner now holds the issue lease (nobody held it, or it ran out). */
-    tryLease(key: string, owner: string, leaseMs: number): Promise<boolean>;
+    /**
+     * True when this owner now holds the issue lease: nobody held it (or it ran out) and the stored token is
+     * due at `now` (none, past its renewal time, or refused). A token another instance just stored refuses the
+     * lease, so it is not issued twice.
+     */
+    tryLease(key: string, owner: string, leaseMs: number, now: Date): Promise<boolean>;
     /** Stores a new token and gives the lease back. */
     save(key: string, owner: string, token: { token: string; expiresAt: Date; refreshAt: Date }): Promise<void>;
     /** Gives the lease back without a token (the issue failed). */
@@ -44,14 +48,15 @@ export function createDbTractTokenStore(q: Queryable): TractTokenStore {
                       refreshAt: asOptionalDate(row.refresh_at)
                   };
         },
-        async tryLease(key, owner, leaseMs) {
+        async tryLease(key, owner, leaseMs, now) {
             await q.query('INSERT INTO tract_tokens (key) VALUES ($1) ON CONFLICT (key) DO NOTHING', [key]);
             // The database's clock judges the lease, so instances with skewed clocks agree on it.
             const result = await q.query(
                 `UPDATE tract_tokens
                     SET lease_owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000)
-                  WHERE key = $1 AND (lease_until IS NULL OR lease_until < now() OR lease_owner = $2)`,
-                [key, owner, leaseMs]
+                  WHERE key = $1 AND (lease_until IS NULL OR lease_until < now() OR lease_owner = $2)
+                    AND (token IS NULL OR refresh_at IS NULL OR refresh_at <= $4)`,
+                [key, owner, leaseMs, timeParam(now)]
             );
             return result.affectedRows === 1;
         },
@@ -71,7 +76,8 @@ export function createDbTractTokenStore(q: Queryable): TractTokenStore {
             );
         },
         async invalidate(key, token) {
-            await q.query('UPDATE tract_tokens SET refresh_at = now() WHERE key = $1 AND token = $2', [key, token]);
+            // Due whatever an instance's clock says.
+            await q.query(`UPDATE tract_tokens SET refresh_at = 'epoch' WHERE key = $1 AND token = $2`, [key, token]);
         }
     };
 }
@@ -86,11 +92,12 @@ export function createMemoryTractTokenStore(now: () => Date = () => new Date()):
                 row === undefined ? undefined : { token: row.token, expiresAt: row.expiresAt, refreshAt: row.refreshAt }
             );
         },
-        tryLease(key, owner, leaseMs) {
+        tryLease(key, owner, leaseMs, at) {
             const row = rows.get(key) ?? { token: null, expiresAt: null, refreshAt: null };
             const free = row.leaseUntil === undefined || row.leaseUntil < now().getTime() || row.leaseOwner === owner;
-            if (free) rows.set(key, { ...row, leaseOwner: owner, leaseUntil: now().getTime() + leaseMs });
-            return Promise.resolve(free);
+            const due = row.token === null || row.refreshAt === null || row.refreshAt <= at;
+            if (free && due) rows.set(key, { ...row, leaseOwner: owner, leaseUntil: now().getTime() + leaseMs });
+            return Promise.resolve(free && due);
         },
         save(key, _owner, token) {
             rows.set(key, { token: token.token, expiresAt: token.expiresAt, refreshAt: token.refreshAt });
@@ -104,7 +111,7 @@ export function createMemoryTractTokenStore(now: () => Date = () => new Date()):
         },
         invalidate(key, token) {
             const row = rows.get(key);
-            if (row?.token === token) rows.set(key, { ...row, refreshAt: now() });
+            if (row?.token === token) rows.set(key, { ...row, refreshAt: new Date(0) });
             return Promise.resolve();
         }
     };
