@@ -6,11 +6,11 @@ import { migrate } from '../../bridge/src/store/migrate';
 import { MIGRATIONS } from '../../bridge/src/store/migrations';
 import { openPgliteDb } from '../../bridge/src/store/pglite-db';
 import { doctor } from '../../scripts/doctor';
+import { testCertificate } from '../emulators/haptik';
 import { registerHooks } from '../../scripts/register-hooks';
 import { startLiveAgentEmulator } from '../emulators/live-agent';
 import type { LiveAgentEmulator } from '../emulators/live-agent';
 import { SANDBOX_CREDENTIALS, SANDBOX_ES_DEVELOPER_NAME } from '../emulators/sandbox';
-import { testCertificate } from '../emulators/haptik';
 import { SECRETS, captureOutput, migratedDataDir, removeDataDir, startOpsWorld } from './ops-harness';
 import type { Captured, OpsWorld } from './ops-harness';
 
