@@ -283,6 +283,30 @@ describe.each(databaseTargets())('the shared TRACT token ($name)', (target) => {
         const statuses = haptik.calls.filter((c) => c.path === '/tract/thread_control/listeners/').map((c) => c.status);
         // a: 401 then 200 with the new token; b: 401 with its cached old one, then the new token from the database.
         expect(statuses).toEqual([200, 200, 401, 200, 401, 200]);
+
+        // Calls in flight with a revoked token all go through on the one renewed token.
+        haptik.revokeTractTokens();
+        const inFlight = await Promise.allSettled(Array.from({ length: 10 }, () => a.client.listeners('u-3')));
+        expect(inFlight.every((o) => o.status === 'fulfilled')).toBe(true);
+        expect(issues()).toBe(3);
+    });
+
+    it('renews at most once for 401s that a new token does not cure (a wrong client id)', async () => {
+        const bearer = instance(`wrong-client-${target.name}`).bearer;
+        const wrongClient = createHaptikClient({
+            ...CREDENTIALS,
+            clientId: 'not-the-client',
+            baseUrl: haptik.url,
+            tractBearer: bearer,
+            logger: silentLogger()
+        });
+
+        const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => wrongClient.listeners('u-1')));
+        for (let i = 0; i < 10; i += 1) await wrongClient.listeners('u-1').catch(() => undefined);
+
+        expect(outcomes.every((o) => o.status === 'rejected')).toBe(true);
+        // The first token, and one renewal after the first 401; the other 401s stand.
+        expect(issues()).toBe(2);
     });
 
     it('does not repeat a refused issue for every call (no storm on a wrong key)', async () => {

@@ -109,11 +109,16 @@ export function createHaptikCall(options: HaptikCallOptions): HaptikCall {
     return async function call(operation, method, path, body) {
         const token = await bearer.token();
         try {
-            return await callOnce(options, bearer, token, operation, method, path, body);
+            const answer = await callOnce(options, bearer, token, operation, method, path, body);
+            bearer.accepted?.(token);
+            return answer;
         } catch (error) {
             if (!(error instanceof BridgeError && error.code === 'bridge_haptik_unauthorized')) throw error;
             if (!(await bearer.rejected(token))) throw error;
-            return callOnce(options, bearer, await bearer.token(), operation, method, path, body);
+            const renewed = await bearer.token();
+            const answer = await callOnce(options, bearer, renewed, operation, method, path, body);
+            bearer.accepted?.(renewed);
+            return answer;
         }
     };
 }

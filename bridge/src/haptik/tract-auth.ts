@@ -25,6 +25,8 @@ export interface BearerSource {
     token(): Promise<string>;
     /** Haptik answered 401 to `token`: forget it. True when asking token() again may help (retry once). */
     rejected(token: string): Promise<boolean>;
+    /** Haptik accepted a call with `token`. */
+    accepted?(token: string): void;
     /** The settings to check when Haptik keeps refusing, for error messages. */
     readonly settings: string;
 }
@@ -254,6 +256,12 @@ export interface TractTokenProviderOptions {
     pollMs?: number;
     /** After a refused issue, no new attempt for this long (the error is repeated); default 30 s. */
     refusalBackoffMs?: number;
+    /**
+     * A token issued for a `401` and refused too, before any call succeeded with it, is not renewed again
+     * for this long (default 30 s): the token is not the problem (a wrong client id is), and the 401 stands
+     * instead of one issue per call.
+     */
+    renewalBackoffMs?: number;
 }
 
 const SETTINGS = 'the HAPTIK_TRACT_* settings';
@@ -265,6 +273,9 @@ export function createTractTokenProvider(options: TractTokenProviderOptions): Be
     const leaseMs = options.leaseMs ?? 30_000;
     const pollMs = options.pollMs ?? 200;
     const refusalBackoffMs = options.refusalBackoffMs ?? 30_000;
+    const renewalBackoffMs = options.renewalBackoffMs ?? 30_000;
+    /** The token a 401 renewal gave, until a call succeeds with it, and when. */
+    let renewed: { token: string | undefined; at: number } | undefined;
     const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
     let memo: { token: string; refreshAt: number } | undefined;
@@ -317,7 +328,7 @@ export function createTractTokenProvider(options: TractTokenProviderOptions): Be
         }
     }
 
-    return {
+    const provider: BearerSource = {
         settings: SETTINGS,
         token() {
             if (memo !== undefined && clock.now().getTime() < memo.refreshAt) return Promise.resolve(memo.token);
@@ -327,13 +338,23 @@ export function createTractTokenProvider(options: TractTokenProviderOptions): Be
             return pending;
         },
         async rejected(token) {
+            // Calls that were in flight with the token just renewed: their retry takes the new one.
+            if (token === lastRejected) return true;
+            const now = clock.now().getTime();
+            if (renewed !== undefined && renewed.token === token && now - renewed.at < renewalBackoffMs) return false;
             lastRejected = token;
             if (memo?.token === token) memo = undefined;
             await store.invalidate(key, token);
             logger.warn('Haptik refused the TRACT token; issuing a new one');
+            renewed = { token: undefined, at: now };
+            renewed.token = await provider.token().catch(() => undefined);
             return true;
+        },
+        accepted(token) {
+            if (renewed?.token === token) renewed = undefined;
         }
     };
+    return provider;
 }
 
 /**
