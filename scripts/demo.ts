@@ -81,7 +81,7 @@ async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
         say(`  bridge        ${bridge.url}   (database: ${bridge.db.kind}, Salesforce token: ok)`);
         say(`  Salesforce    ${salesforce.url}   (emulator)`);
         say(`  ${CHAT_NAME.padEnd(13)} ${chat.url}   (emulator, with an agent console you drive)`);
-        say(`  Haptik        ${haptik.url}   (emulator)`);
+        say(`  Haptik        ${haptik.url}   (emulator; TRACT takes only tokens issued by a signed request)`);
     });
 
     await step('The bot looks the user up in Salesforce by phone and greets them by name', async () => {
@@ -100,7 +100,10 @@ async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
         );
         const body = answer.body as { response?: string[]; user_details?: Record<string, unknown> };
         const details = body.user_details ?? {};
-        check(answer.status === 200 && details['crm_found'] === true, `lookup answered ${JSON.stringify(answer.body)}`);
+        check(
+            answer.status === 200 && details['crm_found'] === 'true',
+            `lookup answered ${JSON.stringify(answer.body)}`
+        );
         say(`  bridge → bot: crm_found, ${String(details['crm_object'])} ${String(details['crm_id'])}`);
         say(`                name "${String(details['name'])}", account "${String(details['account_name'])}"`);
         for (const text of body.response ?? []) say(`  bot says:    "${hslToPlainText(text)}"`);
@@ -146,9 +149,17 @@ async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
                 entities: { order_id: 'A-1001' }
             })
         );
-        const body = answer.body as { response?: string[]; conversation_details?: { handover_id?: string } };
+        const body = answer.body as {
+            response?: string[];
+            conversation_details?: { handover_id?: string };
+            callback_ops?: { tract_atc?: { receiver?: string } };
+        };
         check(answer.status === 200, `handover answered ${answer.status}: ${JSON.stringify(answer.body)}`);
         for (const text of body.response ?? []) say(`  bot says:    "${hslToPlainText(text)}"`);
+        const receiver = body.callback_ops?.tract_atc?.receiver;
+        check(receiver === haptik.ectReceiver, `the answer names no TRACT receiver: ${JSON.stringify(answer.body)}`);
+        say(`  bridge → bot: callback_ops.tract_atc.receiver "${receiver}": the Code node passes it on, TRACT gives`);
+        say(`                the thread to the bridge (now held by "${haptik.activeReceiver(USER.id)}")`);
         const handoverId = String(body.conversation_details?.handover_id ?? '').toLowerCase();
         const id = await until(
             'the chat to reach Salesforce',
@@ -191,12 +202,12 @@ async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
             haptik.eventsTo(USER.id).some((e) => e.subcategory === 'allocated'),
             'Haptik was not told the chat was allocated'
         );
-        say('  bridge → Haptik: TRACT event collection_state/allocated');
+        say('  bridge → Haptik: TRACT event message/allocated');
         const userLines = ['Hi Priya, the box was crushed', 'Can I get a replacement?'];
         for (const [i, text] of userLines.entries()) {
             const reply = await send.tractMessage(tractMessage({ userId: USER.id, messageId: 500 + i, text }));
             check(reply.status === 200, `TRACT message answered ${reply.status}`);
-            say(`  user writes:  "${text}"`);
+            say(`  user writes:  "${text}"   (TRACT hook, unsigned, to the URL with ?key=)`);
         }
         await until('the agent to get both messages', () =>
             chat.messagesFrom(conversationId).filter((m) => userLines.includes(m.text)).length === 2 ? true : undefined
@@ -217,6 +228,8 @@ async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
         );
         readUser();
         say('  bridge → Haptik: thread_control/request type "pass" (the bot answers again)');
+        const tokens = haptik.tractTokensIssued;
+        say(`  (every TRACT call carried the bridge's TRACT token: ${tokens} issued, renewed before it expires)`);
     });
 
     await step('Haptik reports the conversation complete; the transcript lands on the same Case', async () => {

@@ -1,3 +1,4 @@
+import { testCertificatePath } from '../test/emulators/haptik';
 import { liveAgentEnv, sandboxEnv, startEmulators } from '../test/emulators/sandbox';
 
 /**
@@ -26,6 +27,9 @@ async function main(): Promise<void> {
     const env = sandboxEnv(salesforce.url, haptik.url);
     env['PORT'] = '3000';
     env['SF_SCRT_URL'] = chat.url;
+    // A PEM does not fit on a command line: the key's file instead.
+    delete env['HAPTIK_TRACT_PRIVATE_KEY'];
+    env['HAPTIK_TRACT_PRIVATE_KEY_FILE'] = testCertificatePath('ect-ec.key');
     console.log(
         Object.entries(env)
             .map(([key, value]) => `${key}=${value}`)

@@ -1,6 +1,12 @@
 import type { BridgeConfig } from './config/env';
 import type { BridgeSettings } from './config/mapping-file';
 import { createHaptikClient } from './haptik/haptik-client';
+import { tractBearerFor } from './haptik/tract-auth';
+import { createThreadControlDirectory } from './haptik/thread-control';
+import { toHaptikAnswer } from './haptik/integration-answer';
+import type { IntegrationAnswerLike } from './haptik/integration-answer';
+import { createUserNames } from './services/user-names';
+import { createDbTractTokenStore } from './store/tract-tokens';
 import type { HaptikClient } from './haptik/haptik-client';
 import { textHsl } from './haptik/hsl';
 import type { HaptikIntegrationRequest } from './haptik/payloads';
@@ -162,12 +168,32 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         clock,
         ...options.salesforceTiming
     });
-    const haptik = createHaptikClient({ ...config.haptik, logger });
+    // One TRACT token for every instance on this database (tract-auth.ts); HAPTIK_API_TOKEN when not configured.
+    const tractBearer = tractBearerFor(config.haptik, { store: createDbTractTokenStore(db), clock, logger });
+    const haptik = createHaptikClient({
+        ...config.haptik,
+        tractUrl: config.haptik.tract.url,
+        tractBearer,
+        logger
+    });
+    if (config.haptik.hookToken === undefined) {
+        logger.warn(
+            'HAPTIK_HOOK_TOKEN is not set: TRACT hooks (unsigned) cannot authenticate, so no handover starts from TRACT and no user message reaches an agent'
+        );
+    }
     const businessId = String(config.haptik.businessId);
+    const threadControl = createThreadControlDirectory({
+        haptik,
+        configured: settings.handover.threadControl,
+        clock,
+        logger
+    });
     const redact = createRedactor(settings.redaction.rules);
+    const userNames = createUserNames({ db, haptik, businessId, logger });
     const transcripts = createTranscriptCaseService({
         db,
         haptik,
+        userNames,
         salesforce,
         settings: settings.transcript,
         businessId,
@@ -201,6 +227,9 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
                   salesforce,
                   customerLookup,
                   redact,
+                  threadControl,
+                  transcripts,
+                  userNames,
                   logger,
                   clock,
                   names: {
@@ -230,7 +259,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     const outbox = createOutboxWorker({
         db,
         handlers: {
-            ...outboundJobHandlers({ haptik, salesforce }),
+            ...outboundJobHandlers({ haptik, salesforce, threadControl }),
             ...transcripts.handlers,
             ...(retention === undefined ? {} : retention.handlers),
             ...(handover === undefined ? {} : handover.handlers)
@@ -258,6 +287,21 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         toHsl: (text) => textHsl(text)
     });
 
+    /** Every integration answer as Haptik takes it: string details within 500 characters (integration-answer.ts). */
+    const integrationReply = <T extends IntegrationAnswerLike>(route: string, answer: T) => {
+        const shaped = toHaptikAnswer(answer);
+        if (shaped.leftOut.length > 0) {
+            logger.warn(
+                { route, leftOut: shaped.leftOut },
+                "integration answer over Haptik's 500 characters; entries left out"
+            );
+        }
+        return { status: 200, body: shaped.answer };
+    };
+    /** Integration calls carry the Haptik user name that TRACT hooks lack: kept for get_chat_history. */
+    const remember = (payload: HaptikIntegrationRequest): Promise<void> =>
+        userNames.rememberQuietly(payload.user.user_id, payload.user.user_name);
+
     const handlers: HaptikRouteHandlers = {
         // The webhook is answered only once the event is stored; a redelivery is recognised and not redone.
         // A completed conversation's transcript job is queued in the same transaction as its event.
@@ -265,6 +309,9 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
             const inbound = { source: 'haptik.webhook', eventId };
             const { duplicate, queued } = await db.transaction(async (tx) => {
                 const recorded = await recordInboundEvent(tx, { ...inbound, payload });
+                if (!recorded.duplicate && payload.user.user_id != null) {
+                    await userNames.remember(payload.user.user_id, payload.user.user_name, tx);
+                }
                 const queuedJob =
                     !recorded.duplicate && payload.event_name === 'webhook_conversation_complete'
                         ? await transcripts.onConversationComplete(tx, payload, inbound)
@@ -274,18 +321,24 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
             if (queued) outbox.notify();
             return { status: 200, body: { status: duplicate ? 'duplicate' : 'accepted' } };
         },
-        customer: async ({ payload }) => ({ status: 200, body: await customerLookup.lookup(lookupRequestOf(payload)) }),
-        caseEvent: async ({ payload, params }) => ({
-            status: 200,
-            body: await eventCases.createCase(params['template'] ?? '', payload)
-        }),
+        customer: async ({ payload }) => {
+            const [answer] = await Promise.all([customerLookup.lookup(lookupRequestOf(payload)), remember(payload)]);
+            return integrationReply('customer', answer);
+        },
+        caseEvent: async ({ payload, params }) => {
+            const [answer] = await Promise.all([
+                eventCases.createCase(params['template'] ?? '', payload),
+                remember(payload)
+            ]);
+            return integrationReply('caseEvent', answer);
+        },
         ...(handover === undefined
             ? {}
             : {
-                  handover: async ({ payload }) => ({
-                      status: 200,
-                      body: await handover.startFromIntegration(payload)
-                  }),
+                  handover: async ({ payload }) => {
+                      const [answer] = await Promise.all([handover.startFromIntegration(payload), remember(payload)]);
+                      return integrationReply('handover', answer);
+                  },
                   tractMessage: async ({ payload, eventId }) => ({
                       status: 200,
                       body: { status: await handover.onTractMessage(payload, eventId) }
@@ -299,6 +352,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
 
     const app = createApp({
         webhookSecret: config.haptik.webhookSecret,
+        hookToken: config.haptik.hookToken,
         adminToken: config.adminToken,
         logger,
         metrics,

@@ -100,7 +100,10 @@ describe.each(targets)('bridge on $name', (target) => {
         expect(sandbox.haptik.messagesTo('u-3').map((m) => m.text)).toEqual(['message 1', 'message 2', 'message 3']);
         const sent = sandbox.haptik.calls.filter((c) => c.path === '/tract/message/send/');
         expect(sent[0]?.headers['client-id']).toBe(sandbox.config.haptik.clientId);
-        expect(sent[0]?.headers['authorization']).toBe(`Bearer ${sandbox.config.haptik.apiToken}`);
+        // TRACT takes the token the bridge issued itself (HAPTIK_TRACT_*), not the Business Manager token.
+        expect(sent[0]?.headers['authorization']).toMatch(/^Bearer eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+        expect(sent[0]?.headers['authorization']).not.toBe(`Bearer ${sandbox.config.haptik.apiToken}`);
+        expect(sandbox.haptik.tractTokensIssued).toBe(1);
     });
 
     it('dead-letters a Salesforce write the API rejects and shows it on /metrics', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
@@ -41,7 +41,9 @@ describe('loadConfig', () => {
             clientId: 'client-1',
             apiToken: 'token-1',
             businessId: 343,
-            webhookSecret: 'shh'
+            webhookSecret: 'shh',
+            hookToken: undefined,
+            tract: { url: 'https://staging-messenger.haptikapi.com', auth: undefined }
         });
         expect(config.salesforce.loginUrl).toBe('https://login.salesforce.com');
         expect(config.salesforce.apiVersion).toBe('64.0');
@@ -66,7 +68,8 @@ describe('loadConfig', () => {
                 'HAPTIK_CLIENT_ID',
                 'HAPTIK_API_TOKEN',
                 'HAPTIK_BUSINESS_ID',
-                'HAPTIK_WEBHOOK_SECRET',
+                // One message for the two inbound authentications, naming both.
+                'HAPTIK_HOOK_TOKEN',
                 'SF_CLIENT_ID',
                 'SF_ORG_ID',
                 'SF_CLIENT_SECRET',
@@ -146,5 +149,105 @@ describe('loadConfig', () => {
         expect(problemsOf({ ...validEnv, BRIDGE_ADMIN_TOKEN: 'short' })[0]).toMatch(
             /^BRIDGE_ADMIN_TOKEN is shorter than 16/
         );
+    });
+
+    describe('Haptik authentication (contract §1-§3)', () => {
+        const certificates = path.join(__dirname, '../emulators/haptik/certificates');
+        const rsaKey = readFileSync(path.join(certificates, 'ect-rsa.key'), 'utf8');
+        const tractEnv = {
+            ...validEnv,
+            HAPTIK_TRACT_URL: 'https://tract.haptikapi.example/',
+            HAPTIK_TRACT_CLIENT_ID: 'tract-client-1',
+            HAPTIK_TRACT_FQDN: 'Bridge.Example.com',
+            HAPTIK_TRACT_PRIVATE_KEY_FILE: path.join(certificates, 'ect-ec.key'),
+            HAPTIK_TRACT_CERT_UUID: 'cert-uuid-1'
+        };
+
+        it('runs with only one of the two inbound authentications, and names both when neither is set', () => {
+            const hookOnly = loadConfig({
+                ...validEnv,
+                HAPTIK_WEBHOOK_SECRET: undefined,
+                HAPTIK_HOOK_TOKEN: 'k'.repeat(24)
+            });
+            expect(hookOnly.haptik).toMatchObject({ webhookSecret: undefined, hookToken: 'k'.repeat(24) });
+
+            const neither = problemsOf({ ...validEnv, HAPTIK_WEBHOOK_SECRET: undefined });
+            expect(neither).toHaveLength(1);
+            expect(neither[0]).toMatch(/^HAPTIK_HOOK_TOKEN and HAPTIK_WEBHOOK_SECRET are both missing/);
+            expect(neither[0]).toContain('openssl rand -hex 32');
+        });
+
+        it('wants a hook token of at least 24 URL-safe characters, and reads it from a file', () => {
+            expect(problemsOf({ ...validEnv, HAPTIK_HOOK_TOKEN: 'short-token' })[0]).toMatch(
+                /^HAPTIK_HOOK_TOKEN is shorter than 24 characters/
+            );
+            expect(problemsOf({ ...validEnv, HAPTIK_HOOK_TOKEN: 'has spaces & symbols = bad!!' })[0]).toMatch(
+                /^HAPTIK_HOOK_TOKEN may only hold letters, digits/
+            );
+            const dir = mkdtempSync(path.join(tmpdir(), 'bridge-config-'));
+            writeFileSync(path.join(dir, 'hook-token'), 'f'.repeat(64) + '\n');
+            const config = loadConfig({ ...validEnv, HAPTIK_HOOK_TOKEN_FILE: path.join(dir, 'hook-token') });
+            expect(config.haptik.hookToken).toBe('f'.repeat(64));
+        });
+
+        it('takes an empty HAPTIK_TRACT_URL as unset and refuses one that is no URL', () => {
+            expect(loadConfig({ ...validEnv, HAPTIK_TRACT_URL: '' }).haptik.tract.url).toBe(
+                'https://staging-messenger.haptikapi.com'
+            );
+            expect(problemsOf({ ...validEnv, HAPTIK_TRACT_URL: 'tract.example' })[0]).toMatch(
+                /^HAPTIK_TRACT_URL is not an http\(s\) URL: set it to the TRACT base URL/
+            );
+        });
+
+        it('reads the TRACT token settings: URL, client, FQDN, key and certificate id', () => {
+            const config = loadConfig(tractEnv);
+            expect(config.haptik.tract.url).toBe('https://tract.haptikapi.example');
+            expect(config.haptik.tract.auth).toMatchObject({
+                clientId: 'tract-client-1',
+                fqdn: 'bridge.example.com',
+                certificate: { uuid: 'cert-uuid-1' }
+            });
+            expect(config.haptik.tract.auth?.privateKey).toContain('PRIVATE KEY-----');
+        });
+
+        it('asks for every TRACT setting once one is set, and checks key, FQDN and chain URL', () => {
+            expect(problemsOf({ ...validEnv, HAPTIK_TRACT_CLIENT_ID: 'c' }).map((p) => p.split(' ')[0])).toEqual([
+                'HAPTIK_TRACT_FQDN',
+                'HAPTIK_TRACT_PRIVATE_KEY',
+                'HAPTIK_TRACT_CERT_UUID'
+            ]);
+            const ed25519 = generateKeyPairSync('ed25519')
+                .privateKey.export({ type: 'pkcs8', format: 'pem' })
+                .toString();
+            const problems = problemsOf({
+                ...tractEnv,
+                HAPTIK_TRACT_PRIVATE_KEY_FILE: undefined,
+                HAPTIK_TRACT_PRIVATE_KEY: ed25519,
+                HAPTIK_TRACT_FQDN: 'not a host',
+                HAPTIK_TRACT_CERT_UUID: undefined,
+                HAPTIK_TRACT_CERT_CHAIN_URL: 'https://bridge.example.com:8443/certs/chain.pem'
+            });
+            expect(problems).toEqual([
+                expect.stringMatching(/^HAPTIK_TRACT_FQDN is not a domain name/),
+                expect.stringMatching(/^HAPTIK_TRACT_CERT_CHAIN_URL names a port other than 443/),
+                expect.stringMatching(/^HAPTIK_TRACT_PRIVATE_KEY is a ed25519 key, not an RSA or ECDSA one/)
+            ]);
+            expect(
+                problemsOf({
+                    ...tractEnv,
+                    HAPTIK_TRACT_CERT_CHAIN_URL: 'https://bridge.example.com/ect.api/chain.pem'
+                })[0]
+            ).toMatch(/^HAPTIK_TRACT_CERT_UUID and HAPTIK_TRACT_CERT_CHAIN_URL are both set/);
+            const chained = loadConfig({
+                ...tractEnv,
+                HAPTIK_TRACT_PRIVATE_KEY_FILE: undefined,
+                HAPTIK_TRACT_PRIVATE_KEY: rsaKey,
+                HAPTIK_TRACT_CERT_UUID: undefined,
+                HAPTIK_TRACT_CERT_CHAIN_URL: 'https://bridge.example.com/ect.api/chain.pem'
+            });
+            expect(chained.haptik.tract.auth?.certificate).toEqual({
+                chainUrl: 'https://bridge.example.com/ect.api/chain.pem'
+            });
+        });
     });
 });

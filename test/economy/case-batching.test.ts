@@ -27,7 +27,9 @@ const noHaptik: HaptikClient = {
     sendMessage: () => Promise.reject(new Error('not used')),
     sendEvent: () => Promise.reject(new Error('not used')),
     passThreadControl: () => Promise.reject(new Error('not used')),
-    getChatHistory: () => Promise.reject(new Error('not used'))
+    getChatHistory: () => Promise.reject(new Error('not used')),
+    listeners: () => Promise.reject(new Error('not used')),
+    getUser: () => Promise.reject(new Error('not used'))
 };
 
 function caseJob(conversation: string, fields: Record<string, unknown> = {}, orderingKey = conversation) {

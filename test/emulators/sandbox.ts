@@ -10,8 +10,8 @@ import type { Logger } from '../../bridge/src/observability/logger';
 import { silentLogger } from '../../bridge/src/observability/logger';
 import { createMetrics } from '../../bridge/src/observability/metrics';
 import type { Metrics } from '../../bridge/src/observability/metrics';
-import { startHaptikEmulator } from './haptik';
-import type { HaptikEmulator, HaptikSender } from './haptik';
+import { startHaptikEmulator, testCertificate, TRACT_TEST_FQDN } from './haptik';
+import type { HaptikEmulator, HaptikSender, TractIssuerOptions } from './haptik';
 import { createHaptikSender } from './haptik';
 import { shippedIntegrationUser, startSalesforceEmulator } from './salesforce';
 import { startEnhancedChatEmulator } from './enhanced-chat';
@@ -32,6 +32,12 @@ export const SANDBOX_CREDENTIALS = {
     haptikApiToken: 'haptik-token-demo',
     haptikBusinessId: 343,
     webhookSecret: 'demo-webhook-secret',
+    /** HAPTIK_HOOK_TOKEN: the `?key=` of the TRACT hook URLs. */
+    hookToken: 'demo-hook-token-6f1d0c9a2b7e4d35',
+    /** The TRACT token is issued for this client, to this FQDN, signed with the fixture ECDSA key. */
+    tractClientId: 'tract-client-demo',
+    tractFqdn: TRACT_TEST_FQDN,
+    tractCertUuid: '8d2f1c3e-5a4b-4f6e-9c7d-0e1f2a3b4c5d',
     sfClientId: 'demo-consumer-key',
     sfClientSecret: 'demo-consumer-secret',
     sfOrgId: '00DHp00000EmuLAT0R'
@@ -97,6 +103,12 @@ export function sandboxEnv(salesforceUrl: string, haptikUrl: string): Record<str
         HAPTIK_API_TOKEN: c.haptikApiToken,
         HAPTIK_BUSINESS_ID: String(c.haptikBusinessId),
         HAPTIK_WEBHOOK_SECRET: c.webhookSecret,
+        HAPTIK_HOOK_TOKEN: c.hookToken,
+        HAPTIK_TRACT_URL: haptikUrl,
+        HAPTIK_TRACT_CLIENT_ID: c.tractClientId,
+        HAPTIK_TRACT_FQDN: c.tractFqdn,
+        HAPTIK_TRACT_PRIVATE_KEY: testCertificate('ect-ec.key'),
+        HAPTIK_TRACT_CERT_UUID: c.tractCertUuid,
         SF_LOGIN_URL: salesforceUrl,
         SF_AUTH: 'client_credentials',
         SF_CLIENT_ID: c.sfClientId,
@@ -134,6 +146,11 @@ export async function startEmulators(
         enhancedChat?: Partial<Omit<EnhancedChatEmulatorOptions, 'orgId' | 'esDeveloperName' | 'salesforce'>>;
         liveAgent?: LiveAgentTuning;
         haptikPort?: number;
+        /**
+         * Overrides of the Haptik emulator's TRACT token issue (lifetime, token style, certificates); false: no
+         * token issue, TRACT takes the Business Manager token (a bridge without the HAPTIK_TRACT_* variables).
+         */
+        tract?: Partial<TractIssuerOptions> | false;
     } = {}
 ): Promise<Emulators> {
     const c = SANDBOX_CREDENTIALS;
@@ -150,6 +167,16 @@ export async function startEmulators(
         clientId: c.haptikClientId,
         apiToken: c.haptikApiToken,
         businessId: c.haptikBusinessId,
+        ...(options.tract === false
+            ? {}
+            : {
+                  tract: {
+                      clientIds: [c.tractClientId],
+                      fqdn: c.tractFqdn,
+                      certificates: { [c.tractCertUuid]: testCertificate('ect-ec.crt') },
+                      ...options.tract
+                  }
+              }),
         ...(options.haptikPort === undefined ? {} : { port: options.haptikPort })
     });
     const chat = await startEnhancedChatEmulator({
@@ -214,7 +241,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             ...(options.retentionIntervalMs === undefined ? {} : { retentionIntervalMs: options.retentionIntervalMs }),
             ...(options.salesforceTiming ? { salesforceTiming: options.salesforceTiming } : {})
         });
-        const send = createHaptikSender(bridge.url, { secret: c.webhookSecret });
+        const send = createHaptikSender(bridge.url, { secret: c.webhookSecret, hookToken: c.hookToken }, haptik);
         return {
             salesforce,
             chat: legacy ? liveAgent : enhancedChat,

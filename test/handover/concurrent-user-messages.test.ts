@@ -46,6 +46,7 @@ describe('concurrent messages of one user', () => {
             settings: parseSettings({}).handover,
             businessId: '343',
             haptik: { getChatHistory: unused },
+            threadControl: { receivers: () => Promise.resolve({ self: 'bridge', bot: 'bot', from: 'settings' }) },
             salesforce: { update: unused },
             logger: silentLogger(),
             clock: { now: () => new Date() }

@@ -45,6 +45,12 @@ describe.each(CHAT_APIS)('live agent handover (%s)', (api) => {
         const started = await requestAgent(sandbox, { userId }, { entities: { order_id: 'A-1001' } });
         sandbox.chat.setWaitTime(30);
         expect(started.answerText).toBe('Connecting you to an agent. Please stay on this chat.');
+        // The answer moves thread control to the bridge (passed on by a Code node), never completes the chat.
+        expect(started.answer).toMatchObject({
+            status: false,
+            callback_ops: { tract_atc: { receiver: sandbox.haptik.ectReceiver } }
+        });
+        expect(sandbox.haptik.activeReceiver(userId)).toBe(sandbox.haptik.ectReceiver);
 
         // Routed with the mapped pre-chat fields; the user is told the wait and queue position.
         const conversation = sandbox.chat.conversations().find((c) => c.conversationId === started.conversationId)!;
@@ -98,7 +104,7 @@ describe.each(CHAT_APIS)('live agent handover (%s)', (api) => {
         sandbox.chat.accept(started.conversationId, 'Priya');
         await waitForText(sandbox, userId, 'You are now chatting with Priya.');
         expect(sandbox.haptik.eventsTo(userId)).toEqual([
-            { category: 'collection_state', subcategory: 'allocated', metadata: { agent_name: 'Priya' } }
+            { category: 'message', subcategory: 'allocated', metadata: '{"agent_name":"Priya"}' }
         ]);
         await waitForState(sandbox, started.handoverId, 'with_agent');
         if (legacy) {
@@ -145,7 +151,14 @@ describe.each(CHAT_APIS)('live agent handover (%s)', (api) => {
         sandbox.chat.end(started.conversationId);
         await waitForText(sandbox, userId, 'The chat with our agent has ended. Thank you!');
         const pass = await eventually(() => threadControlCalls(sandbox, userId)[0]);
-        expect(pass.body).toMatchObject({ user_id: userId, type: 'pass', requester: 'ect', receiver: 'iva' });
+        // Control goes back to the bot, asked for by the receiver TRACT's listeners name the bridge by.
+        expect(pass.body).toMatchObject({
+            user_id: userId,
+            type: 'pass',
+            requester: sandbox.haptik.ectReceiver,
+            receiver: 'iva'
+        });
+        await eventually(() => (sandbox.haptik.activeReceiver(userId) === 'iva' ? true : undefined));
         const endNotice = sandbox.haptik.calls.find(
             (c) => c.path === '/tract/message/send/' && JSON.stringify(c.body).includes('has ended')
         )!;

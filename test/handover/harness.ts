@@ -1,5 +1,6 @@
 /** Shared set-up for the handover end-to-end tests: the sandbox with fast timers and small helpers. */
 import { integrationRequest, tractMessage } from '../emulators/haptik';
+import type { HaptikEmulator } from '../emulators/haptik';
 import { startSandbox } from '../emulators/sandbox';
 import type { ChatApi, Sandbox, SandboxOptions } from '../emulators/sandbox';
 import type { AgentConsole } from '../emulators/agent-console';
@@ -58,6 +59,8 @@ export interface StartedHandover {
     /** The id the agent console knows the chat by (Enhanced Chat: the handover id; Live Agent: the session id). */
     conversationId: string;
     answerText: string;
+    /** The route's whole answer, as the bot's node received it. */
+    answer: Record<string, unknown>;
 }
 
 /** The bot's integration call; waits until the chat exists in the chat emulator. */
@@ -87,7 +90,7 @@ export async function requestAgent(
                 .conversations()
                 .find((c) => c.conversationId === handoverId.toLowerCase() || c.conversationKey === key)?.conversationId
     );
-    return { handoverId, conversationId, answerText: answer.text ?? '' };
+    return { handoverId, conversationId, answerText: answer.text ?? '', answer: reply.body as Record<string, unknown> };
 }
 
 /** Texts Haptik received for the user (agent messages and notices), in order. */
@@ -150,4 +153,43 @@ export function threadControlCalls(sandbox: HandoverSandbox, userId: string) {
             c.path === '/tract/thread_control/request' &&
             (c.body as { user_id?: unknown } | undefined)?.user_id === userId
     );
+}
+
+/**
+ * Every message Haptik accepted for the user, with how often it was sent and whether its first send was in
+ * flight when the sender died (its answer lost). Haptik does not deduplicate (contract §3), so the bridge's
+ * promise is exactly this: a message shows twice only when its first send's outcome could not be known.
+ */
+export function sendsPerMessage(
+    haptik: HaptikEmulator,
+    userId: string
+): Array<{ id: string; text: string; sends: number; answerLost: boolean }> {
+    const byId = new Map<string, { id: string; text: string; sends: number; answerLost: boolean }>();
+    const calls = haptik.calls.filter(
+        (c) =>
+            c.path === '/tract/message/send/' &&
+            c.status < 300 &&
+            (c.body as { user_id?: unknown } | undefined)?.user_id === userId
+    );
+    const texts = haptik.messagesTo(userId);
+    calls.forEach((call, i) => {
+        const id = String((call.body as { metadata: { message_id: string } }).metadata.message_id);
+        const seen = byId.get(id);
+        if (seen === undefined) {
+            byId.set(id, { id, text: texts[i]?.text ?? '', sends: 1, answerLost: call.answerLost === true });
+        } else {
+            seen.sends += 1;
+        }
+    });
+    return [...byId.values()];
+}
+
+/** The bridge's duplicate window, asserted: one send per message, two only after a send in flight was lost. */
+export function expectDuplicatesOnlyFromLostSends(haptik: HaptikEmulator, userId: string): void {
+    for (const message of sendsPerMessage(haptik, userId)) {
+        expect({ text: message.text, sends: message.sends }).toEqual({
+            text: message.text,
+            sends: message.answerLost ? 2 : 1
+        });
+    }
 }

@@ -58,21 +58,75 @@ describe('Haptik client against the emulator', () => {
         expect(emulator.messagesTo('u-2')[0]?.hsl).toEqual(hsl);
     });
 
-    it('sends events and thread control in the documented shapes', async () => {
+    it('sends events with string metadata and thread control in the documented shapes', async () => {
+        emulator.giveToEct('u-3');
         await client.sendEvent({
             userId: 'u-3',
-            category: 'allocated',
-            subcategory: 'agent',
-            metadata: { agent: 'Maya' }
+            category: 'message',
+            subcategory: 'allocated',
+            metadata: { agent_name: 'Maya' }
         });
-        const result = await client.passThreadControl({ userId: 'u-3', requester: 'ect', receiver: 'iva' });
+        const result = await client.passThreadControl({
+            userId: 'u-3',
+            requester: emulator.ectReceiver,
+            receiver: 'iva'
+        });
 
         expect(emulator.eventsTo('u-3')).toEqual([
-            { category: 'allocated', subcategory: 'agent', metadata: { agent: 'Maya' } }
+            { category: 'message', subcategory: 'allocated', metadata: '{"agent_name":"Maya"}' }
         ]);
         const pass = emulator.calls.find((c) => c.path === '/tract/thread_control/request');
-        expect(pass?.body).toEqual({ user_id: 'u-3', type: 'pass', requester: 'ect', receiver: 'iva' });
+        expect(pass?.body).toEqual({ user_id: 'u-3', type: 'pass', requester: emulator.ectReceiver, receiver: 'iva' });
         expect(result).toEqual({ success: true, reason: '' });
+        expect(emulator.activeReceiver('u-3')).toBe('iva');
+    });
+
+    it('refuses an event an external chat tool cannot send, and object metadata', async () => {
+        const wrongName = await rejection(
+            client.sendEvent({ userId: 'u-4', category: 'collection_state', subcategory: 'allocated' })
+        );
+        const call = await fetch(`${emulator.url}/tract/events/send`, {
+            method: 'POST',
+            headers: {
+                'client-id': 'client-42',
+                Authorization: 'Bearer token-abc',
+                'Content-Type': 'application/json'
+            },
+            body: JSON.stringify({ user_id: 'u-4', category: 'message', subcategory: 'allocated', metadata: { a: 1 } })
+        });
+
+        expect(isBridgeError(wrongName, 'bridge_haptik_rejected')).toBe(true);
+        expect(call.status).toBe(400);
+        expect(await call.json()).toEqual({ error: 'metadata must be a string' });
+    });
+
+    it('reads the thread-control listeners and the TRACT user', async () => {
+        emulator.setUser('u-5', { userName: 'haptik_user_5' });
+
+        const listeners = await client.listeners('u-5');
+        const user = await client.getUser('u-5');
+        const unknown = await rejection(client.getUser('nobody'));
+
+        expect(listeners).toEqual([
+            { id: 'iva', isDefault: true, isPrimary: true, active: true },
+            { id: 'sac', isDefault: false, isPrimary: true, active: false },
+            { id: emulator.ectReceiver, isDefault: false, isPrimary: false, active: false }
+        ]);
+        expect(user).toEqual({ userId: 'u-5', userName: 'haptik_user_5' });
+        expect(isBridgeError(unknown, 'bridge_haptik_rejected')).toBe(true);
+    });
+
+    it('lets only the active receiver pass thread control', async () => {
+        const result = await client.passThreadControl({
+            userId: 'u-6',
+            requester: emulator.ectReceiver,
+            receiver: 'iva'
+        });
+
+        expect(result).toEqual({
+            success: false,
+            reason: 'only the active or a primary receiver may pass thread control'
+        });
     });
 
     it('reads the chat history v2 with business_id, user_name and conversation_no', async () => {
@@ -139,8 +193,10 @@ describe('Haptik client against the emulator', () => {
     it('throws bridge_haptik_unavailable (retryable) on 503, and the next call succeeds', async () => {
         emulator.failNext(1, 503);
 
-        const error = await rejection(client.sendEvent({ userId: 'u-1', category: 'allocated', subcategory: 'agent' }));
-        await client.sendEvent({ userId: 'u-1', category: 'allocated', subcategory: 'agent' });
+        const error = await rejection(
+            client.sendEvent({ userId: 'u-1', category: 'message', subcategory: 'allocated' })
+        );
+        await client.sendEvent({ userId: 'u-1', category: 'message', subcategory: 'allocated' });
 
         expect(isBridgeError(error, 'bridge_haptik_unavailable')).toBe(true);
         expect((error as { details: Record<string, unknown> }).details).toMatchObject({ status: 503, retryable: true });
@@ -184,7 +240,7 @@ describe('Haptik client against the emulator', () => {
         const unreachable = createHaptikClient({ ...CREDENTIALS, baseUrl, logger: silentLogger() });
 
         const error = await rejection(
-            unreachable.sendEvent({ userId: 'u', category: 'allocated', subcategory: 'agent' })
+            unreachable.sendEvent({ userId: 'u', category: 'message', subcategory: 'allocated' })
         );
 
         expect(isBridgeError(error, 'bridge_haptik_unavailable')).toBe(true);

@@ -296,3 +296,149 @@ describe('Haptik routes', () => {
         });
     });
 });
+
+describe('Haptik routes: the hook key (TRACT hooks carry no signature)', () => {
+    const HOOK_TOKEN = 'test-hook-token-5c2e9a1f7d3b4e60';
+    const received: HaptikRouteRequest[] = [];
+    let bridge: TestBridge;
+
+    async function start(overrides: { webhookSecret?: string | undefined }): Promise<TestBridge> {
+        return startTestBridge({
+            hookToken: HOOK_TOKEN,
+            ...overrides,
+            haptik: {
+                tractMessage: (request) => {
+                    received.push(request);
+                    return Promise.resolve({ status: 200, body: { status: 'accepted' } });
+                },
+                webhook: () => Promise.reject(new Error('handler failed')),
+                customer: () => Promise.resolve({ status: 200, body: { status: true } })
+            }
+        });
+    }
+
+    beforeAll(async () => {
+        bridge = await start({});
+    });
+
+    afterAll(() => bridge.close());
+
+    beforeEach(() => {
+        received.length = 0;
+    });
+
+    const hook = (query: string, payload: unknown = tractMessage({ userId: 'u-1', text: 'hi', messageId: 1 })) =>
+        sendToBridge(bridge.url, `/haptik/tract/message${query}`, payload, { auth: 'none' });
+
+    it('accepts an unsigned TRACT hook whose URL carries the key', async () => {
+        const result = await hook(`?key=${HOOK_TOKEN}`);
+
+        expect(result.status).toBe(200);
+        expect(received).toHaveLength(1);
+    });
+
+    it.each([
+        ['no key', ''],
+        ['a wrong key', `?key=${HOOK_TOKEN.slice(0, -1)}x`],
+        ['a longer key', `?key=${HOOK_TOKEN}0`],
+        ['an empty key', '?key='],
+        ['the key twice', `?key=${HOOK_TOKEN}&key=${HOOK_TOKEN}`],
+        ['the key under another name', `?token=${HOOK_TOKEN}`]
+    ])('answers 401 to %s', async (_label, query) => {
+        const result = await hook(query);
+
+        expect(result.status).toBe(401);
+        expect(result.body).toEqual({
+            error: {
+                code: 'bridge_http_bad_signature',
+                message: expect.stringContaining('?key=<HAPTIK_HOOK_TOKEN>') as unknown
+            }
+        });
+        expect(received).toHaveLength(0);
+    });
+
+    it('accepts the key or a signature on every /haptik/ route', async () => {
+        const signed = await sendToBridge(bridge.url, '/haptik/integrations/customer', integrationRequest(), {
+            secret: TEST_SECRET
+        });
+        const keyed = await sendToBridge(bridge.url, '/haptik/integrations/customer', integrationRequest(), {
+            hookToken: HOOK_TOKEN
+        });
+
+        expect(signed.status).toBe(200);
+        expect(keyed.status).toBe(200);
+    });
+
+    it('reads `step` (newer Haptik docs) as `node` when `node` is absent', async () => {
+        const { node: _dropped, ...request } = integrationRequest({ userId: 'u-step' });
+        let seen: unknown;
+        const stepBridge = await startTestBridge({
+            hookToken: HOOK_TOKEN,
+            haptik: {
+                customer: (r) => {
+                    seen = { node: r.payload.node, eventId: r.eventId };
+                    return Promise.resolve({ status: 200, body: {} });
+                }
+            }
+        });
+        try {
+            const result = await sendToBridge(
+                stepBridge.url,
+                '/haptik/integrations/customer',
+                { ...request, step: 'lookup_step' },
+                { hookToken: HOOK_TOKEN }
+            );
+            expect(result.status).toBe(200);
+            expect(seen).toEqual({ node: 'lookup_step', eventId: 'integration:customer:u-step:1:lookup_step' });
+        } finally {
+            await stepBridge.close();
+        }
+    });
+
+    it('with the hook token alone, a signature authenticates nothing', async () => {
+        const keyOnly = await start({ webhookSecret: undefined });
+        try {
+            const signed = await sendToBridge(
+                keyOnly.url,
+                '/haptik/tract/message',
+                tractMessage({ userId: 'u', text: 'x', messageId: 2 }),
+                {
+                    secret: TEST_SECRET
+                }
+            );
+            const keyed = await sendToBridge(
+                keyOnly.url,
+                '/haptik/tract/message',
+                tractMessage({ userId: 'u', text: 'x', messageId: 2 }),
+                {
+                    hookToken: HOOK_TOKEN
+                }
+            );
+
+            expect(signed.status).toBe(401);
+            expect(keyed.status).toBe(200);
+        } finally {
+            await keyOnly.close();
+        }
+    });
+
+    it('never writes the key into a log line or a metric label, whatever the answer', async () => {
+        const key = `?key=${HOOK_TOKEN}`;
+        const answers = [
+            (await hook(key)).status,
+            (await hook(`${key}&x=1`, '{"user_id":')).status,
+            (await hook(key, { user_id: 'u' })).status,
+            (await sendToBridge(bridge.url, `/haptik/unknown${key}`, {}, { auth: 'none' })).status,
+            (await sendToBridge(bridge.url, `/haptik/webhook${key}`, webhookMessage(), { auth: 'none' })).status,
+            (await sendToBridge(bridge.url, `/nowhere${key}`, {}, { auth: 'none' })).status
+        ];
+        const metrics = await (await fetch(`${bridge.url}/metrics`)).text();
+
+        expect(answers).toEqual([200, 400, 400, 404, 500, 404]);
+        const logged = JSON.stringify(bridge.logLines());
+        expect(logged).toContain('http request');
+        expect(logged).not.toContain(HOOK_TOKEN);
+        expect(metrics).toContain('bridge_http_request_duration_seconds');
+        expect(metrics).not.toContain(HOOK_TOKEN);
+    });
+});

@@ -195,7 +195,7 @@ describe('docs/openapi.yaml', () => {
     it('signs every /haptik/ operation and puts a bearer token on every /admin/ operation', () => {
         for (const operation of operations()) {
             const expected = operation.path.startsWith('/haptik/')
-                ? ['hubSignature', 'hubSignature256']
+                ? ['hubSignature', 'hubSignature256', 'hookKey']
                 : operation.path.startsWith('/admin/')
                   ? ['adminBearer']
                   : [];
@@ -314,13 +314,18 @@ describe('docs/openapi.yaml', () => {
         async function send(
             operation: Operation,
             body: unknown,
-            signed: 'sha1' | 'sha256' | 'none'
+            signed: 'sha1' | 'sha256' | 'key' | 'none'
         ): Promise<{ status: number; body: unknown }> {
             const security = securityOf(operation);
             if (security.includes('hubSignature')) {
                 return sendToBridge(sandbox.bridge.url, urlOf(operation), body, {
                     secret: SANDBOX_CREDENTIALS.webhookSecret,
-                    ...(signed === 'none' ? { signature: null } : { algorithm: signed })
+                    hookToken: SANDBOX_CREDENTIALS.hookToken,
+                    ...(signed === 'none'
+                        ? { auth: 'none' as const }
+                        : signed === 'key'
+                          ? { auth: 'key' as const }
+                          : { algorithm: signed })
                 });
             }
             const headers: Record<string, string> = security.includes('adminBearer')
@@ -359,15 +364,16 @@ describe('docs/openapi.yaml', () => {
             });
         }
 
-        it('accepts every signed request example and answers as documented', async () => {
+        it('accepts every signed or keyed request example and answers as documented', async () => {
             let sent = 0;
             for (const operation of operations()) {
                 const content = requestContent(operation);
                 const examples =
                     content === undefined ? [{ name: '(no body)', value: undefined }] : examplesOf(content);
                 for (const example of examples) {
-                    // Alternate the two signature headers, so both are exercised against real examples.
-                    const result = await send(operation, example.value, sent % 2 === 0 ? 'sha1' : 'sha256');
+                    // Alternate the two signature headers and the hook key, so each is exercised against real examples.
+                    const auth = (['sha1', 'sha256', 'key'] as const)[sent % 3]!;
+                    const result = await send(operation, example.value, auth);
                     sent += 1;
                     expect({
                         route: operation.path,
@@ -387,7 +393,7 @@ describe('docs/openapi.yaml', () => {
             expect(sent).toBeGreaterThanOrEqual(operations().length);
         });
 
-        it('answers an unsigned request example on every Haptik route with the documented 401', async () => {
+        it('answers a request example with neither signature nor key on every Haptik route with the documented 401', async () => {
             for (const operation of operations().filter((o) => o.path.startsWith('/haptik/'))) {
                 const example = examplesOf(requestContent(operation) ?? {})[0];
                 const result = await send(operation, example?.value, 'none');

@@ -23,7 +23,7 @@ describe('customer lookup when Salesforce fails', () => {
         status: false,
         response: [],
         conversation_details: {},
-        user_details: { crm_found: false, crm_error: code }
+        user_details: { crm_found: 'false', crm_error: code }
     });
 
     beforeAll(async () => {
@@ -46,14 +46,14 @@ describe('customer lookup when Salesforce fails', () => {
         sandbox.salesforce.reset();
         // Failures are not cached: the next lookup asks Salesforce again.
         const answer = await lookup(sandbox, { userDetails: { phone } });
-        expect(answer.user_details).toMatchObject({ crm_found: true, crm_id: id });
+        expect(answer.user_details).toMatchObject({ crm_found: 'true', crm_id: id });
     });
 
     it('rides out a single 503 with a retry', async () => {
         const { phone, id } = freshContact();
         sandbox.salesforce.failNext(1, { status: 503 });
         const answer = await lookup(sandbox, { userDetails: { phone } });
-        expect(answer.user_details).toMatchObject({ crm_found: true, crm_id: id });
+        expect(answer.user_details).toMatchObject({ crm_found: 'true', crm_id: id });
     });
 
     it('answers bridge_salesforce_limit_exceeded when the org is out of API requests', async () => {
@@ -68,7 +68,7 @@ describe('customer lookup when Salesforce fails', () => {
         const tokens = sandbox.salesforce.tokensIssued;
         sandbox.salesforce.expireTokens();
         const answer = await lookup(sandbox, { userDetails: { phone } });
-        expect(answer.user_details).toMatchObject({ crm_found: true, crm_id: id });
+        expect(answer.user_details).toMatchObject({ crm_found: 'true', crm_id: id });
         expect(sandbox.salesforce.tokensIssued).toBe(tokens + 1);
     });
 

@@ -58,10 +58,10 @@ describe('customer lookup (org without Person Accounts)', () => {
             response: [textHsl('Welcome back, Asha!')],
             conversation_details: {},
             user_details: {
-                crm_found: true,
+                crm_found: 'true',
                 crm_object: 'Contact',
                 crm_id: contact.Id,
-                crm_match_count: 1,
+                crm_match_count: '1',
                 first_name: 'Asha',
                 name: 'Asha Rao',
                 email: 'Asha.Rao@Example.com',
@@ -85,18 +85,18 @@ describe('customer lookup (org without Person Accounts)', () => {
         const answer = await lookup(sandbox, { userDetails: { [key]: given } });
         expect(answer.status).toBe(true);
         expect(answer.user_details).toMatchObject({
-            crm_found: true,
+            crm_found: 'true',
             crm_object: 'Contact',
             crm_id: contact.Id,
             phone: stored,
-            crm_match_count: 1
+            crm_match_count: '1'
         });
     });
 
     it('finds the phone through a bot entity too', async () => {
         const contact = sandbox.salesforce.insert('Contact', { LastName: 'Entity', MobilePhone: '(415) 555-0121' });
         const answer = await lookup(sandbox, { entities: { phone_number: '415 555 0121' } });
-        expect(answer.user_details).toMatchObject({ crm_found: true, crm_id: contact.Id });
+        expect(answer.user_details).toMatchObject({ crm_found: 'true', crm_id: contact.Id });
     });
 
     it('falls back to an unconverted lead, and ignores converted ones', async () => {
@@ -117,30 +117,30 @@ describe('customer lookup (org without Person Accounts)', () => {
         });
         const byEmail = await lookup(sandbox, { userDetails: { email: 'lena@lead.example' } });
         expect(byEmail.user_details).toMatchObject({
-            crm_found: true,
+            crm_found: 'true',
             crm_object: 'Lead',
             crm_id: lead.Id,
             first_name: 'Lena',
             name: 'Lena Lead',
             account_name: 'Lead Co',
             loyalty_tier: '',
-            crm_match_count: 1
+            crm_match_count: '1'
         });
         expect(byEmail.response).toEqual([textHsl('Welcome back, Lena!')]);
         const byPhone = await lookup(sandbox, { userDetails: { phone: '4155550131' } });
-        expect(byPhone.user_details).toMatchObject({ crm_found: true, crm_id: lead.Id, crm_match_count: 1 });
+        expect(byPhone.user_details).toMatchObject({ crm_found: 'true', crm_id: lead.Id, crm_match_count: '1' });
 
         const converted = await lookup(sandbox, { userDetails: { email: 'conny@lead.example' } });
         expect(converted).toEqual({
             status: true,
             response: [],
             conversation_details: {},
-            user_details: { crm_found: false }
+            user_details: { crm_found: 'false' }
         });
     });
 
     it('answers status true with crm_found false when nothing matches or the user gave no identifier', async () => {
-        const notFound = { status: true, response: [], conversation_details: {}, user_details: { crm_found: false } };
+        const notFound = { status: true, response: [], conversation_details: {}, user_details: { crm_found: 'false' } };
         expect(await lookup(sandbox, { userDetails: { email: 'nobody@nowhere.example' } })).toEqual(notFound);
         expect(await lookup(sandbox, { userDetails: { phone: '+1 212 555 0199' } })).toEqual(notFound);
         expect(await lookup(sandbox, { userDetails: { customer_id: 'NO-SUCH-ID' } })).toEqual(notFound);
@@ -170,10 +170,10 @@ describe('customer lookup (org without Person Accounts)', () => {
         });
         const answer = await lookup(sandbox, { userDetails: { email } });
         expect(answer.user_details).toMatchObject({
-            crm_found: true,
+            crm_found: 'true',
             crm_object: 'Lead',
             crm_id: newest.Id,
-            crm_match_count: 3
+            crm_match_count: '3'
         });
 
         sandbox.salesforce.insert('Contact', {
@@ -187,7 +187,7 @@ describe('customer lookup (org without Person Accounts)', () => {
             LastModifiedDate: '2026-06-01T00:00:00.000+0000'
         });
         const byPhone = await lookup(sandbox, { userDetails: { phone: '4155550141' } });
-        expect(byPhone.user_details).toMatchObject({ crm_id: latest.Id, crm_match_count: 2 });
+        expect(byPhone.user_details).toMatchObject({ crm_id: latest.Id, crm_match_count: '2' });
     });
 
     describe.each([["x' OR Name LIKE '%"], ["a\\' OR Id != null"]])('the injection string %s', (attack) => {
@@ -214,7 +214,7 @@ describe('customer lookup (org without Person Accounts)', () => {
                 status: true,
                 response: [],
                 conversation_details: {},
-                user_details: { crm_found: false }
+                user_details: { crm_found: 'false' }
             });
             expect(salesforceErrors(sandbox)).toEqual([]);
             expect(sandbox.salesforce.requests.every((r) => r.status === 200)).toBe(true);

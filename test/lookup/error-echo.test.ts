@@ -57,7 +57,7 @@ it('Salesforce (the emulator, like the real API) echoes the query, e-mail includ
 
 it('logs the Salesforce error code and a message without the query, so the e-mail searched is not in the log', async () => {
     const answer = await lookup(sandbox, { userDetails: { email: `second.${EMAIL}` } });
-    expect(answer.user_details).toEqual({ crm_found: false, crm_error: 'bridge_salesforce_api_error' });
+    expect(answer.user_details).toEqual({ crm_found: 'false', crm_error: 'bridge_salesforce_api_error' });
 
     const failures = log.lines().filter((line) => line.msg === 'CRM lookup failed');
     expect(failures.length).toBeGreaterThanOrEqual(2);

@@ -32,10 +32,10 @@ describe('customer lookup (org with Person Accounts, default country code 91)', 
             response: [],
             conversation_details: {},
             user_details: {
-                crm_found: true,
+                crm_found: 'true',
                 crm_object: 'Account',
                 crm_id: person.Id,
-                crm_match_count: 1,
+                crm_match_count: '1',
                 first_name: 'Meera',
                 name: 'Meera Iyer',
                 email: 'Meera.Iyer@example.in',
@@ -54,10 +54,10 @@ describe('customer lookup (org with Person Accounts, default country code 91)', 
         });
         const answer = await lookup(sandbox, { userDetails: { phone: '09820022222' } });
         expect(answer.user_details).toMatchObject({
-            crm_found: true,
+            crm_found: 'true',
             crm_object: 'Account',
             crm_id: person.Id,
-            crm_match_count: 1
+            crm_match_count: '1'
         });
     });
 
@@ -76,11 +76,11 @@ describe('customer lookup (org with Person Accounts, default country code 91)', 
         });
         const answer = await lookup(sandbox, { userDetails: { mobile_no: given } });
         expect(answer.user_details).toMatchObject({
-            crm_found: true,
+            crm_found: 'true',
             crm_object: 'Contact',
             crm_id: contact.Id,
             account_name: 'Tata Example Ltd',
-            crm_match_count: 1
+            crm_match_count: '1'
         });
     });
 
@@ -98,6 +98,6 @@ describe('customer lookup (org with Person Accounts, default country code 91)', 
             LastModifiedDate: '2026-04-01T00:00:00.000+0000'
         });
         const answer = await lookup(sandbox, { userDetails: { email: 'family@example.in' } });
-        expect(answer.user_details).toMatchObject({ crm_object: 'Lead', crm_id: lead.Id, crm_match_count: 2 });
+        expect(answer.user_details).toMatchObject({ crm_object: 'Lead', crm_id: lead.Id, crm_match_count: '2' });
     });
 });

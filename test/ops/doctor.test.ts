@@ -6,6 +6,7 @@ import { migrate } from '../../bridge/src/store/migrate';
 import { MIGRATIONS } from '../../bridge/src/store/migrations';
 import { openPgliteDb } from '../../bridge/src/store/pglite-db';
 import { doctor } from '../../scripts/doctor';
+import { testCertificate } from '../emulators/haptik';
 import { registerHooks } from '../../scripts/register-hooks';
 import { startLiveAgentEmulator } from '../emulators/live-agent';
 import type { LiveAgentEmulator } from '../emulators/live-agent';
@@ -54,9 +55,12 @@ describe('npm run doctor against the emulators', () => {
         expect(out.line('✔', 'Salesforce login')).toContain('client_credentials token');
         expect(out.line('✔', 'Case fields')).toContain('all 6 Haptik fields');
         expect(out.line('✔', 'Enhanced Chat deployment')).toContain(SANDBOX_ES_DEVELOPER_NAME);
+        expect(out.line('✔', 'Inbound authentication')).toContain('hook URLs with ?key= (HAPTIK_HOOK_TOKEN)');
+        expect(out.line('✔', 'TRACT token')).toContain(`issued a token for ${SANDBOX_CREDENTIALS.tractClientId}`);
         expect(out.line('✔', 'Haptik credentials')).toBeDefined();
+        expect(out.line('✔', 'Haptik API token')).toBeDefined();
         expect(out.line('✔', 'Database')).toContain(`schema version ${MIGRATIONS.at(-1)!.version}`);
-        expect(out.line('✔', 'TRACT hooks')).toContain(`all 3 hooks point at ${BRIDGE_URL}`);
+        expect(out.line('✔', 'TRACT hooks')).toContain(`all 3 hooks point at ${BRIDGE_URL} with the hook key`);
         expect(out.text).toContain('All checks passed.');
         expect(out.text).not.toContain('✘');
         for (const secret of SECRETS) expect(out.text).not.toContain(secret);
@@ -222,13 +226,53 @@ describe('npm run doctor against the emulators', () => {
         });
     });
 
-    it('names the Haptik credentials when Haptik rejects the token', async () => {
+    it('names the Haptik API token when Haptik rejects it', async () => {
         const { code, out } = await runDoctor({ ...world.env, HAPTIK_API_TOKEN: 'not-the-token' });
 
-        expect(out.line('✘', 'Haptik credentials')).toContain('rejected the credentials (HTTP 401)');
+        expect(out.line('✘', 'Haptik API token')).toContain('rejected the credentials (HTTP 401)');
         expect(out.text).toContain('fix: check HAPTIK_CLIENT_ID / HAPTIK_API_TOKEN');
-        expect(out.line('-', 'TRACT hooks')).toContain('needs working Haptik credentials');
+        // TRACT does not take that token: it has its own.
+        expect(out.line('✔', 'Haptik credentials')).toBeDefined();
         expect(out.text).not.toContain('not-the-token');
+        expect(code).toBe(1);
+    });
+
+    it('says exactly what Haptik refused when the TRACT token cannot be issued', async () => {
+        const unknownCertificate = await runDoctor({
+            ...world.env,
+            HAPTIK_TRACT_CERT_UUID: '00000000-0000-4000-8000-000000000000'
+        });
+        expect(unknownCertificate.out.line('✘', 'TRACT token')).toContain(
+            'certificate not accepted: ' + world.emulators.haptik.url
+        );
+        expect(unknownCertificate.out.text).toContain(
+            'fix: Haptik does not accept the certificate: check HAPTIK_TRACT_CERT_UUID'
+        );
+        expect(unknownCertificate.out.line('-', 'Haptik credentials')).toContain('needs a TRACT token');
+        expect(unknownCertificate.code).toBe(1);
+
+        const otherKey = await runDoctor({ ...world.env, HAPTIK_TRACT_PRIVATE_KEY: testCertificate('ect-rsa.key') });
+        expect(otherKey.out.line('✘', 'TRACT token')).toContain('signature does not verify');
+        expect(otherKey.out.text).toContain(
+            'fix: the signature does not verify: HAPTIK_TRACT_PRIVATE_KEY must be the key'
+        );
+
+        world.emulators.haptik.setClockOffset(-400_000);
+        const skewed = await runDoctor();
+        expect(skewed.out.line('✘', 'TRACT token')).toMatch(
+            /timestamp outside the 150 s tolerance: .* this host's clock is 40\d s ahead of Haptik's/
+        );
+        expect(skewed.out.text).toContain("fix: the request's timestamp is more than 150 s away from Haptik's clock");
+        for (const secret of SECRETS) expect(skewed.out.text).not.toContain(secret);
+    });
+
+    it('fails the inbound check without HAPTIK_HOOK_TOKEN', async () => {
+        const { HAPTIK_HOOK_TOKEN: _dropped, ...env } = world.env;
+
+        const { code, out } = await runDoctor(env);
+
+        expect(out.line('✘', 'Inbound authentication')).toContain('HAPTIK_HOOK_TOKEN is not set');
+        expect(out.line('-', 'TRACT hooks')).toContain('needs HAPTIK_HOOK_TOKEN');
         expect(code).toBe(1);
     });
 
@@ -291,7 +335,7 @@ describe('npm run doctor against the emulators', () => {
         await registerHooks(['--bridge-url', 'https://old-bridge.example.com'], world.env, captureOutput());
         const elsewhere = await runDoctor();
         expect(elsewhere.out.line('✘', 'TRACT hooks')).toContain(
-            'pointing elsewhere: message/receive -> https://old-bridge.example.com/haptik/tract/message'
+            'pointing elsewhere or without the current key: message/receive -> https://old-bridge.example.com/haptik/tract/message?key=<HAPTIK_HOOK_TOKEN>'
         );
         expect(elsewhere.code).toBe(1);
     });

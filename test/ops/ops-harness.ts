@@ -29,8 +29,11 @@ export async function removeDataDir(dataDir: string): Promise<void> {
     await rm(dataDir, { recursive: true, force: true });
 }
 
-export async function startOpsWorld(dataDir: string): Promise<OpsWorld> {
-    const emulators = await startEmulators();
+export async function startOpsWorld(
+    dataDir: string,
+    options: Parameters<typeof startEmulators>[0] = {}
+): Promise<OpsWorld> {
+    const emulators = await startEmulators(options);
     return {
         emulators,
         env: {
@@ -64,5 +67,12 @@ export function captureOutput(): Captured {
 export const SECRETS: readonly string[] = [
     SANDBOX_CREDENTIALS.sfClientSecret,
     SANDBOX_CREDENTIALS.haptikApiToken,
-    SANDBOX_CREDENTIALS.webhookSecret
+    SANDBOX_CREDENTIALS.webhookSecret,
+    SANDBOX_CREDENTIALS.hookToken
 ];
+
+/** The environment without the HAPTIK_TRACT_* signing settings: TRACT calls send HAPTIK_API_TOKEN. */
+export function withoutTractSigning(env: Record<string, string>): Record<string, string> {
+    const signing = ['CLIENT_ID', 'FQDN', 'PRIVATE_KEY', 'CERT_UUID', 'CERT_CHAIN_URL'].map((s) => `HAPTIK_TRACT_${s}`);
+    return Object.fromEntries(Object.entries(env).filter(([key]) => !signing.includes(key)));
+}

@@ -72,11 +72,13 @@ describe.each(databaseTargets())('store on $name', (target) => {
                 'bridge_instances',
                 'conversations',
                 'handover_sessions',
+                'haptik_users',
                 'idempotency_keys',
                 'inbound_events',
                 'message_log',
                 'outbox_jobs',
-                'schema_migrations'
+                'schema_migrations',
+                'tract_tokens'
             ]);
         });
     });

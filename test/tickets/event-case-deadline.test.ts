@@ -46,7 +46,7 @@ it('answers "still working" within the deadline while every Salesforce call stal
     expect(result.status).toBe(200);
     const answer = result.body as CaseAnswer;
     expect(answer.status).toBe(true);
-    expect(answer.user_details).toEqual({ case_pending: true });
+    expect(answer.user_details).toEqual({ case_pending: 'true' });
     expect(answer.response.map((r) => hslToPlainText(r))).toEqual([
         'We have your request and will confirm its number shortly'
     ]);

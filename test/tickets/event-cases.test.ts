@@ -236,7 +236,7 @@ describe('POST /haptik/integrations/case/{template}', () => {
         const request = { userId: 'u-outage', node: 'outage_node', authId: '' };
         const pending = await createCase('service_request', request);
         expect(pending.status).toBe(true);
-        expect(pending.user_details).toEqual({ case_pending: true });
+        expect(pending.user_details).toEqual({ case_pending: 'true' });
         expect(pending.response.map((r) => hslToPlainText(r))).toEqual([
             'We have your request and will confirm its number shortly'
         ]);

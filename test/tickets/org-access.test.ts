@@ -77,7 +77,7 @@ const errorsSince = (from: number): string[] =>
 describe('least privilege: the shipped permission sets, and not one grant less', () => {
     it('looks customers up and makes Cases as the integration user', async () => {
         expect((await lookupByEmail('asha.rao@example.com')).user_details).toMatchObject({
-            crm_found: true,
+            crm_found: 'true',
             first_name: 'Asha',
             phone: '+1 415 555 0101'
         });
@@ -98,7 +98,7 @@ describe('least privilege: the shipped permission sets, and not one grant less',
         const from = sandbox.salesforce.requests.length;
         const answer = await lookupByEmail(email);
         expect(answer.status).toBe(false);
-        expect(answer.user_details).toMatchObject({ crm_found: false });
+        expect(answer.user_details).toMatchObject({ crm_found: 'false' });
         expect(errorsSince(from)).toContain(errorCode);
     });
 
@@ -150,7 +150,7 @@ describe('ownership and Private sharing', () => {
         const answer = await createCase('routed_request', 'u-hidden');
         expect(caseByEventKey('u-hidden')?.['OwnerId']).toBe(SUPPORT_QUEUE);
         // Created, but the bridge cannot read it back: the bot hears "pending" instead of a number.
-        expect(answer.user_details).toMatchObject({ case_pending: true });
+        expect(answer.user_details).toMatchObject({ case_pending: 'true' });
     });
 
     async function transcriptOnAgentOwnedCase(userId: string): Promise<SfRecord> {

@@ -67,6 +67,7 @@ function attachHandler() {
     const service = createTranscriptCaseService({
         db,
         haptik: { getChatHistory: () => Promise.resolve([]) },
+        userNames: { nameOf: () => Promise.resolve(undefined) },
         salesforce: client,
         settings: settings.transcript,
         businessId: '343',

@@ -29,6 +29,7 @@ function service(mode: 'all' | 'handover' | 'off', history: () => Promise<ChatHi
     return createTranscriptCaseService({
         db,
         haptik: { getChatHistory: history },
+        userNames: { nameOf: () => Promise.resolve(undefined) },
         salesforce: {
             query: () => Promise.reject(new Error('not used')),
             createContentVersion: () => Promise.reject(new Error('not used'))

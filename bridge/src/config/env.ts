@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { BridgeError } from '../core/errors';
@@ -19,9 +20,32 @@ export interface BridgeConfig {
         clientId: string;
         apiToken: string;
         businessId: number;
-        webhookSecret: string;
+        /** HAPTIK_WEBHOOK_SECRET: HMAC key of signed requests (Bot API webhook, integration nodes with a secret). */
+        webhookSecret: string | undefined;
+        /** HAPTIK_HOOK_TOKEN: `?key=` of the hook URLs the bridge registers (TRACT hooks carry no signature). */
+        hookToken: string | undefined;
+        tract: TractConfig;
     };
     salesforce: SalesforceConfig;
+}
+
+/** TRACT (contract §3): its base URL, and the signed token issue when the HAPTIK_TRACT_* variables are set. */
+export interface TractConfig {
+    /** HAPTIK_TRACT_URL, else HAPTIK_BASE_URL. */
+    url: string;
+    /** Unset: TRACT calls send HAPTIK_API_TOKEN. */
+    auth: TractAuthConfig | undefined;
+}
+
+export interface TractAuthConfig {
+    /** HAPTIK_TRACT_CLIENT_ID: the client the token is issued for. */
+    clientId: string;
+    /** HAPTIK_TRACT_FQDN: the bridge's FQDN as pre-shared with Haptik (lower case). */
+    fqdn: string;
+    /** PEM RSA or ECDSA private key whose certificate Haptik holds. */
+    privateKey: string;
+    /** SignatureCertUUID (self-signed certificate) or SignatureCertChainUrl (CA-signed chain). */
+    certificate: { uuid: string } | { chainUrl: string };
 }
 
 export type SalesforceAuth =
@@ -51,6 +75,16 @@ const HINTS: Record<string, string> = {
     HAPTIK_API_TOKEN: 'the API token from Haptik Business Manager (or HAPTIK_API_TOKEN_FILE)',
     HAPTIK_BUSINESS_ID: 'the numeric Haptik business id, e.g. 343',
     HAPTIK_WEBHOOK_SECRET: 'the shared secret Haptik signs requests with (or HAPTIK_WEBHOOK_SECRET_FILE)',
+    HAPTIK_HOOK_TOKEN:
+        'a random secret of at least 24 letters, digits, "-", "_", "." or "~", e.g. the output of `openssl rand -hex 32` (or HAPTIK_HOOK_TOKEN_FILE)',
+    HAPTIK_TRACT_URL: 'the TRACT base URL Haptik pre-shared with you, e.g. https://tract.haptikapi.com',
+    HAPTIK_TRACT_CLIENT_ID: 'the client id the TRACT token is issued for (from Haptik onboarding)',
+    HAPTIK_TRACT_FQDN:
+        "the bridge's fully qualified domain name as pre-shared with Haptik, e.g. haptik-bridge.example.com",
+    HAPTIK_TRACT_PRIVATE_KEY:
+        'the PEM RSA or ECDSA private key whose certificate Haptik holds, or HAPTIK_TRACT_PRIVATE_KEY_FILE with its path',
+    HAPTIK_TRACT_CERT_UUID: 'the certificate id Haptik returned for your self-signed certificate',
+    HAPTIK_TRACT_CERT_CHAIN_URL: 'the https://<HAPTIK_TRACT_FQDN>/ect.api/… URL of your CA-signed certificate chain',
     SF_LOGIN_URL: 'https://login.salesforce.com, https://test.salesforce.com or your My Domain URL',
     SF_AUTH: 'client_credentials or jwt',
     SF_CLIENT_ID: 'the consumer key of the External Client App / Connected App',
@@ -74,6 +108,8 @@ const HINTS: Record<string, string> = {
 const FILE_BACKED = [
     'HAPTIK_API_TOKEN',
     'HAPTIK_WEBHOOK_SECRET',
+    'HAPTIK_HOOK_TOKEN',
+    'HAPTIK_TRACT_PRIVATE_KEY',
     'SF_CLIENT_SECRET',
     'SF_PRIVATE_KEY',
     'BRIDGE_ADMIN_TOKEN'
@@ -111,7 +147,24 @@ const schema = z.object({
         .trim()
         .regex(/^\d+$/, { error: 'is not a number' })
         .transform(Number),
-    HAPTIK_WEBHOOK_SECRET: requiredText,
+    // One of the two inbound authentications is needed (dependentProblems); a deployment may use both.
+    HAPTIK_WEBHOOK_SECRET: optionalText,
+    HAPTIK_HOOK_TOKEN: optionalText
+        .refine((v) => v === undefined || v.length >= 24, { error: 'is shorter than 24 characters' })
+        .refine((v) => v === undefined || /^[A-Za-z0-9._~-]+$/.test(v), {
+            // It travels in a URL query: only characters that need no encoding.
+            error: 'may only hold letters, digits, "-", "_", "." and "~"'
+        }),
+    HAPTIK_TRACT_URL: optionalText
+        .refine((v) => v === undefined || (/^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v)), {
+            error: 'is not an http(s) URL'
+        })
+        .transform((v) => v?.replace(/\/+$/, '')),
+    HAPTIK_TRACT_CLIENT_ID: optionalText,
+    HAPTIK_TRACT_FQDN: optionalText,
+    HAPTIK_TRACT_PRIVATE_KEY: optionalText,
+    HAPTIK_TRACT_CERT_UUID: optionalText,
+    HAPTIK_TRACT_CERT_CHAIN_URL: optionalText,
     SF_LOGIN_URL: httpUrl.default('https://login.salesforce.com'),
     SF_AUTH: z
         .enum(['client_credentials', 'jwt'], { error: 'is not client_credentials or jwt' })
@@ -190,7 +243,78 @@ function dependentProblems(source: Record<string, string | undefined>): string[]
     const key = value('SF_PRIVATE_KEY');
     if (key !== undefined && !key.includes('PRIVATE KEY-----'))
         problems.push('SF_PRIVATE_KEY is not a PEM private key');
+    if (value('HAPTIK_WEBHOOK_SECRET') === undefined && value('HAPTIK_HOOK_TOKEN') === undefined) {
+        problems.push(
+            'HAPTIK_HOOK_TOKEN and HAPTIK_WEBHOOK_SECRET are both missing (every /haptik/ request needs one of them: ' +
+                'HAPTIK_HOOK_TOKEN authenticates the TRACT hooks and integration nodes without a secret by ?key=, ' +
+                'HAPTIK_WEBHOOK_SECRET the signed Bot API webhook and integration nodes with a secret)'
+        );
+    }
+    problems.push(...tractProblems(value));
     return problems;
+}
+
+const TRACT_SIGNING = [
+    'HAPTIK_TRACT_CLIENT_ID',
+    'HAPTIK_TRACT_FQDN',
+    'HAPTIK_TRACT_PRIVATE_KEY',
+    'HAPTIK_TRACT_CERT_UUID',
+    'HAPTIK_TRACT_CERT_CHAIN_URL'
+];
+const FQDN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/i;
+
+/** The signed TRACT token issue needs all of its settings once any is given (contract §1, §3). */
+function tractProblems(value: (key: string) => string | undefined): string[] {
+    if (!TRACT_SIGNING.some((key) => value(key) !== undefined)) return [];
+    const problems: string[] = [];
+    const why = 'the HAPTIK_TRACT_* variables are set: TRACT tokens are issued by a signed request';
+    for (const key of ['HAPTIK_TRACT_CLIENT_ID', 'HAPTIK_TRACT_FQDN', 'HAPTIK_TRACT_PRIVATE_KEY']) {
+        if (value(key) === undefined) problems.push(`${key} is missing (${why})`);
+    }
+    const uuid = value('HAPTIK_TRACT_CERT_UUID');
+    const chainUrl = value('HAPTIK_TRACT_CERT_CHAIN_URL');
+    if (uuid === undefined && chainUrl === undefined) {
+        problems.push(`HAPTIK_TRACT_CERT_UUID is missing (${why}; or set HAPTIK_TRACT_CERT_CHAIN_URL)`);
+    }
+    if (uuid !== undefined && chainUrl !== undefined) {
+        problems.push(
+            'HAPTIK_TRACT_CERT_UUID and HAPTIK_TRACT_CERT_CHAIN_URL are both set: keep the one of your certificate (UUID for a self-signed one, chain URL for a CA-signed one)'
+        );
+    }
+    const fqdn = value('HAPTIK_TRACT_FQDN');
+    if (fqdn !== undefined && !FQDN.test(fqdn)) problems.push('HAPTIK_TRACT_FQDN is not a domain name');
+    if (chainUrl !== undefined) {
+        const problem = chainUrlProblem(chainUrl, fqdn);
+        if (problem !== undefined) problems.push(`HAPTIK_TRACT_CERT_CHAIN_URL ${problem}`);
+    }
+    const key = value('HAPTIK_TRACT_PRIVATE_KEY');
+    if (key !== undefined) {
+        const type = privateKeyType(key);
+        if (type === undefined) problems.push('HAPTIK_TRACT_PRIVATE_KEY is not a PEM private key');
+        else if (type !== 'rsa' && type !== 'ec')
+            problems.push(`HAPTIK_TRACT_PRIVATE_KEY is a ${type} key, not an RSA or ECDSA one`);
+    }
+    return problems;
+}
+
+/** Haptik's rules for SignatureCertChainUrl (security.md): https, the ECT's FQDN, port 443, path under /ect.api/. */
+function chainUrlProblem(raw: string, fqdn: string | undefined): string | undefined {
+    if (!URL.canParse(raw)) return 'is not a URL';
+    const url = new URL(raw);
+    if (url.protocol !== 'https:') return 'is not an https URL';
+    if (url.port !== '' && url.port !== '443') return 'names a port other than 443';
+    if (fqdn !== undefined && url.hostname.toLowerCase() !== fqdn.toLowerCase())
+        return 'is not on HAPTIK_TRACT_FQDN (Haptik accepts chains only from the FQDN pre-shared with it)';
+    if (!url.pathname.startsWith('/ect.api/')) return 'does not start with /ect.api/ (case sensitive)';
+    return undefined;
+}
+
+function privateKeyType(pem: string): string | undefined {
+    try {
+        return createPrivateKey(pem).asymmetricKeyType;
+    } catch {
+        return undefined;
+    }
 }
 
 /** Reads <NAME>_FILE for file-backed secrets; a file that cannot be read is a configuration problem. */
@@ -276,7 +400,23 @@ export function loadConfig(env: Env): BridgeConfig {
             clientId: e.HAPTIK_CLIENT_ID,
             apiToken: e.HAPTIK_API_TOKEN,
             businessId: e.HAPTIK_BUSINESS_ID,
-            webhookSecret: e.HAPTIK_WEBHOOK_SECRET
+            webhookSecret: e.HAPTIK_WEBHOOK_SECRET,
+            hookToken: e.HAPTIK_HOOK_TOKEN,
+            tract: {
+                url: e.HAPTIK_TRACT_URL ?? e.HAPTIK_BASE_URL,
+                auth:
+                    e.HAPTIK_TRACT_CLIENT_ID === undefined
+                        ? undefined
+                        : {
+                              clientId: e.HAPTIK_TRACT_CLIENT_ID,
+                              fqdn: (e.HAPTIK_TRACT_FQDN ?? '').toLowerCase(),
+                              privateKey: e.HAPTIK_TRACT_PRIVATE_KEY ?? '',
+                              certificate:
+                                  e.HAPTIK_TRACT_CERT_UUID !== undefined
+                                      ? { uuid: e.HAPTIK_TRACT_CERT_UUID }
+                                      : { chainUrl: e.HAPTIK_TRACT_CERT_CHAIN_URL ?? '' }
+                          }
+            }
         },
         salesforce: {
             loginUrl: e.SF_LOGIN_URL,

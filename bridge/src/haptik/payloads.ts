@@ -144,6 +144,8 @@ export const integrationEntitySchema = z.looseObject({
 
 export const integrationRequestSchema = z.looseObject({
     node: z.unknown().optional(),
+    /** Newer Haptik docs name `node` `step` (integrationCallSchema reads it as `node`). */
+    step: z.unknown().optional(),
     event: optionalText,
     user: z.looseObject({
         user_id: id,
@@ -169,6 +171,11 @@ export const integrationRequestSchema = z.looseObject({
         ),
     env_variables: detailMap
 });
+
+/** The integration request of the routes: `step` stands in for an absent `node`. */
+export const integrationCallSchema = integrationRequestSchema.transform((request) =>
+    request.node === undefined && request.step !== undefined ? { ...request, node: request.step } : request
+);
 
 export type HaptikIntegrationRequest = z.infer<typeof integrationRequestSchema>;
 
@@ -198,9 +205,9 @@ export const haptikRouteSchemas: { readonly [R in HaptikRouteName]: z.ZodType<Ha
     webhook: webhookPayloadSchema,
     tractMessage: tractMessageSchema,
     tractEvent: tractEventSchema,
-    customer: integrationRequestSchema,
-    caseEvent: integrationRequestSchema,
-    handover: integrationRequestSchema
+    customer: integrationCallSchema,
+    caseEvent: integrationCallSchema,
+    handover: integrationCallSchema
 };
 
 /**

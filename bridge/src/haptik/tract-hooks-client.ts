@@ -1,6 +1,6 @@
 import { BridgeError } from '../core/errors';
 import { createHaptikCall } from './haptik-client';
-import type { HaptikClientOptions } from './haptik-client';
+import type { HaptikCallOptions } from './haptik-client';
 
 /**
  * TRACT hook management (haptik.md §A3): `POST /tract/hooks/register/ {category, subcategory, url}` and
@@ -18,7 +18,8 @@ export interface TractHooksClient {
     register(hook: TractHook): Promise<void>;
 }
 
-export function createTractHooksClient(options: Omit<HaptikClientOptions, 'businessId'>): TractHooksClient {
+/** `options.baseUrl` is the TRACT base URL (HAPTIK_TRACT_URL); `bearer` its token (tract-auth.ts). */
+export function createTractHooksClient(options: HaptikCallOptions): TractHooksClient {
     const call = createHaptikCall(options);
     return {
         async list() {

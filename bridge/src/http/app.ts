@@ -22,8 +22,10 @@ export type { ReadinessCheck } from './health-routes';
  * routes call `admin`.
  */
 export interface AppDeps {
-    /** HAPTIK_WEBHOOK_SECRET: every /haptik/ request must be signed with it. */
-    webhookSecret: string;
+    /** HAPTIK_WEBHOOK_SECRET: a /haptik/ request signed with it is authentic. */
+    webhookSecret?: string | undefined;
+    /** HAPTIK_HOOK_TOKEN: a /haptik/ request whose URL carries `?key=<it>` is authentic (unsigned TRACT hooks). */
+    hookToken?: string | undefined;
     /** BRIDGE_ADMIN_TOKEN: /admin/ routes exist only when it is set. */
     adminToken?: string | undefined;
     logger: Logger;
@@ -53,7 +55,10 @@ export function createApp(deps: AppDeps): express.Express {
             metrics: deps.metrics
         })
     );
-    app.use('/haptik', createHaptikRouter({ webhookSecret: deps.webhookSecret, handlers: deps.haptik }));
+    app.use(
+        '/haptik',
+        createHaptikRouter({ webhookSecret: deps.webhookSecret, hookToken: deps.hookToken, handlers: deps.haptik })
+    );
     if (deps.adminToken !== undefined && deps.adminToken !== '') {
         app.use('/admin', createAdminRouter({ adminToken: deps.adminToken, admin: deps.admin }));
     }

@@ -5,7 +5,7 @@ import { cleanJson } from '../core/text';
 import { eventIdOf, haptikRouteSchemas } from '../haptik/payloads';
 import type { HaptikRouteName, HaptikRoutePayloads } from '../haptik/payloads';
 import { httpError } from './http-errors';
-import { verifyHaptikSignature } from './signature';
+import { verifyHaptikSignature, verifyHookKey } from './signature';
 
 /**
  * The inbound Haptik routes (contract §2): raw body (≤ 1 MiB) → signature → JSON → schema → the
@@ -91,7 +91,11 @@ export function haptikRouteLabel(pathUnderHaptik: string): string {
     return route ? `/haptik${route.path}` : '/haptik/*';
 }
 
-export function createHaptikRouter(options: { webhookSecret: string; handlers: HaptikRouteHandlers }): Router {
+export function createHaptikRouter(options: {
+    webhookSecret?: string | undefined;
+    hookToken?: string | undefined;
+    handlers: HaptikRouteHandlers;
+}): Router {
     const router = express.Router();
 
     router.use((req: Request, res: Response, next: NextFunction) => {
@@ -99,14 +103,20 @@ export function createHaptikRouter(options: { webhookSecret: string; handlers: H
         next();
     });
     router.use(express.raw({ type: () => true, limit: HAPTIK_BODY_LIMIT_BYTES }));
-    // Before routing, so an unknown /haptik path tells an unsigned caller nothing.
+    // Before routing, so an unknown /haptik path tells an unauthenticated caller nothing. A signature
+    // (Bot API webhook, integration nodes with a secret) or the hook token in the URL (TRACT hooks, which
+    // Haptik does not sign) authenticates the request (contract §2).
     router.use((req: Request, _res: Response, next: NextFunction) => {
-        const rawBody = rawBodyOf(req);
-        if (!verifyHaptikSignature({ secret: options.webhookSecret, rawBody, headers: req.headers })) {
+        const signed =
+            options.webhookSecret !== undefined &&
+            verifyHaptikSignature({ secret: options.webhookSecret, rawBody: rawBodyOf(req), headers: req.headers });
+        const keyed = options.hookToken !== undefined && verifyHookKey(options.hookToken, hookKeysOf(req));
+        if (!signed && !keyed) {
             throw httpError(
                 'bridge_http_bad_signature',
-                'The request signature is missing or wrong: sign the raw body with the shared webhook secret ' +
-                    '(X-Hub-Signature: sha1=<hex HMAC-SHA1> or X-Hub-Signature-256: sha256=<hex HMAC-SHA256>)'
+                'The request is not authenticated: sign the raw body with the shared webhook secret ' +
+                    '(X-Hub-Signature: sha1=<hex HMAC-SHA1> or X-Hub-Signature-256: sha256=<hex HMAC-SHA256>), ' +
+                    'or call the hook URL with ?key=<HAPTIK_HOOK_TOKEN>'
             );
         }
         next();
@@ -165,6 +175,12 @@ export function createHaptikRouter(options: { webhookSecret: string; handlers: H
     register(HAPTIK_ROUTES.caseEvent);
     register(HAPTIK_ROUTES.handover);
     return router;
+}
+
+/** Every `key` of the query string, read from the URL itself (the app's query parser may merge or drop repeats). */
+function hookKeysOf(req: Request): string[] {
+    const at = req.originalUrl.indexOf('?');
+    return at < 0 ? [] : new URLSearchParams(req.originalUrl.slice(at + 1)).getAll('key');
 }
 
 function rawBodyOf(req: Request): Buffer {

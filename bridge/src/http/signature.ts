@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * Haptik signs every request it sends with the shared secret (contract §2, haptik.md §A4):
@@ -76,4 +76,14 @@ function lowerCaseKeys(headers: HeaderBag): Record<string, string> {
         }
     }
     return out;
+}
+
+/**
+ * True when the request carried exactly one `key` and it is the hook token. Both sides are hashed first, so
+ * the comparison takes the same time whatever the lengths; a repeated `key` is ambiguous and refused.
+ */
+export function verifyHookKey(token: string, given: readonly string[]): boolean {
+    if (token === '' || given.length !== 1) return false;
+    const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+    return timingSafeEqual(digest(given[0]!), digest(token));
 }

@@ -28,6 +28,12 @@ export const REDACTED_PATHS: readonly string[] = [
     'req.headers["x-hub-signature"]',
     'req.headers["x-hub-signature-256"]',
     'req.headers.cookie',
+    // The hook token travels in the URL's query (`?key=`): a URL or query never reaches a log line whole.
+    'req.url',
+    'req.originalUrl',
+    'req.query',
+    'hookToken',
+    '*.hookToken',
     'email',
     'phone',
     'mobile_no',

@@ -3,6 +3,9 @@ import path from 'node:path';
 import type { BridgeConfig } from '../config/env';
 import type { BridgeSettings } from '../config/mapping-file';
 import { isBridgeError } from '../core/errors';
+import { jwtExpiry, refusalHint, TRACT_TIMESTAMP_TOLERANCE_MS, tractCallOptions } from '../haptik/tract-auth';
+import type { BearerSource, TokenRefusal } from '../haptik/tract-auth';
+import { createHaptikClient } from '../haptik/haptik-client';
 import type { TractHook } from '../haptik/tract-hooks-client';
 import { createTractHooksClient } from '../haptik/tract-hooks-client';
 import type { Logger } from '../observability/logger';
@@ -12,7 +15,7 @@ import { createSalesforceClient } from '../salesforce/salesforce-client';
 import type { SalesforceClient } from '../salesforce/salesforce-client';
 import { migrationStatus } from '../store/migrate';
 import { connectDb, describePostgresUrl } from '../store/open-db';
-import { BRIDGE_TRACT_HOOKS, planHooks } from './tract-hook-plan';
+import { BRIDGE_TRACT_HOOKS, displayUrl, planHooks } from './tract-hook-plan';
 
 /**
  * The checks of `npm run doctor`: one configuration against the live systems it names. Each check
@@ -117,10 +120,18 @@ export async function runDoctorChecks(options: DoctorOptions): Promise<CheckResu
             : skipped('Case fields', 'needs a working Salesforce login (above)')
     );
     results.push(await checkChatEndpoint(config, logger, doFetch, timeoutMs));
-    const haptik = await checkHaptik(config, logger, doFetch, timeoutMs);
+    results.push(checkInboundAuth(config));
+    const tract = tractCallOptions(config.haptik, { logger, fetch: doFetch, timeoutMs });
+    const token = await checkTractToken(config, tract.bearer);
+    results.push(token);
+    const haptik =
+        token.status === 'failed'
+            ? { result: skipped('Haptik credentials', 'needs a TRACT token (above)') }
+            : await checkHaptik(config, tract);
     results.push(haptik.result);
+    results.push(await checkHaptikApiToken(config, logger, doFetch, timeoutMs));
     results.push(await checkDatabase(config, logger));
-    results.push(checkHooks(options.bridgeUrl, haptik.hooks));
+    results.push(checkHooks(options.bridgeUrl, haptik.hooks, config.haptik.hookToken));
     return results;
 }
 
@@ -352,50 +363,156 @@ function availabilityOf(text: string): AvailabilityAnswer {
     return switchServer === undefined ? { results } : { results, switchServer };
 }
 
+/** Which inbound authentication the bridge can check (contract §2); TRACT's hooks need the hook token. */
+export function checkInboundAuth(config: BridgeConfig): CheckResult {
+    const title = 'Inbound authentication';
+    const { webhookSecret, hookToken } = config.haptik;
+    if (hookToken === undefined) {
+        return failed(
+            title,
+            'HAPTIK_HOOK_TOKEN is not set: TRACT does not sign its hooks, so its calls to /haptik/tract/… would get 401 (no handover starts, no user message reaches an agent)',
+            'set HAPTIK_HOOK_TOKEN (at least 24 characters, e.g. `openssl rand -hex 32`), restart the bridge and run npm run register-hooks'
+        );
+    }
+    return ok(
+        title,
+        webhookSecret === undefined
+            ? 'hook URLs with ?key= (HAPTIK_HOOK_TOKEN); no HAPTIK_WEBHOOK_SECRET, so the Bot API webhook and integration nodes need URLs with ?key= too'
+            : 'signed requests (HAPTIK_WEBHOOK_SECRET) and hook URLs with ?key= (HAPTIK_HOOK_TOKEN)'
+    );
+}
+
+const REFUSAL_TITLES: Record<TokenRefusal, string> = {
+    timestamp: 'timestamp outside the 150 s tolerance',
+    certificate: 'certificate not accepted',
+    signature: 'signature does not verify',
+    client: 'client id or FQDN unknown',
+    unknown: 'request refused'
+};
+
+/** Issues a TRACT token with the HAPTIK_TRACT_* settings and says exactly what Haptik refused. */
+export async function checkTractToken(config: BridgeConfig, bearer: BearerSource): Promise<CheckResult> {
+    const title = 'TRACT token';
+    const auth = config.haptik.tract.auth;
+    const url = config.haptik.tract.url;
+    if (auth === undefined) {
+        return skipped(title, 'the HAPTIK_TRACT_* variables are not set: TRACT calls send HAPTIK_API_TOKEN');
+    }
+    try {
+        const token = await bearer.token();
+        const exp = jwtExpiry(token);
+        const life =
+            exp === undefined
+                ? 'no expiry in the token'
+                : `valid for ${Math.max(0, Math.round((exp - Date.now()) / 60_000))} min`;
+        const cert = 'uuid' in auth.certificate ? `certificate ${auth.certificate.uuid}` : 'the certificate chain';
+        return ok(title, `${url} issued a token for ${auth.clientId} (${auth.fqdn}, ${cert}; ${life})`);
+    } catch (error) {
+        if (isBridgeError(error, 'bridge_haptik_tract_token_refused')) {
+            const refusal = (error.details['refusal'] as TokenRefusal | undefined) ?? 'unknown';
+            const haptikError = error.details['haptikError'];
+            const skewMs = error.details['skewMs'];
+            const skew =
+                typeof skewMs === 'number' && Math.abs(skewMs) > TRACT_TIMESTAMP_TOLERANCE_MS / 10
+                    ? `; this host's clock is ${Math.round(Math.abs(skewMs) / 1000)} s ${skewMs > 0 ? 'behind' : 'ahead of'} Haptik's`
+                    : '';
+            return failed(
+                title,
+                `${REFUSAL_TITLES[refusal]}: ${url} answered HTTP ${String(error.details['status'])}` +
+                    `${typeof haptikError === 'string' ? ` "${haptikError}"` : ''}${skew}`,
+                refusalHint(refusal)
+            );
+        }
+        const status = statusOf(error);
+        return failed(
+            title,
+            status === undefined
+                ? `no answer from HAPTIK_TRACT_URL ${url} to the token request`
+                : `${url} answered HTTP ${status} to the token request`,
+            status === 404
+                ? 'check HAPTIK_TRACT_URL: the TRACT base URL Haptik pre-shared (the token request goes to /tract/management/token/issue/)'
+                : 'check HAPTIK_TRACT_URL and that this host can reach it; try again later if Haptik answered with an error'
+        );
+    }
+}
+
 export async function checkHaptik(
     config: BridgeConfig,
-    logger: Logger,
-    doFetch: typeof fetch,
-    timeoutMs: number
+    tract: Parameters<typeof createTractHooksClient>[0]
 ): Promise<{ result: CheckResult; hooks?: TractHook[] }> {
     const title = 'Haptik credentials';
-    const client = createTractHooksClient({ ...config.haptik, logger, fetch: doFetch, timeoutMs });
+    const url = config.haptik.tract.url;
+    const settings =
+        config.haptik.tract.auth === undefined
+            ? 'HAPTIK_CLIENT_ID / HAPTIK_API_TOKEN: the client id from Business Manager > View Credentials and its API token'
+            : 'HAPTIK_CLIENT_ID and the HAPTIK_TRACT_* settings: the token was issued but TRACT refuses it';
+    const client = createTractHooksClient(tract);
     try {
         const hooks = await client.list();
         return {
-            result: ok(title, `${config.haptik.baseUrl} accepted them (TRACT hooks listed)`),
+            result: ok(title, `${url} accepted them (TRACT hooks listed)`),
             hooks
         };
     } catch (error) {
         const status = statusOf(error);
         if (status === 401 || status === 403) {
             return {
-                result: failed(
-                    title,
-                    `${config.haptik.baseUrl} rejected the credentials (HTTP ${status})`,
-                    'check HAPTIK_CLIENT_ID / HAPTIK_API_TOKEN: the client id from Business Manager > View Credentials and its API token'
-                )
+                result: failed(title, `${url} rejected the credentials (HTTP ${status})`, `check ${settings}`)
             };
         }
         if (status === undefined) {
             return {
                 result: failed(
                     title,
-                    `no answer from HAPTIK_BASE_URL ${config.haptik.baseUrl}`,
-                    'check HAPTIK_BASE_URL and that this host can reach it'
+                    `no answer from HAPTIK_TRACT_URL ${url}`,
+                    'check HAPTIK_TRACT_URL (default HAPTIK_BASE_URL) and that this host can reach it'
                 )
             };
         }
         return {
             result: failed(
                 title,
-                `${config.haptik.baseUrl} answered HTTP ${status} to /tract/hooks/list/`,
+                `${url} answered HTTP ${status} to /tract/hooks/list/`,
                 status === 404
-                    ? 'check HAPTIK_BASE_URL: it must be the base URL of the Haptik APIs that serve TRACT'
+                    ? 'check HAPTIK_TRACT_URL (default HAPTIK_BASE_URL): it must be the base URL that serves TRACT'
                     : 'Haptik answered with an error; try again later, or ask Haptik to enable TRACT for this client'
             )
         };
     }
+}
+
+/**
+ * The Business Manager token of the integration APIs (get_chat_history, for transcripts): a history read
+ * for a user that does not exist changes nothing; only 401/403 say the token is wrong.
+ */
+export async function checkHaptikApiToken(
+    config: BridgeConfig,
+    logger: Logger,
+    doFetch: typeof fetch,
+    timeoutMs: number
+): Promise<CheckResult> {
+    const title = 'Haptik API token';
+    const client = createHaptikClient({ ...config.haptik, logger, fetch: doFetch, timeoutMs });
+    try {
+        await client.getChatHistory({ userName: 'haptik-bridge-doctor', conversationNo: 0 });
+    } catch (error) {
+        const status = statusOf(error);
+        if (status === 401 || status === 403) {
+            return failed(
+                title,
+                `${config.haptik.baseUrl} rejected the credentials (HTTP ${status}) on get_chat_history`,
+                'check HAPTIK_CLIENT_ID / HAPTIK_API_TOKEN: the client id from Business Manager > View Credentials and its API token'
+            );
+        }
+        if (status === undefined && !isBridgeError(error, 'bridge_haptik_rejected')) {
+            return failed(
+                title,
+                `no answer from HAPTIK_BASE_URL ${config.haptik.baseUrl}`,
+                'check HAPTIK_BASE_URL and that this host can reach it'
+            );
+        }
+    }
+    return ok(title, `${config.haptik.baseUrl} accepted it (chat history API)`);
 }
 
 export async function checkDatabase(config: BridgeConfig, logger: Logger): Promise<CheckResult> {
@@ -443,23 +560,28 @@ export async function checkDatabase(config: BridgeConfig, logger: Logger): Promi
     }
 }
 
-export function checkHooks(bridgeUrl: string | undefined, registered: readonly TractHook[] | undefined): CheckResult {
+export function checkHooks(
+    bridgeUrl: string | undefined,
+    registered: readonly TractHook[] | undefined,
+    hookToken: string | undefined
+): CheckResult {
     const title = 'TRACT hooks';
     if (bridgeUrl === undefined) {
         return skipped(title, 'give --bridge-url https://… or set BRIDGE_PUBLIC_URL to check where they point');
     }
     if (registered === undefined) return skipped(title, 'needs working Haptik credentials (above)');
-    const plan = planHooks(bridgeUrl, registered);
+    if (hookToken === undefined) return skipped(title, 'needs HAPTIK_HOOK_TOKEN (above): the hook URLs carry it');
+    const plan = planHooks(bridgeUrl, registered, hookToken);
     const missing = plan.filter((p) => p.action === 'register').map((p) => `${p.hook.category}/${p.hook.subcategory}`);
     const elsewhere = plan
         .filter((p) => p.action === 'update')
-        .map((p) => `${p.hook.category}/${p.hook.subcategory} -> ${p.currentUrl ?? '?'}`);
+        .map((p) => `${p.hook.category}/${p.hook.subcategory} -> ${displayUrl(p.currentUrl ?? '?', hookToken)}`);
     if (missing.length === 0 && elsewhere.length === 0) {
-        return ok(title, `all ${BRIDGE_TRACT_HOOKS.length} hooks point at ${bridgeUrl}`);
+        return ok(title, `all ${BRIDGE_TRACT_HOOKS.length} hooks point at ${bridgeUrl} with the hook key`);
     }
     const problems = [
         ...(missing.length > 0 ? [`not registered: ${missing.join(', ')}`] : []),
-        ...(elsewhere.length > 0 ? [`pointing elsewhere: ${elsewhere.join(', ')}`] : [])
+        ...(elsewhere.length > 0 ? [`pointing elsewhere or without the current key: ${elsewhere.join(', ')}`] : [])
     ];
     return failed(title, problems.join('; '), `run: npm run register-hooks -- --bridge-url ${bridgeUrl}`);
 }

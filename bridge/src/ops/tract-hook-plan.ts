@@ -4,7 +4,9 @@ import type { TractHook, TractHooksClient } from '../haptik/tract-hooks-client';
 /**
  * The TRACT hooks this bridge serves (contract §2) and how to bring Haptik's registrations in line with
  * them: a hook already pointing at the bridge is kept, a missing one is registered, one pointing
- * elsewhere is re-registered (Haptik keeps one URL per category/subcategory).
+ * elsewhere (or at the bridge without the current key) is re-registered (Haptik keeps one URL per
+ * category/subcategory). TRACT does not sign its hook calls, so every hook URL carries
+ * `?key=<HAPTIK_HOOK_TOKEN>`; what is printed shows `key=<HAPTIK_HOOK_TOKEN>` instead of the key itself.
  */
 export interface BridgeHook {
     category: string;
@@ -63,8 +65,28 @@ export function normaliseBridgeUrl(raw: string): string {
     return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-export function hookUrl(bridgeUrl: string, hook: BridgeHook): string {
-    return `${bridgeUrl}${hook.path}`;
+/** The URL Haptik calls: the bridge's path with the hook token as `key`. */
+export function hookUrl(bridgeUrl: string, hook: BridgeHook, hookToken: string): string {
+    return `${bridgeUrl}${hook.path}?key=${encodeURIComponent(hookToken)}`;
+}
+
+/** A hook URL fit to print: the key replaced by its name, or marked as another one. */
+export function displayUrl(url: string, hookToken: string): string {
+    if (!URL.canParse(url)) return url;
+    const parsed = new URL(url);
+    const keys = parsed.searchParams.getAll('key');
+    if (keys.length === 0) return url;
+    parsed.searchParams.delete('key');
+    const rest = parsed.search === '' ? '?' : `${parsed.search}&`;
+    const shown = keys.length === 1 && keys[0] === hookToken ? '<HAPTIK_HOOK_TOKEN>' : '<another key>';
+    return `${parsed.origin}${parsed.pathname}${rest}key=${shown}`;
+}
+
+/** Scheme, host and path of a URL, without the query. */
+function withoutQuery(value: string): string {
+    if (!URL.canParse(value)) return value.trim();
+    const url = new URL(value.trim());
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 /** Trailing slashes and the case of scheme and host do not make a different endpoint. */
@@ -77,9 +99,9 @@ function sameEndpoint(a: string, b: string): boolean {
     return canonical(a) === canonical(b);
 }
 
-export function planHooks(bridgeUrl: string, registered: readonly TractHook[]): HookPlanItem[] {
+export function planHooks(bridgeUrl: string, registered: readonly TractHook[], hookToken: string): HookPlanItem[] {
     return BRIDGE_TRACT_HOOKS.map((hook) => {
-        const url = hookUrl(bridgeUrl, hook);
+        const url = hookUrl(bridgeUrl, hook, hookToken);
         const current = registered.find((r) => r.category === hook.category && r.subcategory === hook.subcategory);
         if (current === undefined) return { hook, url, action: 'register' };
         if (sameEndpoint(current.url, url)) return { hook, url, action: 'keep' };
@@ -101,21 +123,30 @@ export async function applyHookPlan(
     }
 }
 
+/** Why a registered URL is not the bridge's, in a few words; undefined when it is. */
+export function mismatchOf(current: string, expected: string): string | undefined {
+    if (sameEndpoint(current, expected)) return undefined;
+    if (withoutQuery(current) !== withoutQuery(expected)) return 'POINTS ELSEWHERE';
+    const keys = URL.canParse(current) ? new URL(current).searchParams.getAll('key') : [];
+    return keys.length === 0 ? 'NO KEY (calls get 401)' : 'OLD KEY (calls get 401)';
+}
+
 /** One line per planned hook, saying what was (or, in a dry run, would be) done. */
-export function describePlanItem(item: HookPlanItem, dryRun: boolean): string {
+export function describePlanItem(item: HookPlanItem, dryRun: boolean, hookToken: string): string {
     const name = `${item.hook.category}/${item.hook.subcategory}`;
+    const url = displayUrl(item.url, hookToken);
     switch (item.action) {
         case 'keep':
-            return `= ${name} already points at ${item.url}`;
+            return `= ${name} already points at ${url}`;
         case 'register':
-            return `${dryRun ? 'would register' : '+ registered'} ${name} -> ${item.url}`;
+            return `${dryRun ? 'would register' : '+ registered'} ${name} -> ${url}`;
         case 'update':
-            return `${dryRun ? 'would update' : '~ updated'} ${name}: it pointed at ${item.currentUrl ?? '?'}, now ${item.url}`;
+            return `${dryRun ? 'would update' : '~ updated'} ${name}: it pointed at ${displayUrl(item.currentUrl ?? '?', hookToken)}, now ${url}`;
     }
 }
 
-/** The registrations as a table, the bridge's hooks marked. */
-export function formatHookTable(hooks: readonly TractHook[], bridgeUrl?: string): string {
+/** The registrations as a table, the bridge's hooks marked; keys are never printed. */
+export function formatHookTable(hooks: readonly TractHook[], hookToken: string, bridgeUrl?: string): string {
     if (hooks.length === 0) return 'Haptik has no TRACT hooks registered.';
     const mine = (hook: TractHook): string => {
         const served = BRIDGE_TRACT_HOOKS.find(
@@ -123,12 +154,12 @@ export function formatHookTable(hooks: readonly TractHook[], bridgeUrl?: string)
         );
         if (served === undefined) return 'not used by the bridge';
         if (bridgeUrl === undefined) return served.purpose;
-        return sameEndpoint(hook.url, hookUrl(bridgeUrl, served)) ? served.purpose : 'POINTS ELSEWHERE';
+        return mismatchOf(hook.url, hookUrl(bridgeUrl, served, hookToken)) ?? served.purpose;
     };
     const header = ['category', 'subcategory', 'url', 'bridge'];
     const rows = [...hooks]
         .sort((a, b) => a.category.localeCompare(b.category) || a.subcategory.localeCompare(b.subcategory))
-        .map((hook) => [hook.category, hook.subcategory, hook.url, mine(hook)]);
+        .map((hook) => [hook.category, hook.subcategory, displayUrl(hook.url, hookToken), mine(hook)]);
     const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
     const line = (cells: readonly string[]): string =>
         cells

@@ -14,6 +14,7 @@ import type { NoticeRequest } from '../core/handover/notices';
 import { isEndKeyword, renderUserMessage } from '../core/handover/user-message';
 import { historySender } from '../core/transcript';
 import type { HaptikClient } from '../haptik/haptik-client';
+import type { ThreadControlDirectory } from '../haptik/thread-control';
 import { textHsl } from '../haptik/hsl';
 import type {
     HaptikIntegrationRequest,
@@ -40,8 +41,16 @@ import { isPermanentFailure, permanentFailure } from '../store/outbox-worker';
 import type { OutboxHandlers } from '../store/outbox-worker';
 import type { CustomerLookupService } from './customer-lookup-service';
 import type { StreamOwnership } from './stream-ownership';
+import type { TranscriptCaseService } from './transcript-case-service';
+import type { UserNames } from './user-names';
 import { chatOrderingKey, enqueueHandoverJob, parseHandoverJob } from './handover-jobs';
 import { enqueueOutbound } from './outbound-jobs';
+
+/**
+ * The handover route's answer: Haptik's integration response plus what Haptik's own Salesforce guide returns
+ * from a Code node to move thread control (`callback_ops.tract_atc.receiver`: the bridge's receiver id).
+ */
+export type HandoverAnswer = HaptikIntegrationResponse & { callback_ops: { tract_atc: { receiver: string } } };
 
 /**
  * Live-agent handover (issue 6): starts a chat with a Salesforce agent when the bot asks for one, relays
@@ -57,7 +66,7 @@ import { enqueueOutbound } from './outbound-jobs';
  */
 export interface HandoverService {
     /** `POST /haptik/integrations/handover`: answers at once with the text the user sees. */
-    startFromIntegration(request: HaptikIntegrationRequest): Promise<HaptikIntegrationResponse>;
+    startFromIntegration(request: HaptikIntegrationRequest): Promise<HandoverAnswer>;
     /** TRACT `message/receive`: relays the user's message (once per message_id) or ends on the keyword. */
     onTractMessage(payload: TractMessagePayload, eventId: string): Promise<TractOutcome>;
     /** TRACT events: `collection_state`/`incomplete` starts a handover, `collection_state`/`complete` ends one. */
@@ -83,6 +92,12 @@ export interface HandoverServiceDeps {
     haptik: Pick<HaptikClient, 'getChatHistory'>;
     salesforce: Pick<SalesforceClient, 'update'>;
     customerLookup?: CustomerLookupService | undefined;
+    /** The bridge's TRACT receiver id, for the handover answer's callback_ops. */
+    threadControl: Pick<ThreadControlDirectory, 'receivers'>;
+    /** The Haptik user name of a user TRACT named only by id (for the bot history). */
+    userNames?: Pick<UserNames, 'nameOf'> | undefined;
+    /** Files the transcript Case of a conversation TRACT reports complete. */
+    transcripts?: Pick<TranscriptCaseService, 'onTractComplete'> | undefined;
     logger: Logger;
     clock: { now(): Date };
     /** The mapping file's redaction rules: the bot context and the briefing go through them. */
@@ -274,11 +289,12 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
                     await enqueueOutbound(tx, 'haptik.event', {
                         orderingKey: haptikOrderingKey(core.userId),
                         idempotencyKey: `haptik-event:${session.id}:${core.seq}`,
+                        // Haptik's event table lists `allocated` under `message`; event metadata is a string.
                         payload: {
                             userId: core.userId,
-                            category: 'collection_state',
+                            category: 'message',
                             subcategory: 'allocated',
-                            metadata: { agent_name: effect.agentName }
+                            metadata: JSON.stringify({ agent_name: effect.agentName })
                         }
                     });
                     break;
@@ -496,15 +512,28 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
     // ------------------------------------------------------------------------------------------
     // Triggers
 
+    /**
+     * Starts a handover unless one is active. `record` stores the triggering event in the same
+     * transaction and says whether it was seen before: then nothing is started and undefined is returned.
+     */
     async function startHandover(
         trigger: HandoverTrigger
-    ): Promise<{ created: boolean; session: HandoverSession; language: string }> {
+    ): Promise<{ created: boolean; session: HandoverSession; language: string }>;
+    async function startHandover(
+        trigger: HandoverTrigger,
+        record: (tx: Queryable) => Promise<boolean>
+    ): Promise<{ created: boolean; session: HandoverSession; language: string } | undefined>;
+    async function startHandover(
+        trigger: HandoverTrigger,
+        record?: (tx: Queryable) => Promise<boolean>
+    ): Promise<{ created: boolean; session: HandoverSession; language: string } | undefined> {
         const userId = trigger.user.user_id;
         const language = (trigger.user.language_code ?? '').trim() || settings.notices.defaultLanguage;
         const channel = channelOf(trigger.user.device_platform);
         const visitorName =
             (trigger.user.full_name ?? '').trim() || (trigger.user.user_name ?? '').trim() || `Haptik user ${userId}`;
         const result = await db.transaction(async (tx) => {
+            if (record !== undefined && (await record(tx))) return undefined;
             const conversation = await upsertConversation(tx, {
                 businessId: deps.businessId,
                 userId,
@@ -546,6 +575,7 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
             }
             return { ...started, language };
         });
+        if (result === undefined) return undefined;
         deps.outbox.notify();
         logger.info(
             { handoverId: result.session.id, created: result.created, source: trigger.source },
@@ -592,7 +622,10 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
     async function recentMessages(trigger: HandoverTrigger, key: string): Promise<BotContextMessage[]> {
         const limit = settings.recentMessages;
         if (limit === 0) return [];
-        const userName = (trigger.user.user_name ?? '').trim();
+        // A TRACT trigger names no user: the name remembered from integration calls or TRACT's user API.
+        const userName =
+            (trigger.user.user_name ?? '').trim() ||
+            ((await deps.userNames?.nameOf(trigger.user.user_id).catch(() => undefined)) ?? '');
         if (userName !== '') {
             try {
                 const history = await deps.haptik.getChatHistory({ userName, conversationNo: trigger.conversationNo });
@@ -800,13 +833,19 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
 
     const service: HandoverService = {
         async startFromIntegration(request) {
-            const { created, session, language } = await startHandover(triggerFromIntegration(request));
+            const [{ created, session, language }, receivers] = await Promise.all([
+                startHandover(triggerFromIntegration(request)),
+                deps.threadControl.receivers(request.user.user_id)
+            ]);
             const text = renderNotice(settings.notices, language, { key: created ? 'connecting' : 'alreadyConnected' });
             return {
-                status: true,
+                // Never true: on an end node `status: true` completes the conversation, which ends the handover.
+                status: false,
                 response: [textHsl(text)],
                 conversation_details: { handover_id: session.id },
-                user_details: {}
+                user_details: {},
+                // A Code node passing this answer on hands the thread to the bridge (Haptik's Salesforce guide).
+                callback_ops: { tract_atc: { receiver: receivers.self } }
             };
         },
 
@@ -871,25 +910,72 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
         },
 
         async onTractEvent(payload, eventId) {
-            const inbound = { source: TRACT_EVENT_SOURCE, eventId };
-            const recorded = await recordInboundEvent(db, { ...inbound, payload, processed: true });
-            if (recorded.duplicate) return 'duplicate';
+            // Without a conversation number, an event cannot be told from a later one of the same user: it is
+            // stored under an id of its own (never a duplicate), and acting on it is idempotent by itself (a
+            // second `incomplete` finds the handover active, a second `complete` finds none to end).
+            const id = payload.conversation_number == null ? `${eventId}:${randomUUID()}` : eventId;
+            const inbound = { source: TRACT_EVENT_SOURCE, eventId: id };
+            // Stored as processed in the transaction that acts on it: a failure before the commit leaves no
+            // trace, so Haptik's retry is handled, not answered `duplicate` (issue 16, defect 5).
+            const record = async (tx: Queryable): Promise<boolean> =>
+                (await recordInboundEvent(tx, { ...inbound, payload, processed: true })).duplicate;
             const kind = `${payload.category}/${payload.subcategory}`;
             if (kind === 'collection_state/incomplete') {
-                await startHandover({
-                    source: 'tract_event',
-                    user: { user_id: payload.user_id },
-                    conversationNo: payload.conversation_number ?? '0'
+                const started = await startHandover(
+                    {
+                        source: 'tract_event',
+                        user: { user_id: payload.user_id },
+                        conversationNo: payload.conversation_number ?? '0'
+                    },
+                    record
+                );
+                return started === undefined ? 'duplicate' : 'accepted';
+            }
+            if (kind !== 'collection_state/complete') return (await record(db)) ? 'duplicate' : 'ignored';
+
+            // The conversation is complete: the handover (if any) ends, and its transcript is filed on every
+            // channel (the webhook's `webhook_conversation_complete` is documented for the Bot API only).
+            const session = await activeFor(payload.user_id, payload.conversation_number);
+            let queued = false;
+            const fileTranscript = async (tx: Queryable): Promise<void> => {
+                if (deps.transcripts === undefined) return;
+                const conversationNo =
+                    payload.conversation_number ??
+                    (session === undefined
+                        ? undefined
+                        : (await getConversation(tx, session.conversationKey))?.conversationNo);
+                if (conversationNo == null) return;
+                queued = await deps.transcripts.onTractComplete(
+                    tx,
+                    { userId: payload.user_id, conversationNo },
+                    inbound
+                );
+            };
+            if (session === undefined) {
+                const duplicate = await db.transaction(async (tx) => {
+                    if (await record(tx)) return true;
+                    await fileTranscript(tx);
+                    return false;
                 });
-                return 'accepted';
+                if (queued) deps.outbox.notify();
+                return duplicate ? 'duplicate' : queued ? 'accepted' : 'ignored';
             }
-            if (kind === 'collection_state/complete') {
-                const session = await activeFor(payload.user_id, payload.conversation_number);
-                if (session === undefined) return 'ignored';
-                await applyInput(session.id, { type: 'user_end', source: 'bot_complete' });
-                return 'accepted';
-            }
-            return 'ignored';
+            let duplicate = false;
+            await applyInput(
+                session.id,
+                { type: 'user_end', source: 'bot_complete' },
+                {
+                    before: async (tx) => {
+                        duplicate = await record(tx);
+                        if (duplicate) throw new BridgeError('bridge_handover_duplicate_event', 'event seen before');
+                        await fileTranscript(tx);
+                    }
+                }
+            ).catch((error: unknown) => {
+                if (isBridgeError(error, 'bridge_handover_duplicate_event')) return { applied: false };
+                throw error;
+            });
+            return duplicate ? 'duplicate' : 'accepted';
         },
 
         async onChatEvent(envelope) {

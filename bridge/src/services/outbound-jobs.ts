@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BridgeError } from '../core/errors';
 import type { HaptikClient } from '../haptik/haptik-client';
+import type { ThreadControlDirectory } from '../haptik/thread-control';
 import type { SalesforceClient, SfFields, UpsertManyResult } from '../salesforce/salesforce-client';
 import type { Queryable } from '../store/db';
 import { enqueue } from '../store/outbox';
@@ -146,8 +147,13 @@ export function outboundBatchHandlers(deps: { salesforce: SalesforceClient }): O
     return { 'salesforce.upsert': salesforceUpsertBatch(deps.salesforce) };
 }
 
-export function outboundJobHandlers(deps: { haptik: HaptikClient; salesforce: SalesforceClient }): OutboxHandlers {
-    const { haptik, salesforce } = deps;
+export function outboundJobHandlers(deps: {
+    haptik: HaptikClient;
+    salesforce: SalesforceClient;
+    /** The receiver ids of a pass, read when it runs (the job's own are the mapping file's, a fallback). */
+    threadControl?: Pick<ThreadControlDirectory, 'receivers'> | undefined;
+}): OutboxHandlers {
+    const { haptik, salesforce, threadControl } = deps;
     return {
         'haptik.message': handler('haptik.message', (p) =>
             haptik.sendMessage({ userId: p.userId, hsl: p.hsl, metadata: p.metadata })
@@ -155,12 +161,19 @@ export function outboundJobHandlers(deps: { haptik: HaptikClient; salesforce: Sa
         'haptik.event': handler('haptik.event', (p) =>
             haptik.sendEvent({
                 userId: p.userId,
-                category: p.category,
+                // Jobs queued before issue 15 named `allocated` under `collection_state`; Haptik lists it under `message`.
+                category: p.category === 'collection_state' && p.subcategory === 'allocated' ? 'message' : p.category,
                 subcategory: p.subcategory,
                 ...(p.metadata === undefined ? {} : { metadata: p.metadata })
             })
         ),
-        'haptik.thread_control': handler('haptik.thread_control', (p) => haptik.passThreadControl(p)),
+        'haptik.thread_control': handler('haptik.thread_control', async (p) => {
+            const ids =
+                threadControl === undefined
+                    ? { self: p.requester, bot: p.receiver }
+                    : await threadControl.receivers(p.userId);
+            return haptik.passThreadControl({ userId: p.userId, requester: ids.self, receiver: ids.bot });
+        }),
         // Returns {id, created}: kept as the job's result for awaitJob.
         'salesforce.upsert': handler('salesforce.upsert', (p) =>
             salesforce.upsert(p.type, p.externalIdField, p.externalId, p.fields, {

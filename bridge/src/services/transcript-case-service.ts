@@ -29,6 +29,7 @@ import { awaitJob, enqueue } from '../store/outbox';
 import { isPermanentFailure, permanentFailure } from '../store/outbox-worker';
 import type { OutboxHandlers, OutboxJobContext } from '../store/outbox-worker';
 import { enqueueOutbound } from './outbound-jobs';
+import type { UserNames } from './user-names';
 
 /**
  * The transcript Case of a completed conversation (contract §4): the webhook queues a
@@ -44,7 +45,8 @@ export const TRANSCRIPT_FILE_JOB = 'salesforce.transcript_file';
 const buildPayloadSchema = z.object({
     conversationKey: z.string(),
     userId: z.string(),
-    userName: z.string(),
+    /** Absent when the completion came from a TRACT hook: looked up when the job runs. */
+    userName: z.string().optional(),
     conversationNo: z.string(),
     channel: z.string(),
     userFullName: z.string().optional(),
@@ -73,6 +75,15 @@ export interface TranscriptCaseService {
         payload: HaptikWebhookPayload,
         inbound: { source: string; eventId: string }
     ): Promise<boolean>;
+    /**
+     * Inside the TRACT hook's transaction, for `collection_state`/`complete` (every channel): the same
+     * transcript job as the webhook's, on the same conversation key, so whichever comes second adds nothing.
+     */
+    onTractComplete(
+        tx: Queryable,
+        input: { userId: string; conversationNo: string },
+        inbound: { source: string; eventId: string }
+    ): Promise<boolean>;
     /** The outbox handlers of the two job kinds. */
     handlers: OutboxHandlers;
 }
@@ -80,6 +91,8 @@ export interface TranscriptCaseService {
 export interface TranscriptCaseServiceDeps {
     db: Db;
     haptik: Pick<HaptikClient, 'getChatHistory'>;
+    /** The user's Haptik user name when the completion did not carry it (TRACT hooks). */
+    userNames: Pick<UserNames, 'nameOf'>;
     salesforce: Pick<SalesforceClient, 'query' | 'createContentVersion'>;
     settings: TranscriptSettings;
     businessId: string;
@@ -133,6 +146,35 @@ export function createTranscriptCaseService(deps: TranscriptCaseServiceDeps): Tr
         return (await listMessages(q, key)).some((m) => m.sender === 'agent');
     }
 
+    /**
+     * Queues the transcript job when the mode wants one, else marks the event processed. A completion
+     * seen before (the webhook after the TRACT hook, or the other way round) finds the job queued already:
+     * its own event is marked processed, nothing else happens.
+     */
+    async function queueTranscript(
+        tx: Queryable,
+        job: TranscriptBuildPayload,
+        inbound: { source: string; eventId: string }
+    ): Promise<boolean> {
+        const key = job.conversationKey;
+        const wanted = settings.mode === 'all' || (settings.mode === 'handover' && (await hadHandover(tx, key)));
+        if (!wanted) {
+            await markInboundProcessed(tx, inbound);
+            return false;
+        }
+        const queued = await enqueue(tx, {
+            kind: TRANSCRIPT_BUILD_JOB,
+            orderingKey: `conversation:${key}`,
+            idempotencyKey: `transcript:${key}`,
+            payload: job
+        });
+        if (queued.duplicate) {
+            await markInboundProcessed(tx, { ...inbound, error: 'transcript already queued' });
+            return false;
+        }
+        return true;
+    }
+
     async function onConversationComplete(
         tx: Queryable,
         payload: HaptikWebhookPayload,
@@ -140,40 +182,56 @@ export function createTranscriptCaseService(deps: TranscriptCaseServiceDeps): Tr
     ): Promise<boolean> {
         const userId = payload.user.user_id ?? payload.user.user_name ?? payload.user.auth_id ?? '-';
         const conversationNo = payload.data?.conversation_no ?? '-';
-        const key = conversationKey(deps.businessId, userId, conversationNo);
-        const wanted = settings.mode === 'all' || (settings.mode === 'handover' && (await hadHandover(tx, key)));
-        if (!wanted) {
-            await markInboundProcessed(tx, inbound);
-            return false;
-        }
         const fullName = userFullNameOf(payload);
         const completion = text(payload.data?.completion_type);
         const closingReason = closingReasonOf(payload);
-        const job: TranscriptBuildPayload = {
-            conversationKey: key,
-            userId,
-            userName: payload.user.user_name ?? userId,
-            conversationNo,
-            channel: channelOf(payload.user.device_platform ?? payload.user.device_platform_name),
-            inbound,
-            ...(fullName !== undefined ? { userFullName: fullName } : {}),
-            ...(completion !== undefined ? { completion } : {}),
-            ...(closingReason !== undefined ? { closingReason } : {})
-        };
-        await enqueue(tx, {
-            kind: TRANSCRIPT_BUILD_JOB,
-            orderingKey: `conversation:${key}`,
-            idempotencyKey: `transcript:${key}`,
-            payload: job
-        });
-        return true;
+        return queueTranscript(
+            tx,
+            {
+                conversationKey: conversationKey(deps.businessId, userId, conversationNo),
+                userId,
+                userName: payload.user.user_name ?? userId,
+                conversationNo,
+                channel: channelOf(payload.user.device_platform ?? payload.user.device_platform_name),
+                inbound,
+                ...(fullName !== undefined ? { userFullName: fullName } : {}),
+                ...(completion !== undefined ? { completion } : {}),
+                ...(closingReason !== undefined ? { closingReason } : {})
+            },
+            inbound
+        );
+    }
+
+    function onTractComplete(
+        tx: Queryable,
+        input: { userId: string; conversationNo: string },
+        inbound: { source: string; eventId: string }
+    ): Promise<boolean> {
+        return queueTranscript(
+            tx,
+            {
+                conversationKey: conversationKey(deps.businessId, input.userId, input.conversationNo),
+                userId: input.userId,
+                conversationNo: input.conversationNo,
+                // TRACT hooks name no channel: the one the conversation stored is used (see build).
+                channel: 'Other',
+                inbound,
+                completion: 'tract'
+            },
+            inbound
+        );
     }
 
     /** The bot part from Haptik; a permanent refusal leaves the Case with what the bridge has. */
     async function botHistory(job: TranscriptBuildPayload, ctx: OutboxJobContext): Promise<TranscriptEntry[]> {
+        const userName = job.userName ?? (await deps.userNames.nameOf(job.userId));
+        if (userName === undefined) {
+            ctx.logger.warn('no Haptik user name for the user; the transcript holds only what the bridge relayed');
+            return [];
+        }
         try {
             const entries = await deps.haptik.getChatHistory({
-                userName: job.userName,
+                userName,
                 conversationNo: job.conversationNo
             });
             return entries.map(historyEntry);
@@ -358,6 +416,7 @@ export function createTranscriptCaseService(deps: TranscriptCaseServiceDeps): Tr
 
     return {
         onConversationComplete,
+        onTractComplete,
         handlers: { [TRANSCRIPT_BUILD_JOB]: build, [TRANSCRIPT_FILE_JOB]: attach }
     };
 }

@@ -2,16 +2,28 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { serveOnLoopback } from '../loopback-server';
 import { formatHaptikTimestamp } from '../../../bridge/src/haptik/chat-history';
 import { hslToPlainText } from '../../../bridge/src/haptik/hsl';
+import { createTractTokenIssuerEmulator } from './tract-token-issuer';
+import type { TractIssuerOptions } from './tract-token-issuer';
 
 /**
  * A Haptik stand-in for tests and the demo: a real HTTP server answering the calls the bridge makes
- * (contract §3) with Haptik's documented shapes (haptik.md §A2.4, §A3), recording every call.
- * Auth as documented for all Haptik APIs: `client-id` + `Authorization: Bearer <token>`, else
- * 401 `{"error_message": "invalid authorization details"}`.
+ * (contract §3) with Haptik's documented shapes (haptik.md §A2.4, §A3, docs/external-chat-tool/*),
+ * recording every call the way Haptik sees it: every `message/send` it accepted is a message the user
+ * sees, a re-sent one included (Haptik documents `metadata` as unused and deduplicates nothing).
+ *
+ * Auth: the integration APIs take `client-id` + `Authorization: Bearer <Business Manager token>`. TRACT
+ * calls take the same when `tract` is not configured (HAPTIK_TRACT_* unset); with `tract`, they take only a
+ * token issued by the signed `/tract/management/token/issue/` (tract-token-issuer.ts). Otherwise 401
+ * `{"error_message": "invalid authorization details"}`.
+ *
+ * Thread control: each user's thread has the receivers `iva` (default, primary), `sac` (primary) and the
+ * bridge's ECT (`ectReceiver`); the IVA is active until the ECT gets the chat (applyFinalResponse with
+ * `callback_ops.tract_atc.receiver`, or giveToEct for the implicit handover of an incomplete conversation).
+ * Only the active receiver or a primary one may pass, and only to the default or a primary receiver.
  *
  * Out-of-process control under `/__emulator/` (no auth): `GET calls`, `GET messages?user_id=`,
  * `GET hooks`, `POST reset`, `POST fail-next {count, status, body?}`,
- * `POST chat-history {userName, conversationNo, entries}`.
+ * `POST chat-history {userName, conversationNo, entries}`, `POST final-response {user_id, final_response}`.
  */
 export interface HaptikEmulatorOptions {
     clientId: string;
@@ -19,6 +31,10 @@ export interface HaptikEmulatorOptions {
     businessId: number | string;
     port?: number;
     host?: string;
+    /** TRACT's signed token issue; unset, TRACT calls take the Business Manager token. */
+    tract?: TractIssuerOptions;
+    /** The receiver id TRACT knows the bridge by; default `ect_salesforce_bridge`. */
+    ectReceiver?: string;
 }
 
 export interface RecordedCall {
@@ -33,6 +49,8 @@ export interface RecordedCall {
     /** The status the emulator answered. */
     status: number;
     seq: number;
+    /** Held (holdSendAnswers): the caller's connection closed before the answer, so it cannot know the outcome. */
+    answerLost?: boolean;
 }
 
 export interface EmulatedMessage {
@@ -67,8 +85,36 @@ export interface HaptikEmulator {
     readonly calls: readonly RecordedCall[];
     /** TRACT hooks registered with `/tract/hooks/register/` (one per category/subcategory, the latest URL). */
     readonly hooks: readonly RegisteredHook[];
-    /** Messages the emulator accepted (2xx) for this user, in order, as the user sees them (one per message_id). */
+    /** The receiver id TRACT knows the bridge's ECT by. */
+    readonly ectReceiver: string;
+    /** Every message the emulator accepted (2xx) for this user, in order, as the user sees them: a resend twice. */
     messagesTo(userId: string): EmulatedMessage[];
+    /**
+     * From now on, `message/send` calls are accepted (the user sees them) but answered only at releaseSendAnswers():
+     * a send in flight. A caller that goes away meanwhile never learns the outcome (`answerLost`).
+     */
+    holdSendAnswers(): void;
+    /**
+     * Stops holding and answers the held sends whose caller is still there. Closes of callers that just died
+     * are let in first (they arrive as socket events), so a dead caller's send is marked `answerLost`.
+     */
+    releaseSendAnswers(): Promise<void>;
+    /** Posts a payload to the hook URL registered for category/subcategory, as TRACT does (unsigned). */
+    deliverHook(category: string, subcategory: string, payload: unknown): Promise<{ status: number; body: unknown }>;
+    /** The receiver that holds the user's thread (`iva` until the chat is handed over). */
+    activeReceiver(userId: string): string;
+    /** The implicit handover: the bot marked the conversation incomplete and the single ECT gets it. */
+    giveToEct(userId: string): void;
+    /** What Haptik does with a Code node's `final_response`: `callback_ops.tract_atc.receiver` takes the thread. */
+    applyFinalResponse(userId: string, finalResponse: unknown): boolean;
+    /** TRACT's user directory (`/tract/user/`). */
+    setUser(userId: string, user: { userName?: string; devicePlatform?: number }): void;
+    /** Haptik's clock runs this far ahead of the machine's (negative: behind); for the 150 s tolerance. */
+    setClockOffset(ms: number): void;
+    /** Every issued TRACT token stops working: the next TRACT call gets 401. */
+    revokeTractTokens(): void;
+    /** TRACT tokens issued so far. */
+    readonly tractTokensIssued: number;
     /** Accepted `/tract/events/send` bodies for this user. */
     eventsTo(userId: string): Array<{ category: string; subcategory: string; metadata: unknown }>;
     setChatHistory(userName: string, conversationNo: string | number, entries: readonly ChatHistoryScriptEntry[]): void;
@@ -86,6 +132,15 @@ interface Failure {
 }
 
 const AUTH_ERROR = { error_message: 'invalid authorization details' };
+/** Events an ECT may send (appendix.md): `allocated` and `user_timeout` are `message` events. */
+const ECT_EVENTS = new Set(['message/allocated', 'message/user_timeout', 'collection_state/complete']);
+const SENDERS = new Set(['ceu', 'iva', 'haptik', 'ect', 'aeu']);
+const TOKEN_ISSUE_PATH = '/tract/management/token/issue/';
+
+interface Held {
+    call: RecordedCall;
+    res: ServerResponse;
+}
 
 export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promise<HaptikEmulator> {
     const calls: RecordedCall[] = [];
@@ -94,6 +149,19 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
     const failures: Failure[] = [];
     const waiters = new Set<{ predicate: (call: RecordedCall) => boolean; resolve: (call: RecordedCall) => void }>();
     let seq = 0;
+    const issuer = options.tract === undefined ? undefined : createTractTokenIssuerEmulator(options.tract);
+    const ectReceiver = options.ectReceiver ?? 'ect_salesforce_bridge';
+    const receivers = [
+        { receiver: 'iva', name: 'Haptik IVA', is_default: true, is_primary: true },
+        { receiver: 'sac', name: 'Smart Agent Chat', is_default: false, is_primary: true },
+        { receiver: ectReceiver, name: 'External chat tool', is_default: false, is_primary: false }
+    ];
+    const active = new Map<string, string>();
+    const users = new Map<string, { userName?: string; devicePlatform?: number }>();
+    let holding = false;
+    const held: Held[] = [];
+    let clockOffsetMs = 0;
+    const haptikNow = (): Date => new Date(Date.now() + clockOffsetMs);
 
     const historyKey = (userName: string, conversationNo: string | number): string =>
         `${userName}\u0000${conversationNo}`;
@@ -113,21 +181,17 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
         port: 0,
         calls,
         hooks,
+        ectReceiver,
+        get tractTokensIssued() {
+            return issuer?.issued ?? 0;
+        },
         messagesTo(userId) {
-            // As the user sees them: a retry carries the same metadata.message_id and shows once (contract §3).
-            const seen = new Set<string>();
+            // Every accepted send is a message on the user's screen: Haptik does not deduplicate (contract §3).
             return calls
                 .filter(
                     (c) =>
                         c.path === '/tract/message/send/' && c.status < 300 && bodyField(c.body, 'user_id') === userId
                 )
-                .filter((c) => {
-                    const id = bodyField(bodyField(c.body, 'metadata'), 'message_id');
-                    if (typeof id !== 'string' && typeof id !== 'number') return true;
-                    if (seen.has(String(id))) return false;
-                    seen.add(String(id));
-                    return true;
-                })
                 .map((c) => {
                     const raw = bodyField(c.body, 'message_body');
                     const hsl = typeof raw === 'string' ? safeJson(raw) : raw;
@@ -150,6 +214,47 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
                     subcategory: textField(c.body, 'subcategory'),
                     metadata: bodyField(c.body, 'metadata')
                 }));
+        },
+        holdSendAnswers() {
+            holding = true;
+        },
+        async releaseSendAnswers() {
+            holding = false;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            for (const { res } of held.splice(0)) sendJson(res, 200, {});
+        },
+        async deliverHook(category, subcategory, payload) {
+            const hook = hooks.find((h) => h.category === category && h.subcategory === subcategory);
+            if (hook === undefined)
+                throw new Error(`Haptik emulator: no hook registered for ${category}/${subcategory}`);
+            const response = await fetch(hook.url, {
+                method: 'POST',
+                headers: { 'Content-Type': 'application/json' },
+                body: JSON.stringify(payload)
+            });
+            const text = await response.text();
+            return { status: response.status, body: safeJson(text) };
+        },
+        activeReceiver(userId) {
+            return active.get(userId) ?? 'iva';
+        },
+        giveToEct(userId) {
+            active.set(userId, ectReceiver);
+        },
+        applyFinalResponse(userId, finalResponse) {
+            const receiver = bodyField(bodyField(bodyField(finalResponse, 'callback_ops'), 'tract_atc'), 'receiver');
+            if (typeof receiver !== 'string' || !receivers.some((r) => r.receiver === receiver)) return false;
+            active.set(userId, receiver);
+            return true;
+        },
+        setUser(userId, user) {
+            users.set(userId, user);
+        },
+        setClockOffset(ms) {
+            clockOffsetMs = ms;
+        },
+        revokeTractTokens() {
+            issuer?.revokeAll();
         },
         setChatHistory(userName, conversationNo, entries) {
             histories.set(historyKey(userName, conversationNo), [...entries]);
@@ -180,6 +285,9 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
             hooks.length = 0;
             failures.length = 0;
             histories.clear();
+            active.clear();
+            holding = false;
+            for (const { res } of held.splice(0)) sendJson(res, 200, {});
         },
         close: () => Promise.resolve()
     };
@@ -188,10 +296,7 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
         const url = new URL(req.url ?? '/', 'http://emulator');
         const text = await readBody(req);
         const body = text === '' ? undefined : safeJson(text);
-        const send = (status: number, payload: unknown): void => {
-            res.writeHead(status, { 'Content-Type': 'application/json' });
-            res.end(JSON.stringify(payload));
-        };
+        const send = (status: number, payload: unknown): void => sendJson(res, status, payload);
 
         if (url.pathname.startsWith('/__emulator/')) {
             control(url, body, send);
@@ -203,20 +308,39 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
             if (typeof value === 'string') headers[name] = value;
             else if (Array.isArray(value)) headers[name] = value.join(', ');
         }
+        const callOf = (status: number): RecordedCall => ({
+            method: req.method ?? 'GET',
+            path: url.pathname,
+            query: Object.fromEntries(url.searchParams),
+            headers,
+            body,
+            status,
+            seq: (seq += 1)
+        });
         const answer = (status: number, payload: unknown): void => {
-            record({
-                method: req.method ?? 'GET',
-                path: url.pathname,
-                query: Object.fromEntries(url.searchParams),
-                headers,
-                body,
-                status,
-                seq: (seq += 1)
-            });
+            record(callOf(status));
             send(status, payload);
         };
 
-        if (headers['client-id'] !== options.clientId || headers.authorization !== `Bearer ${options.apiToken}`) {
+        if (url.pathname === TOKEN_ISSUE_PATH && req.method === 'POST') {
+            // Signed, not authenticated by a bearer (security.md); 404 where TRACT tokens are not set up.
+            if (issuer === undefined) return answer(404, { error: 'not found' });
+            const outcome = issuer.issue(text, headers, haptikNow());
+            const dated = (): void => {
+                record(callOf(outcome.status));
+                res.writeHead(outcome.status, { 'Content-Type': 'application/json', Date: haptikNow().toUTCString() });
+                res.end(JSON.stringify(outcome.body));
+            };
+            return dated();
+        }
+        const bearer = headers.authorization ?? '';
+        const tractCall = url.pathname.startsWith('/tract/');
+        const authorised =
+            headers['client-id'] === options.clientId &&
+            (tractCall && issuer !== undefined
+                ? bearer.startsWith('Bearer ') && issuer.accepts(bearer.slice('Bearer '.length), haptikNow())
+                : bearer === `Bearer ${options.apiToken}`);
+        if (!authorised) {
             answer(401, AUTH_ERROR);
             return;
         }
@@ -236,23 +360,99 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
                 if (typeof messageBody !== 'string' || !isHsl(safeJson(messageBody))) {
                     return answer(400, { error: 'message_body must be a serialised HSL JSON string' });
                 }
+                if (!SENDERS.has(textField(body, 'sender'))) return answer(400, { error: 'unknown sender' });
+                const metadata = bodyField(body, 'metadata');
+                if (
+                    metadata !== undefined &&
+                    (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+                ) {
+                    return answer(400, { error: 'metadata must be a dict' });
+                }
+                if (holding) {
+                    // Accepted now (the user sees it), answered later: a send in flight.
+                    const call = callOf(200);
+                    record(call);
+                    held.push({ call, res });
+                    res.on('close', () => {
+                        if (!res.writableFinished) call.answerLost = true;
+                    });
+                    return;
+                }
                 return answer(200, {});
             }
             case 'POST /tract/events/send': {
                 if (!wantsJson) return answer(400, { error: 'Content-Type must be application/json' });
                 const problem = missing(body, ['user_id', 'category', 'subcategory']);
-                return problem ? answer(400, { error: problem }) : answer(200, {});
+                if (problem) return answer(400, { error: problem });
+                const metadata = bodyField(body, 'metadata');
+                if (metadata !== undefined && typeof metadata !== 'string') {
+                    return answer(400, { error: 'metadata must be a string' });
+                }
+                const event = `${textField(body, 'category')}/${textField(body, 'subcategory')}`;
+                if (!ECT_EVENTS.has(event)) return answer(400, { error: `an external chat tool cannot send ${event}` });
+                return answer(200, {});
+            }
+            case 'POST /tract/thread_control/listeners/': {
+                if (!wantsJson) return answer(400, { error: 'Content-Type must be application/json' });
+                const problem = missing(body, ['user_id']);
+                if (problem) return answer(400, { error: problem });
+                const current = emulator.activeReceiver(textField(body, 'user_id'));
+                return answer(200, { listeners: receivers.map((r) => ({ ...r, active: r.receiver === current })) });
+            }
+            case 'POST /tract/user/': {
+                if (!wantsJson) return answer(400, { error: 'Content-Type must be application/json' });
+                const problem = missing(body, ['user_id']);
+                if (problem) return answer(400, { error: problem });
+                const userId = textField(body, 'user_id');
+                const user = users.get(userId);
+                if (user === undefined) return answer(404, { error: 'user not found' });
+                return answer(200, {
+                    user_id: userId,
+                    ...(user.userName === undefined ? {} : { user_name: user.userName }),
+                    ...(user.devicePlatform === undefined ? {} : { device_platform: String(user.devicePlatform) }),
+                    details_available: []
+                });
             }
             case 'POST /tract/thread_control/request': {
                 if (!wantsJson) return answer(400, { error: 'Content-Type must be application/json' });
                 const problem = missing(body, ['user_id', 'type', 'requester', 'receiver']);
                 if (problem) return answer(400, { error: problem });
                 const type = bodyField(body, 'type');
-                if (type === 'pass' || type === 'request') return answer(200, { success: true, reason: '' });
-                if (type === 'take') {
-                    return answer(200, { success: false, reason: 'only primary receivers may take thread control' });
+                const userId = textField(body, 'user_id');
+                const requester = receivers.find((r) => r.receiver === textField(body, 'requester'));
+                const receiver = receivers.find((r) => r.receiver === textField(body, 'receiver'));
+                if (type === 'request') {
+                    return answer(200, { success: false, reason: 'requesting thread control is not supported' });
                 }
-                return answer(400, { error: 'type must be request, pass or take' });
+                if (type !== 'pass' && type !== 'take')
+                    return answer(400, { error: 'type must be request, pass or take' });
+                if (requester === undefined || receiver === undefined) {
+                    return answer(200, { success: false, reason: 'unknown requester or receiver' });
+                }
+                if (type === 'take') {
+                    if (!requester.is_primary) {
+                        return answer(200, {
+                            success: false,
+                            reason: 'only primary receivers may take thread control'
+                        });
+                    }
+                    active.set(userId, requester.receiver);
+                    return answer(200, { success: true, reason: '' });
+                }
+                if (emulator.activeReceiver(userId) !== requester.receiver && !requester.is_primary) {
+                    return answer(200, {
+                        success: false,
+                        reason: 'only the active or a primary receiver may pass thread control'
+                    });
+                }
+                if (!receiver.is_default && !receiver.is_primary) {
+                    return answer(200, {
+                        success: false,
+                        reason: 'thread control can only be passed to the default or a primary receiver'
+                    });
+                }
+                active.set(userId, receiver.receiver);
+                return answer(200, { success: true, reason: '' });
             }
             case 'POST /tract/hooks/register/': {
                 if (!wantsJson) return answer(400, { error: 'Content-Type must be application/json' });
@@ -325,6 +525,10 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
                 emulator.failNext(count, status, bodyField(body, 'body'));
                 return send(200, { ok: true });
             }
+            case 'final-response':
+                return send(200, {
+                    applied: emulator.applyFinalResponse(textField(body, 'user_id'), bodyField(body, 'final_response'))
+                });
             case 'chat-history': {
                 const entries = bodyField(body, 'entries');
                 emulator.setChatHistory(
@@ -348,6 +552,12 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
         options
     );
     return Object.assign(emulator, { url: server.url, port: server.port, close: () => server.close() });
+}
+
+function sendJson(res: ServerResponse, status: number, payload: unknown): void {
+    if (res.writableEnded || res.destroyed) return;
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(payload));
 }
 
 function defaultErrorBody(status: number): unknown {

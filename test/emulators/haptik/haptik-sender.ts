@@ -1,10 +1,13 @@
 import { textHsl } from '../../../bridge/src/haptik/hsl';
 import { SIGNATURE_HEADERS, signHaptikBody } from '../../../bridge/src/http/signature';
 import type { HaptikSignatureAlgorithm } from '../../../bridge/src/http/signature';
+import type { HaptikEmulator } from './haptik-emulator';
 
 /**
  * Haptik's side of the inbound routes: factories for the payloads Haptik documents (haptik.md §A3-§A5)
- * and a sender that posts them to a bridge signed the way Haptik signs (HMAC of the raw body).
+ * and a sender that posts them to a bridge the way Haptik authenticates them: the Bot API webhook and
+ * integration nodes with a secret signed (HMAC of the raw body), TRACT hooks unsigned, to the registered
+ * hook URL that carries `?key=<HAPTIK_HOOK_TOKEN>`.
  */
 
 export const HAPTIK_ROUTE_PATHS = {
@@ -159,7 +162,12 @@ export function integrationRequest(
 }
 
 export interface SendOptions {
-    secret: string;
+    /** HAPTIK_WEBHOOK_SECRET: signs the body (`auth: 'signature'`). */
+    secret?: string;
+    /** HAPTIK_HOOK_TOKEN: goes into the URL as `?key=` (`auth: 'key'`). */
+    hookToken?: string;
+    /** How the request is authenticated; default: signed when there is a secret, else the key. */
+    auth?: 'signature' | 'key' | 'none';
     /** Default sha1 (what Haptik documents). */
     algorithm?: HaptikSignatureAlgorithm;
     /** Replaces the computed signature header value (for tests of bad signatures); null sends none. */
@@ -175,7 +183,7 @@ export interface SendResult {
     headers: Headers;
 }
 
-/** Posts a payload (an object, or a raw string sent byte for byte) to `bridgeUrl + path`, signed. */
+/** Posts a payload (an object, or a raw string sent byte for byte) to `bridgeUrl + path`, signed or keyed. */
 export async function sendToBridge(
     bridgeUrl: string,
     path: string,
@@ -184,11 +192,17 @@ export async function sendToBridge(
 ): Promise<SendResult> {
     const raw = typeof payload === 'string' ? payload : JSON.stringify(payload);
     const algorithm = options.algorithm ?? 'sha1';
+    const auth = options.auth ?? (options.secret !== undefined ? 'signature' : 'key');
     const headers: Record<string, string> = { 'Content-Type': 'application/json', ...options.headers };
-    const signature =
-        options.signature === undefined ? signHaptikBody(options.secret, raw, algorithm) : options.signature;
-    if (signature !== null) headers[SIGNATURE_HEADERS[algorithm]] = signature;
-    const response = await fetch(`${bridgeUrl}${path}`, { method: options.method ?? 'POST', headers, body: raw });
+    let url = `${bridgeUrl}${path}`;
+    if (auth === 'signature') {
+        const signature =
+            options.signature === undefined ? signHaptikBody(options.secret ?? '', raw, algorithm) : options.signature;
+        if (signature !== null) headers[SIGNATURE_HEADERS[algorithm]] = signature;
+    } else if (auth === 'key') {
+        url += `${url.includes('?') ? '&' : '?'}key=${encodeURIComponent(options.hookToken ?? '')}`;
+    }
+    const response = await fetch(url, { method: options.method ?? 'POST', headers, body: raw });
     const text = await response.text();
     let body: unknown = text;
     try {
@@ -199,22 +213,50 @@ export async function sendToBridge(
     return { status: response.status, body, headers: response.headers };
 }
 
-/** A sender bound to one bridge and secret, with one method per contract route. */
-export function createHaptikSender(bridgeUrl: string, defaults: SendOptions) {
+/**
+ * A sender bound to one bridge and its secrets, with one method per contract route: TRACT hooks keyed
+ * (Haptik does not sign them), the others signed when there is a secret. Bound to the Haptik emulator, it
+ * also moves thread control as Haptik would: an incomplete conversation goes to the ECT, and the handover
+ * route's answer, passed on by a Code node, is applied (`callback_ops.tract_atc.receiver`).
+ */
+export function createHaptikSender(bridgeUrl: string, defaults: SendOptions, haptik?: HaptikEmulator) {
     const send = (path: string, payload: unknown, options: Partial<SendOptions> = {}): Promise<SendResult> =>
         sendToBridge(bridgeUrl, path, payload, { ...defaults, ...options });
+    const hook = (path: string, payload: unknown, options?: Partial<SendOptions>): Promise<SendResult> =>
+        send(path, payload, { ...(defaults.hookToken !== undefined ? { auth: 'key' as const } : {}), ...options });
+    const userOf = (payload: unknown): string | undefined => {
+        const record = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : {};
+        const user = record['user'];
+        const id =
+            typeof user === 'object' && user !== null
+                ? (user as Record<string, unknown>)['user_id']
+                : record['user_id'];
+        return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+    };
     return {
         send,
         webhook: (payload: unknown, options?: Partial<SendOptions>) =>
             send(HAPTIK_ROUTE_PATHS.webhook, payload, options),
         tractMessage: (payload: unknown, options?: Partial<SendOptions>) =>
-            send(HAPTIK_ROUTE_PATHS.tractMessage, payload, options),
-        tractEvent: (payload: unknown, options?: Partial<SendOptions>) =>
-            send(HAPTIK_ROUTE_PATHS.tractEvent, payload, options),
+            hook(HAPTIK_ROUTE_PATHS.tractMessage, payload, options),
+        tractEvent: (payload: unknown, options?: Partial<SendOptions>) => {
+            const userId = userOf(payload);
+            const record = payload as Record<string, unknown>;
+            if (haptik !== undefined && userId !== undefined && record['subcategory'] === 'incomplete') {
+                haptik.giveToEct(userId);
+            }
+            return hook(HAPTIK_ROUTE_PATHS.tractEvent, payload, options);
+        },
         customer: (payload: unknown, options?: Partial<SendOptions>) =>
             send(HAPTIK_ROUTE_PATHS.customer, payload, options),
-        handover: (payload: unknown, options?: Partial<SendOptions>) =>
-            send(HAPTIK_ROUTE_PATHS.handover, payload, options),
+        handover: async (payload: unknown, options?: Partial<SendOptions>) => {
+            const result = await send(HAPTIK_ROUTE_PATHS.handover, payload, options);
+            const userId = userOf(payload);
+            if (haptik !== undefined && userId !== undefined && result.status === 200) {
+                haptik.applyFinalResponse(userId, result.body);
+            }
+            return result;
+        },
         caseEvent: (template: string, payload: unknown, options?: Partial<SendOptions>) =>
             send(HAPTIK_ROUTE_PATHS.caseEvent(template), payload, options)
     };
