@@ -132,6 +132,9 @@ async function serveWorld(options: { haptikUrl: string }): Promise<void> {
                 ? world.chat.stats.activeStreams
                 : world.liveAgent.conversations().filter((x) => x.status !== 'Ended').length,
         caseKeys: ({ field }: { field: string }) => world.salesforce.records('Case').map((r) => String(r[field])),
+        caseCount: () => world.salesforce.records('Case').length,
+        hasCase: ({ field, key }: { field: string; key: string }) =>
+            world.salesforce.records('Case').some((r) => r[field] === key),
         caseFieldLengths: ({ field }: { field: string }) =>
             world.salesforce.records('Case').map((r) => {
                 const v = r[field];
@@ -186,7 +189,14 @@ async function serveHaptik(): Promise<void> {
         }: {
             items: Array<[string, number, Array<{ text: string; sender: string; message_id: number; at: string }>]>;
         }) => {
-            for (const [userName, no, entries] of items) haptik.setChatHistory(userName, no, entries);
+            // Dates cross IPC as ISO strings; the emulator formats a Date the way Haptik does.
+            for (const [userName, no, entries] of items) {
+                haptik.setChatHistory(
+                    userName,
+                    no,
+                    entries.map((e) => ({ ...e, at: new Date(e.at) }))
+                );
+            }
         },
         reset: () => {
             haptik.reset();
