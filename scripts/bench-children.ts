@@ -219,6 +219,8 @@ export async function startBridges(
     for (let i = 0; i < count; i += 1) {
         const name = count === 1 ? 'bridge' : `bridge-${i}`;
         const execArgv = [
+            // Memory per handover is measured after a full collection (bench-process-stats' askStats with gc).
+            '--expose-gc',
             ...bench.bridgeNodeArgs,
             ...(profileDir === undefined
                 ? []

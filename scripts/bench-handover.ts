@@ -44,7 +44,7 @@ import {
 } from './bench-children';
 import type { Child } from './bench-children';
 import { epochNow, fmtMs, httpPost, httpRequest, monotonicUs, openLoop, p, sleep } from './bench-load';
-import { ProcessMonitor, askStats, formatPhase, formatPhaseMatrix, invalidity, procTimes } from './bench-process-stats';
+import { ProcessMonitor, askStats, formatPhase, formatPhaseMatrix, invalidity } from './bench-process-stats';
 import type { PhaseStats } from './bench-process-stats';
 import type { BridgeProcessOptions } from './bridge-process';
 import { signHaptikBody, SIGNATURE_HEADERS } from '../bridge/src/http/signature';
@@ -186,13 +186,9 @@ async function main(): Promise<void> {
             phases.push(await monitor.stop());
             return result;
         };
-        const bridgeMemory = (): { rssKb: number } => ({
-            rssKb: bridges.reduce((sum, b) => sum + (procTimes(b.child.pid!)?.rssKb ?? 0), 0)
-        });
-
         await sleep(1000);
-        /** The bridges' RSS before the first handover opens (taken then: PGlite's start-up memory settles first). */
-        let startMemory: { rssKb: number } | undefined;
+        /** The bridges' memory before the first handover opens (after a full GC: PGlite's start-up garbage goes). */
+        let startMemory: Memory | undefined;
         log(
             `Date: ${new Date().toISOString()}; ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'cpu'}), node ${process.version}; load average at start ${os
                 .loadavg()
@@ -204,7 +200,7 @@ async function main(): Promise<void> {
 
         /** Opens `count` handovers (users `${prefix}-i`) and lets agents accept them; returns chat id → user id. */
         const openHandovers = async (prefix: string, count: number): Promise<Map<string, string>> => {
-            startMemory ??= bridgeMemory();
+            startMemory ??= await collectedMemory(bridges);
             const before = await hp.call<number>('count', { path: '/tract/events/send' });
             await inBatches(count, OPEN_CONCURRENCY, async (i) => {
                 const status = await signedPost(
@@ -402,7 +398,7 @@ async function main(): Promise<void> {
             await phase(`idle, ${ACTIVE} handovers`, () => sleep(IDLE_SECONDS * 1000));
             const idleRow = phases.at(-1)!.rows.filter((r) => r.role === 'bridge');
             log(
-                `idle with ${ACTIVE} open handovers: bridge CPU ${idleRow.map((r) => `${r.cpuPercent.toFixed(1)} %`).join(' + ')} of one core; RSS ${(bridgeMemory().rssKb / 1024).toFixed(0)} MB (${((startMemory?.rssKb ?? 0) / 1024).toFixed(0)} MB before the first handover)`,
+                `idle with ${ACTIVE} open handovers: bridge CPU ${idleRow.map((r) => `${r.cpuPercent.toFixed(1)} %`).join(' + ')} of one core; RSS ${((await collectedMemory(bridges)).rssKb / 1024).toFixed(0)} MB (${((startMemory?.rssKb ?? 0) / 1024).toFixed(0)} MB before the first handover)`,
                 ''
             );
         }
@@ -411,8 +407,8 @@ async function main(): Promise<void> {
             // ---- many idle handovers in one process: memory and idle CPU
             const more = Math.max(0, IDLE - openUsers.size);
             progress(`opening ${more} more handovers for the idle measurement`);
-            const before = bridgeMemory();
-            const heapBefore = await heapUsed(bridges);
+            const before = await collectedMemory(bridges);
+            startMemory ??= before;
             const started = performance.now();
             await phase(`open ${more} more`, () => openHandovers('idle', more));
             log(
@@ -422,16 +418,15 @@ async function main(): Promise<void> {
             const fromUs = monotonicUs();
             await phase(`idle, ${IDLE} handovers`, () => sleep(IDLE_SECONDS * 1000));
             profileWindow ??= { fromUs, toUs: monotonicUs(), phase: `idle with ${IDLE} handovers` };
-            const after = bridgeMemory();
-            const heapAfter = await heapUsed(bridges);
+            const after = await collectedMemory(bridges);
             const cpu = phases
                 .at(-1)!
                 .rows.filter((r) => r.role === 'bridge')
                 .reduce((sum, r) => sum + r.cpuPercent, 0);
-            const rssAtStart = startMemory?.rssKb ?? 0;
+            const rssAtStart = startMemory?.rssKb ?? before.rssKb;
             const rssPer = (after.rssKb - rssAtStart) / IDLE;
             const rssMore = more > 0 ? (after.rssKb - before.rssKb) / more : Number.NaN;
-            const heapPer = more > 0 ? (heapAfter - heapBefore) / 1024 / more : Number.NaN;
+            const heapPer = more > 0 ? (after.heapKb - before.heapKb) / more : Number.NaN;
             log(
                 `idle with ${IDLE} open handovers: bridge RSS ${(after.rssKb / 1024).toFixed(0)} MB (${(rssAtStart / 1024).toFixed(0)} MB before the first handover) = ${rssPer.toFixed(1)} KB per handover; the last ${more} opened added ${rssMore.toFixed(1)} KB RSS and ${heapPer.toFixed(1)} KB of JavaScript heap each; CPU ${cpu.toFixed(1)} % of one core`,
                 ''
@@ -484,9 +479,21 @@ async function main(): Promise<void> {
     }
 }
 
-async function heapUsed(bridges: readonly Child[]): Promise<number> {
+interface Memory {
+    rssKb: number;
+    heapKb: number;
+}
+
+/** The bridges' RSS and JavaScript heap in use, summed, each taken after a full garbage collection. */
+async function collectedMemory(bridges: readonly Child[]): Promise<Memory> {
+    await Promise.all(bridges.map((b) => askStats(b.child, 30_000, true)));
+    // V8 hands freed pages back to the system a little after the collection.
+    await sleep(1000);
     const stats = await Promise.all(bridges.map((b) => askStats(b.child)));
-    return stats.reduce((sum, s) => sum + (s?.heapUsed ?? 0), 0);
+    return {
+        rssKb: stats.reduce((sum, s) => sum + (s?.rss ?? 0), 0) / 1024,
+        heapKb: stats.reduce((sum, s) => sum + (s?.heapUsed ?? 0), 0) / 1024
+    };
 }
 
 /** Waits for `expected` of the texts in `due` to reach Haptik; latencies (receipt − due) and the last receipt. */

@@ -42,7 +42,10 @@ export function serveBenchStats(): void {
     if (process.send === undefined) return;
     process.on('message', (message: unknown) => {
         if (typeof message === 'object' && message !== null && 'benchStats' in message) {
-            process.send?.({ benchStats: (message as { benchStats: number }).benchStats, stats: nodeSelfStats() });
+            const { benchStats, gc } = message as { benchStats: number; gc?: boolean };
+            // With --expose-gc, a memory measurement can start from a collected heap (start-up garbage freed).
+            if (gc === true) (globalThis as { gc?: () => void }).gc?.();
+            process.send?.({ benchStats, stats: nodeSelfStats() });
         }
     });
     // A benchmark that dies must not leave its children running.
@@ -51,8 +54,11 @@ export function serveBenchStats(): void {
 
 let askSeq = 0;
 
-/** Asks a child for its NodeSelfStats; undefined when it does not answer within `timeoutMs` (busy or gone). */
-export function askStats(child: ChildProcess, timeoutMs = 5000): Promise<NodeSelfStats | undefined> {
+/**
+ * Asks a child for its NodeSelfStats, after a full garbage collection with `gc` (if the child runs with
+ * --expose-gc); undefined when it does not answer within `timeoutMs` (busy or gone).
+ */
+export function askStats(child: ChildProcess, timeoutMs = 5000, gc = false): Promise<NodeSelfStats | undefined> {
     if (!child.connected) return Promise.resolve(undefined);
     const id = (askSeq += 1);
     return new Promise((resolve) => {
@@ -71,7 +77,7 @@ export function askStats(child: ChildProcess, timeoutMs = 5000): Promise<NodeSel
         };
         const timer = setTimeout(() => done(undefined), timeoutMs);
         child.on('message', listener);
-        child.send({ benchStats: id }, (error) => {
+        child.send({ benchStats: id, ...(gc ? { gc } : {}) }, (error) => {
             if (error) done(undefined);
         });
     });
@@ -301,11 +307,18 @@ export class ProcessMonitor {
     }
 }
 
-/** Why a phase says nothing certain about the bridge: saturated generator or emulators (empty: valid). */
+/**
+ * Why a phase says nothing certain about the bridge: a saturated generator or emulator (empty: valid). ELU counts
+ * wall time, so a loop can also read busy while it waits for a CPU on an oversubscribed machine: a CPU share far
+ * below the ELU says so.
+ */
 export function invalidity(stats: PhaseStats): string[] {
     return stats.rows
         .filter((r) => (r.role === 'generator' || r.role === 'emulator') && (r.elu ?? 0) > SATURATED_ELU)
-        .map((r) => `${r.name} event loop at ${r.elu!.toFixed(2)} (> ${SATURATED_ELU})`);
+        .map((r) => {
+            const starved = r.cpuPercent / 100 < r.elu! * 0.6;
+            return `${r.name} event loop at ${r.elu!.toFixed(2)} (> ${SATURATED_ELU}) with ${pct(r.cpuPercent)} CPU${starved ? ': mostly waiting for a CPU (machine oversubscribed)' : ': busy with its own work'}`;
+        });
 }
 
 const pct = (value: number): string => (Number.isFinite(value) ? `${value.toFixed(0)} %` : 'n/a');
@@ -334,6 +347,14 @@ export function formatPhase(stats: PhaseStats): string[] {
             ''
         );
     }
+    for (const r of stats.rows) {
+        if (r.role === 'bridge' && (r.elu ?? 0) > SATURATED_ELU && r.cpuPercent / 100 < r.elu! * 0.6) {
+            lines.push(
+                `${r.name}: event loop busy ${r.elu!.toFixed(2)} on ${pct(r.cpuPercent)} CPU: much of that time it waited for a CPU (or in blocking calls), not computing.`,
+                ''
+            );
+        }
+    }
     const reasons = invalidity(stats);
     if (reasons.length > 0) {
         lines.push(`**Not valid for judging the bridge:** ${reasons.join('; ')}.`, '');
@@ -357,7 +378,8 @@ export function formatPhaseMatrix(phases: readonly PhaseStats[]): string[] {
         ...names.map((name) => `| ${name} | ${phases.map((s) => cell(s, name)).join(' | ')} |`),
         `| whole machine (not ours) | ${phases.map((s) => `${pct(s.machineCpuPercent)} (${pct(s.otherCpuPercent)})`).join(' | ')} |`,
         `| phase length | ${phases.map((s) => `${s.seconds.toFixed(1)} s`).join(' | ')} |`,
-        `| valid for judging the bridge | ${phases.map((s) => (invalidity(s).length === 0 ? 'yes' : `**no**: ${invalidity(s).join('; ')}`)).join(' | ')} |`,
+        `| generator and emulators keep up (ELU ≤ ${SATURATED_ELU}) | ${phases.map((s) => (invalidity(s).length === 0 ? 'yes' : `**no**: ${invalidity(s).join('; ')}`)).join(' | ')} |`,
+        `| machine saturated (≥ 95 % of all cores busy) | ${phases.map((s) => (s.machineCpuPercent >= s.cores * 95 ? '**yes**' : 'no')).join(' | ')} |`,
         ''
     ];
 }

@@ -101,7 +101,11 @@ describe('process stats', () => {
                 { name: 'bridge', role: 'bridge', cpuPercent: 99, elu: 0.99 }
             ]
         };
-        expect(invalidity(stats)).toEqual(['chat emulator event loop at 0.93 (> 0.8)']);
+        expect(invalidity(stats)).toEqual([
+            'chat emulator event loop at 0.93 (> 0.8) with 90 % CPU: busy with its own work'
+        ]);
+        const starved = { ...stats, rows: [{ ...stats.rows[1]!, cpuPercent: 30 }] };
+        expect(invalidity(starved)[0]).toMatch(/with 30 % CPU: mostly waiting for a CPU/);
         expect(invalidity({ ...stats, rows: [stats.rows[0]!, stats.rows[2]!] })).toEqual([]);
     });
 });
