@@ -11,6 +11,8 @@ import { loadConfig } from '../bridge/src/config/env';
 import { parseSettings } from '../bridge/src/config/mapping-file';
 import { createLogger } from '../bridge/src/observability/logger';
 import { createMetrics } from '../bridge/src/observability/metrics';
+import pino from 'pino';
+import { serveBenchStats } from './bench-process-stats';
 
 export interface BridgeProcessOptions {
     env: Record<string, string>;
@@ -22,6 +24,8 @@ export interface BridgeProcessOptions {
     /** Chat stream heartbeat lease and tick (multi-instance tests shorten them). */
     streams?: BridgeOptions['streams'];
     logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+    /** Where log lines go (default stdout); a benchmark sends the production logger's lines to /dev/null. */
+    logFile?: string;
 }
 
 async function main(): Promise<void> {
@@ -30,7 +34,12 @@ async function main(): Promise<void> {
     const bridge = await startBridge({
         config,
         settings: parseSettings(options.mapping ?? {}),
-        logger: createLogger({ level: options.logLevel ?? 'silent' }),
+        logger: createLogger({
+            level: options.logLevel ?? 'silent',
+            ...(options.logFile === undefined
+                ? {}
+                : { destination: pino.destination({ dest: options.logFile, sync: false }) })
+        }),
         metrics: createMetrics(),
         host: '127.0.0.1',
         ...(options.databaseSchema === undefined ? {} : { databaseSchema: options.databaseSchema }),
@@ -39,6 +48,8 @@ async function main(): Promise<void> {
         ...(options.legacyChatTuning === undefined ? {} : { legacyChat: options.legacyChatTuning }),
         ...(options.streams === undefined ? {} : { streams: options.streams })
     });
+    // A benchmark forks this process with an IPC channel and asks it for its event-loop utilisation.
+    serveBenchStats();
     process.stdout.write(`READY ${bridge.url}\n`);
     process.once('SIGTERM', () => {
         void bridge.stop().then(() => process.exit(0));
