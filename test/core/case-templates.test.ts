@@ -2,6 +2,7 @@ import {
     BASE_CASE_TEMPLATE,
     buildEventCase,
     channelOf,
+    DEFAULT_CASE_ORIGIN,
     DEFAULT_CASE_TEMPLATES,
     eventCaseKey,
     renderCaseText,
@@ -195,7 +196,7 @@ describe('buildEventCase', () => {
     it('builds a file template named like an Object.prototype member from the base template', () => {
         const mapped = parseSettings({ cases: { templates: { toString: { priority: 'High' } } } });
         const template = mapped.cases.templates['toString']!;
-        expect(template).toMatchObject({ priority: 'High', subject: BASE_CASE_TEMPLATE.subject, origin: 'Chatbot' });
+        expect(template).toMatchObject({ priority: 'High', subject: BASE_CASE_TEMPLATE.subject, origin: DEFAULT_CASE_ORIGIN });
         const built = buildEventCase('toString', template, request(), { businessId: '343' });
         expect(built.fields['Subject']).toBe('Request from Asha Rao via chat');
     });

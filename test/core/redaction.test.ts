@@ -85,6 +85,12 @@ describe('default redaction rules', () => {
         expect(redacted.endsWith(`1 [redacted card]`)).toBe(true);
     });
 
+    it('redacts each card of a run whose groups stand more than three characters apart', () => {
+        expect(redact('4111111111111111     5500 0000 0000 0004 and 12345')).toBe(
+            '[redacted card]     [redacted card] and 12345'
+        );
+    });
+
     it('redacts several kinds in one text', () => {
         expect(redact('card 4111111111111111, OTP 1234, PAN ABCDE1234F')).toBe(
             'card [redacted card], OTP [redacted otp], PAN [redacted pan]'

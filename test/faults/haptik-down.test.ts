@@ -22,7 +22,7 @@ describe('fault: Haptik down during live chats', () => {
         proxy = await startFaultProxy();
         sandbox = await startHandoverSandbox({
             chatApi: 'enhanced',
-            env: { HAPTIK_BASE_URL: proxy.url },
+            env: { HAPTIK_BASE_URL: proxy.url, HAPTIK_TRACT_URL: proxy.url },
             outbox: { pollIntervalMs: 50, backoff: { baseMs: 50, maxMs: 400 }, maxAttempts: 50, leaseMs: 2000 },
             chatTuning: FAST_CHAT
         });

@@ -24,11 +24,13 @@ export interface RedactionRule {
 /**
  * Card numbers: a run of at least 13 digits, grouped or not (up to three spaces, dots or dashes between
  * digits), that holds a Luhn-valid card (see cardSpan): from the card to the end of the run is replaced,
- * so a CVV or an expiry written next to the card goes with it.
+ * so a CVV or an expiry written next to the card goes with it. The pattern takes digits and separators in
+ * one character class (a greedy loop V8 runs without a backtracking stack, so megabytes of digits cannot
+ * overflow it); the luhn check then splits the match where more than three separators stand together.
  */
 const CARD: RedactionRule = {
     name: 'card',
-    pattern: String.raw`(?<!\d)\d(?:[ \t\u00a0.\-]{0,3}\d){12,}(?!\d)`,
+    pattern: String.raw`(?<!\d)\d[\d \t\u00a0.\-]*(?<=\d)`,
     replacement: '[redacted card]',
     check: 'luhn'
 };
@@ -116,25 +118,47 @@ function applyRule(text: string, rule: RedactionRule, regex: RegExp): string {
         const span = match.indices?.groups?.['secret'] ?? match.indices?.[0];
         if (span === undefined) continue;
         const [start, end] = span;
-        const checked: [number, number] | undefined =
-            rule.check === undefined ? [0, end - start] : checkedSpan(text.slice(start, end), rule.check);
-        if (checked === undefined) continue;
-        out += text.slice(from, start + checked[0]) + rule.replacement;
-        from = start + checked[1];
+        const checked =
+            rule.check === undefined ? [[0, end - start]] : checkedSpans(text.slice(start, end), rule.check);
+        for (const [spanStart, spanEnd] of checked) {
+            out += text.slice(from, start + spanStart) + rule.replacement;
+            from = start + spanEnd;
+        }
     }
     return out + text.slice(from);
 }
 
-/** The part of a match to replace (offsets within it), or undefined when its checksum fails. */
-function checkedSpan(value: string, check: RedactionCheck): [number, number] | undefined {
+/** The parts of a match to replace (offsets within it, in order); none when the checksum fails. */
+function checkedSpans(value: string, check: RedactionCheck): ReadonlyArray<readonly [number, number]> {
     switch (check) {
         case 'luhn':
-            return cardSpan(value);
+            return digitGroups(value).flatMap(([groupStart, groupEnd]) => {
+                const span = cardSpan(value.slice(groupStart, groupEnd));
+                return span === undefined ? [] : [[groupStart + span[0], groupStart + span[1]] as const];
+            });
         case 'verhoeff': {
             const digits = value.replace(/\D/g, '');
-            return digits.length === 12 && verhoeffValid(digits) ? [0, value.length] : undefined;
+            return digits.length === 12 && verhoeffValid(digits) ? [[0, value.length]] : [];
         }
     }
+}
+
+/** The runs of a value whose digits stand at most three characters apart, as [start, end) offsets. */
+function digitGroups(value: string): Array<[number, number]> {
+    const groups: Array<[number, number]> = [];
+    let start = -1;
+    let lastDigit = -1;
+    for (let i = 0; i < value.length; i++) {
+        if (!isDigit(value.charCodeAt(i))) continue;
+        if (start === -1) start = i;
+        else if (i - lastDigit > 4) {
+            groups.push([start, lastDigit + 1]);
+            start = i;
+        }
+        lastDigit = i;
+    }
+    if (start !== -1) groups.push([start, lastDigit + 1]);
+    return groups;
 }
 
 /**
