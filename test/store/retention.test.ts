@@ -113,6 +113,14 @@ describe.each(databaseTargets())('retention on $name', (target) => {
             [OLD]
         );
 
+        // User names: one whose conversations are all gone (deleted), one still in a conversation, one recent.
+        await db.query(
+            `INSERT INTO haptik_users (business_id, user_id, user_name, updated_at) VALUES
+               ('343', '343:gone:1', 'asha', $1::timestamptz), ('343', '343:live:1', 'ravi', $1::timestamptz),
+               ('343', 'new-user', 'mira', $2::timestamptz)`,
+            [OLD, RECENT]
+        );
+
         const deleted = await pruneExpired(db, POLICY, NOW);
 
         expect(deleted).toEqual({
@@ -122,8 +130,10 @@ describe.each(databaseTargets())('retention on $name', (target) => {
             idempotency_keys: 1,
             handover_sessions: 1,
             conversations: 1,
+            haptik_users: 1,
             bridge_instances: 1
         });
+        expect(await ids(`SELECT user_id AS id FROM haptik_users`)).toEqual(['343:live:1', 'new-user']);
         expect(await ids(`SELECT key AS id FROM conversations`)).toEqual(
             ['343:building:1', '343:live:1', '343:recent:1'].sort()
         );

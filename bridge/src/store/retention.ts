@@ -8,7 +8,7 @@ import type { Queryable } from './db';
  * for long.
  */
 export interface RetentionPolicy {
-    /** Inbound events, message log, idempotency keys, finished handovers and idle conversations. */
+    /** Inbound events, message log, idempotency keys, finished handovers, idle conversations and user names. */
     keepMs: number;
     /** Finished (done) outbox jobs. */
     doneJobsMs: number;
@@ -25,6 +25,7 @@ export const RETENTION_TABLES = [
     'idempotency_keys',
     'handover_sessions',
     'conversations',
+    'haptik_users',
     'bridge_instances'
 ] as const;
 export type RetentionTable = (typeof RETENTION_TABLES)[number];
@@ -75,6 +76,13 @@ const STATEMENTS: Record<RetentionTable, { table: string; where: string }> = {
             AND NOT EXISTS (SELECT 1 FROM handover_sessions h WHERE h.conversation_key = t.key)
             AND NOT EXISTS (SELECT 1 FROM message_log m WHERE m.conversation_key = t.key)
             AND NOT ${conversationInUse('t.key')}`
+    },
+    // A user's Haptik name (for get_chat_history) goes with the last of the user's conversations.
+    haptik_users: {
+        table: 'haptik_users',
+        where: `updated_at < $1::timestamptz
+            AND NOT EXISTS (SELECT 1 FROM conversations c
+                            WHERE c.business_id = t.business_id AND c.user_id = t.user_id)`
     },
     // Its streams were taken over already (an expired heartbeat counts as dead); the row only takes room.
     bridge_instances: { table: 'bridge_instances', where: `expires_at < $1::timestamptz` }
