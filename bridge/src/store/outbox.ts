@@ -17,7 +17,9 @@ import { asDate, asOptionalDate, jsonParam, storableJsonParam, timeParam } from 
  * - Outcome writes are fenced by the attempt number, so a worker whose lease was taken over cannot
  *   overwrite the newer attempt's outcome.
  * - After the enqueuing transaction commits, call the worker's `notify()` so the job starts now
- *   rather than at the next poll.
+ *   rather than at the next poll; or, where a lock serialises the key's enqueues, insert it already
+ *   claimed (DirectClaim) and hand it to the worker after the commit (`dispatch`): it then runs in this
+ *   process at once, and a crash leaves a leased job that a worker takes over after the lease.
  */
 export type OutboxState = 'pending' | 'running' | 'done' | 'dead';
 
@@ -97,28 +99,108 @@ const MAX_ERROR_TEXT = 2000;
 /** NOTIFY channel (per schema) that wakes the outbox workers of every instance. */
 export const OUTBOX_CHANNEL = 'bridge_outbox';
 
-/** Adds a job inside the caller's transaction. */
-export async function enqueue(q: Queryable, job: NewOutboxJob): Promise<{ id: string; duplicate: boolean }> {
-    const inserted = await q.query<{ id: string }>(
-        `INSERT INTO outbox_jobs (kind, ordering_key, payload, idempotency_key, run_at, stream_id)
-         VALUES ($1, $2, $3::jsonb, $4, $5::timestamptz, $6)
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id`,
-        [
-            job.kind,
-            job.orderingKey,
-            jsonParam(job.payload ?? null),
-            job.idempotencyKey ?? null,
-            timeParam(job.runAt),
-            job.streamId ?? null
-        ]
-    );
+/**
+ * Lease terms under which `enqueue` inserts a job already claimed by a worker of this process, so that the
+ * worker runs it right after the commit (`OutboxWorker.dispatch`) without a claim query, a NOTIFY or a poll:
+ * the outbox is then only the retry path. Get one from `OutboxWorker.directClaim()` per transaction.
+ *
+ * Only for enqueues made under a lock that serialises every enqueue of the job's ordering key (e.g. a
+ * handover's session row for its chat's jobs): the insert checks for an earlier unfinished job of the key
+ * and claims only when there is none, which proves the order only if no other transaction can add one in
+ * between. A job of a chat's stream may be claimed so only where this instance reads that stream.
+ */
+export interface DirectClaim {
+    readonly workerId: string;
+    readonly leaseMs: number;
+    readonly now: Date;
+    /** Filled by `enqueue`: jobs inserted claimed (`running`, attempt 1), to run after the commit. */
+    readonly claimed: OutboxJob[];
+    /** Set by `enqueue` when a job was left `pending` for the claim path (the worker must be woken). */
+    pending: boolean;
+}
+
+/**
+ * Adds a job inside the caller's transaction. With `claim` (see DirectClaim) a due job with no earlier
+ * unfinished job of its key is inserted already leased to that worker and added to `claim.claimed`; a
+ * job that must wait stays `pending` and sets `claim.pending`.
+ */
+export async function enqueue(
+    q: Queryable,
+    job: NewOutboxJob,
+    claim?: DirectClaim
+): Promise<{ id: string; duplicate: boolean }> {
+    const payload = jsonParam(job.payload ?? null);
+    const due = claim !== undefined && (job.runAt === undefined || job.runAt <= claim.now);
+    const inserted = due
+        ? await q.query<{ id: string; state: OutboxState; created_at: unknown }>(
+              `INSERT INTO outbox_jobs (kind, ordering_key, payload, idempotency_key, run_at, stream_id,
+                   state, attempts, locked_until, locked_by, updated_at)
+               SELECT $1, $2, $3::jsonb, $4, $5::timestamptz, $6,
+                   CASE WHEN free THEN 'running' ELSE 'pending' END, CASE WHEN free THEN 1 ELSE 0 END,
+                   CASE WHEN free THEN $7::timestamptz END, CASE WHEN free THEN $8 END, $9::timestamptz
+               FROM (SELECT NOT EXISTS (
+                   SELECT 1 FROM outbox_jobs open
+                   WHERE open.ordering_key = $2 AND open.state IN ('pending', 'running'))) AS f(free)
+               ON CONFLICT (idempotency_key) DO NOTHING
+               RETURNING id, state, created_at`,
+              [
+                  job.kind,
+                  job.orderingKey,
+                  payload,
+                  job.idempotencyKey ?? null,
+                  timeParam(job.runAt),
+                  job.streamId ?? null,
+                  new Date(claim.now.getTime() + claim.leaseMs).toISOString(),
+                  claim.workerId,
+                  claim.now.toISOString()
+              ]
+          )
+        : await q.query<{ id: string; state: OutboxState; created_at: unknown }>(
+              `INSERT INTO outbox_jobs (kind, ordering_key, payload, idempotency_key, run_at, stream_id)
+               VALUES ($1, $2, $3::jsonb, $4, $5::timestamptz, $6)
+               ON CONFLICT (idempotency_key) DO NOTHING
+               RETURNING id, state, created_at`,
+              [
+                  job.kind,
+                  job.orderingKey,
+                  payload,
+                  job.idempotencyKey ?? null,
+                  timeParam(job.runAt),
+                  job.streamId ?? null
+              ]
+          );
     const row = inserted.rows[0];
-    if (row !== undefined && job.streamId !== undefined) {
-        // Another instance may read this chat's stream and so be the one to run the job: wake it at commit.
-        await q.query(`SELECT pg_notify('${OUTBOX_CHANNEL}:' || current_schema(), '')`);
+    if (row !== undefined) {
+        const id = String(row.id);
+        if (row.state === 'running' && claim !== undefined) {
+            const createdAt = asDate(row.created_at);
+            claim.claimed.push({
+                id,
+                kind: job.kind,
+                orderingKey: job.orderingKey,
+                // What a claim would read back: the payload as stored (cleaned by jsonParam).
+                payload: JSON.parse(payload!) as unknown,
+                idempotencyKey: job.idempotencyKey ?? null,
+                state: 'running',
+                attempts: 1,
+                runAt: job.runAt ?? null,
+                lockedUntil: new Date(claim.now.getTime() + claim.leaseMs),
+                lastError: null,
+                lastErrorCode: null,
+                result: null,
+                createdAt,
+                updatedAt: claim.now,
+                finishedAt: null
+            });
+            return { id, duplicate: false };
+        }
+        if (claim !== undefined) claim.pending = true;
+        if (job.streamId !== undefined) {
+            // Another instance may read this chat's stream and so be the one to run the job: wake it at commit.
+            await q.query(`SELECT pg_notify('${OUTBOX_CHANNEL}:' || current_schema(), '')`);
+        }
+        return { id, duplicate: false };
     }
-    if (row !== undefined) return { id: String(row.id), duplicate: false };
     const existing = await q.query<{ id: string }>('SELECT id FROM outbox_jobs WHERE idempotency_key = $1', [
         job.idempotencyKey ?? null
     ]);
