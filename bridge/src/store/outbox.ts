@@ -119,6 +119,107 @@ export interface DirectClaim {
     pending: boolean;
 }
 
+/** What the INSERT of a job (jobInsert) answers. */
+export interface InsertedJobRow {
+    id: string;
+    state: OutboxState;
+    created_at: unknown;
+}
+
+/**
+ * The INSERT of one job, for `enqueue` and for statements that write a job together with other rows (e.g.
+ * a relayed message and its job, as data-modifying CTEs): its SQL with parameters numbered from `first`,
+ * its parameters, and `gate`, an optional `FROM`-able relation that must have a row for the job to be
+ * written (e.g. the CTE of the message it relays, empty when that was a duplicate). The statement answers
+ * InsertedJobRow (`RETURNING`), no row for a repeated idempotency key (or a closed gate); pass that row
+ * to `afterInsert`.
+ */
+export function jobInsert(
+    job: NewOutboxJob,
+    claim: DirectClaim | undefined,
+    first = 1,
+    gate?: string
+): { sql: string; params: unknown[]; payload: string } {
+    const payload = jsonParam(job.payload ?? null)!;
+    const $ = (n: number): string => `$${first + n - 1}`;
+    const params: unknown[] = [
+        job.kind,
+        job.orderingKey,
+        payload,
+        job.idempotencyKey ?? null,
+        timeParam(job.runAt),
+        job.streamId ?? null
+    ];
+    const due = claim !== undefined && (job.runAt === undefined || job.runAt <= claim.now);
+    if (!due) {
+        const values = `${$(1)}, ${$(2)}, ${$(3)}::jsonb, ${$(4)}, ${$(5)}::timestamptz, ${$(6)}`;
+        return {
+            sql: `INSERT INTO outbox_jobs (kind, ordering_key, payload, idempotency_key, run_at, stream_id)
+                  ${gate === undefined ? `VALUES (${values})` : `SELECT ${values} FROM ${gate}`}
+                  ON CONFLICT (idempotency_key) DO NOTHING
+                  RETURNING id, state, created_at`,
+            params,
+            payload
+        };
+    }
+    params.push(new Date(claim.now.getTime() + claim.leaseMs).toISOString(), claim.workerId, claim.now.toISOString());
+    // Claimed only when no earlier job of its key is unfinished: the caller's lock keeps another from coming in between.
+    return {
+        sql: `INSERT INTO outbox_jobs (kind, ordering_key, payload, idempotency_key, run_at, stream_id,
+                  state, attempts, locked_until, locked_by, updated_at)
+              SELECT ${$(1)}, ${$(2)}, ${$(3)}::jsonb, ${$(4)}, ${$(5)}::timestamptz, ${$(6)},
+                  CASE WHEN free THEN 'running' ELSE 'pending' END, CASE WHEN free THEN 1 ELSE 0 END,
+                  CASE WHEN free THEN ${$(7)}::timestamptz END, CASE WHEN free THEN ${$(8)} END, ${$(9)}::timestamptz
+              FROM (SELECT NOT EXISTS (
+                  SELECT 1 FROM outbox_jobs open
+                  WHERE open.ordering_key = ${$(2)} AND open.state IN ('pending', 'running'))) AS f(free)
+              ${gate === undefined ? '' : `, ${gate}`}
+              ON CONFLICT (idempotency_key) DO NOTHING
+              RETURNING id, state, created_at`,
+        params,
+        payload
+    };
+}
+
+/**
+ * Books a freshly inserted job (jobInsert's row): a claimed one joins `claim.claimed`, one left pending
+ * sets `claim.pending`. Answers whether a stream-bound job was left pending, i.e. whether the statement
+ * must also wake the other instances (a NOTIFY at commit, see enqueue).
+ */
+export function afterInsert(
+    job: NewOutboxJob,
+    row: InsertedJobRow,
+    payload: string,
+    claim: DirectClaim | undefined
+): { notify: boolean } {
+    if (row.state === 'running' && claim !== undefined) {
+        claim.claimed.push({
+            id: String(row.id),
+            kind: job.kind,
+            orderingKey: job.orderingKey,
+            // What a claim would read back: the payload as stored (cleaned by jsonParam).
+            payload: JSON.parse(payload) as unknown,
+            idempotencyKey: job.idempotencyKey ?? null,
+            state: 'running',
+            attempts: 1,
+            runAt: job.runAt ?? null,
+            lockedUntil: new Date(claim.now.getTime() + claim.leaseMs),
+            lastError: null,
+            lastErrorCode: null,
+            result: null,
+            createdAt: asDate(row.created_at),
+            updatedAt: claim.now,
+            finishedAt: null
+        });
+        return { notify: false };
+    }
+    if (claim !== undefined) claim.pending = true;
+    return { notify: job.streamId !== undefined };
+}
+
+/** The call that wakes every instance's outbox worker when the transaction commits (`SELECT` it). */
+export const OUTBOX_NOTIFY_CALL = `pg_notify('${OUTBOX_CHANNEL}:' || current_schema(), '')`;
+
 /**
  * Adds a job inside the caller's transaction. With `claim` (see DirectClaim) a due job with no earlier
  * unfinished job of its key is inserted already leased to that worker and added to `claim.claimed`; a
@@ -129,77 +230,12 @@ export async function enqueue(
     job: NewOutboxJob,
     claim?: DirectClaim
 ): Promise<{ id: string; duplicate: boolean }> {
-    const payload = jsonParam(job.payload ?? null);
-    const due = claim !== undefined && (job.runAt === undefined || job.runAt <= claim.now);
-    const inserted = due
-        ? await q.query<{ id: string; state: OutboxState; created_at: unknown }>(
-              `INSERT INTO outbox_jobs (kind, ordering_key, payload, idempotency_key, run_at, stream_id,
-                   state, attempts, locked_until, locked_by, updated_at)
-               SELECT $1, $2, $3::jsonb, $4, $5::timestamptz, $6,
-                   CASE WHEN free THEN 'running' ELSE 'pending' END, CASE WHEN free THEN 1 ELSE 0 END,
-                   CASE WHEN free THEN $7::timestamptz END, CASE WHEN free THEN $8 END, $9::timestamptz
-               FROM (SELECT NOT EXISTS (
-                   SELECT 1 FROM outbox_jobs open
-                   WHERE open.ordering_key = $2 AND open.state IN ('pending', 'running'))) AS f(free)
-               ON CONFLICT (idempotency_key) DO NOTHING
-               RETURNING id, state, created_at`,
-              [
-                  job.kind,
-                  job.orderingKey,
-                  payload,
-                  job.idempotencyKey ?? null,
-                  timeParam(job.runAt),
-                  job.streamId ?? null,
-                  new Date(claim.now.getTime() + claim.leaseMs).toISOString(),
-                  claim.workerId,
-                  claim.now.toISOString()
-              ]
-          )
-        : await q.query<{ id: string; state: OutboxState; created_at: unknown }>(
-              `INSERT INTO outbox_jobs (kind, ordering_key, payload, idempotency_key, run_at, stream_id)
-               VALUES ($1, $2, $3::jsonb, $4, $5::timestamptz, $6)
-               ON CONFLICT (idempotency_key) DO NOTHING
-               RETURNING id, state, created_at`,
-              [
-                  job.kind,
-                  job.orderingKey,
-                  payload,
-                  job.idempotencyKey ?? null,
-                  timeParam(job.runAt),
-                  job.streamId ?? null
-              ]
-          );
-    const row = inserted.rows[0];
+    const insert = jobInsert(job, claim);
+    const row = (await q.query<InsertedJobRow>(insert.sql, insert.params)).rows[0];
     if (row !== undefined) {
-        const id = String(row.id);
-        if (row.state === 'running' && claim !== undefined) {
-            const createdAt = asDate(row.created_at);
-            claim.claimed.push({
-                id,
-                kind: job.kind,
-                orderingKey: job.orderingKey,
-                // What a claim would read back: the payload as stored (cleaned by jsonParam).
-                payload: JSON.parse(payload!) as unknown,
-                idempotencyKey: job.idempotencyKey ?? null,
-                state: 'running',
-                attempts: 1,
-                runAt: job.runAt ?? null,
-                lockedUntil: new Date(claim.now.getTime() + claim.leaseMs),
-                lastError: null,
-                lastErrorCode: null,
-                result: null,
-                createdAt,
-                updatedAt: claim.now,
-                finishedAt: null
-            });
-            return { id, duplicate: false };
-        }
-        if (claim !== undefined) claim.pending = true;
-        if (job.streamId !== undefined) {
-            // Another instance may read this chat's stream and so be the one to run the job: wake it at commit.
-            await q.query(`SELECT pg_notify('${OUTBOX_CHANNEL}:' || current_schema(), '')`);
-        }
-        return { id, duplicate: false };
+        // Another instance may read this chat's stream and so be the one to run the job: wake it at commit.
+        if (afterInsert(job, row, insert.payload, claim).notify) await q.query(`SELECT ${OUTBOX_NOTIFY_CALL}`);
+        return { id: String(row.id), duplicate: false };
     }
     const existing = await q.query<{ id: string }>('SELECT id FROM outbox_jobs WHERE idempotency_key = $1', [
         job.idempotencyKey ?? null
