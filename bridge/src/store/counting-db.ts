@@ -4,6 +4,8 @@ import type { Db, Queryable } from './db';
 export interface StatementCount {
     statements: number;
     transactions: number;
+    /** Called with each statement's SQL (BEGIN and COMMIT as such), e.g. to see which ones a path sends. */
+    onStatement?: ((sql: string) => void) | undefined;
 }
 
 export function newStatementCount(): StatementCount {
@@ -18,6 +20,7 @@ export function countingDb(db: Db, count: StatementCount): Db {
     const counted = (q: Queryable): Queryable => ({
         query: (sql, params) => {
             count.statements += 1;
+            count.onStatement?.(sql);
             return q.query(sql, params);
         }
     });
@@ -27,7 +30,8 @@ export function countingDb(db: Db, count: StatementCount): Db {
         transaction: (fn) => {
             count.transactions += 1;
             count.statements += 2;
-            return db.transaction((tx) => fn(counted(tx)));
+            count.onStatement?.('BEGIN');
+            return db.transaction((tx) => fn(counted(tx))).finally(() => count.onStatement?.('COMMIT'));
         },
         ...(db.listen === undefined ? {} : { listen: db.listen.bind(db) }),
         close: () => db.close()
