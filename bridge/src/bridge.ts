@@ -221,7 +221,12 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
             ? undefined
             : createHandoverService({
                   db,
-                  outbox: { notify: () => outbox.notify() },
+                  // A relayed message's job runs here right after its commit (the outbox is its retry path).
+                  outbox: {
+                      notify: () => outbox.notify(),
+                      directClaim: () => outbox.directClaim(),
+                      dispatch: (claim, prefetched) => outbox.dispatch(claim, prefetched)
+                  },
                   chat,
                   streams,
                   settings: settings.handover,
