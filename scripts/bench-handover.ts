@@ -44,7 +44,7 @@ import {
 } from './bench-children';
 import type { Child } from './bench-children';
 import { epochNow, fmtMs, httpPost, httpRequest, monotonicUs, openLoop, p, sleep } from './bench-load';
-import { ProcessMonitor, askStats, formatPhase, formatPhaseMatrix, invalidity } from './bench-process-stats';
+import { ProcessMonitor, askStats, formatPhase, formatPhaseMatrix, invalidity, procTimes } from './bench-process-stats';
 import type { PhaseStats } from './bench-process-stats';
 import type { BridgeProcessOptions } from './bridge-process';
 import { signHaptikBody, SIGNATURE_HEADERS } from '../bridge/src/http/signature';
@@ -306,6 +306,7 @@ async function main(): Promise<void> {
             let failures = 0;
             let messageId = 1_000_000;
             const statementsBefore = await dbStatements(bridges);
+            const cpuBefore = bridgeCpuTicks(bridges);
             const fromUs = monotonicUs();
             const relay = await phase('relay', () =>
                 openLoop(
@@ -344,6 +345,8 @@ async function main(): Promise<void> {
             // Once every message arrived, let the last completions be written before counting.
             await sleep(500);
             const statements = (await dbStatements(bridges)) - statementsBefore;
+            // CPU time (not wall time), so a figure that other load on a shared machine skews little.
+            const cpuMs = (bridgeCpuTicks(bridges) - cpuBefore) * 10;
 
             const relayPhase = phases.at(-1)!;
             const lag = p(relay.sendLag);
@@ -354,6 +357,7 @@ async function main(): Promise<void> {
                 `relay: ${relayCount} messages offered at ${RATE}/s over ${SECONDS} s with ${ids.length} open handovers; ${failures} failed acks`,
                 `- generator: sent late by p50 ${fmtMs(lag.p50)} / p99 ${fmtMs(lag.p99)} / max ${fmtMs(lag.max)} (its own lag: above a few ms the generator, not the bridge, set the pace)`,
                 `- database statements (BEGIN and COMMIT included, background work such as polls and heartbeats too): ${statements} for ${relayCount} messages = ${(statements / relayCount).toFixed(2)} per message, ${((2 * statements) / relayCount).toFixed(1)} per user/agent message pair`,
+                `- bridge CPU from the first send until the last receipt: ${(cpuMs / 1000).toFixed(1)} s = ${(cpuMs / relayCount).toFixed(2)} ms per message${database.postgresProcesses === undefined ? ' (the embedded database included)' : ''}`,
                 `- delivered user → agent: ${toAgent.latencies.length} of ${relayCount / 2} at ${achieved(toAgent.latencies.length, toAgent.lastAt, firstDue)}/s; agent → user: ${toUser.latencies.length} of ${relayCount / 2} at ${achieved(toUser.latencies.length, toUser.lastAt, firstDue)}/s (offered ${RATE / 2}/s each way)`,
                 ''
             );
@@ -500,6 +504,11 @@ async function collectedMemory(bridges: readonly Child[]): Promise<Memory> {
         rssKb: stats.reduce((sum, s) => sum + (s?.rss ?? 0), 0) / 1024,
         heapKb: stats.reduce((sum, s) => sum + (s?.heapUsed ?? 0), 0) / 1024
     };
+}
+
+/** CPU ticks (10 ms) the bridge processes used so far, summed. */
+function bridgeCpuTicks(bridges: readonly Child[]): number {
+    return bridges.reduce((sum, b) => sum + (procTimes(b.child.pid!)?.ticks ?? 0), 0);
 }
 
 /** Database statements the bridges sent so far, summed (each counts them: BridgeProcessOptions.countStatements). */
