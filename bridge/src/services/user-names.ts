@@ -3,7 +3,7 @@ import { asBridgeError } from '../core/errors';
 import type { HaptikClient } from '../haptik/haptik-client';
 import type { Logger } from '../observability/logger';
 import type { Db, Queryable } from '../store/db';
-import { rememberUserName, userNameOf } from '../store/haptik-users';
+import { rememberUserName, rememberUserNames, userNameOf } from '../store/haptik-users';
 import { isPermanentFailure } from '../store/outbox-worker';
 
 /**
@@ -33,6 +33,36 @@ export function createUserNames(deps: {
     const logger = deps.logger.child({ component: 'user-names' });
     const written = new LRUCache<string, string>({ max: 10_000 });
 
+    /**
+     * Names from integration calls, written together: while one statement is in flight the names that arrive wait
+     * for the next, so under load a statement carries many (no timer: alone, a name is written at once).
+     */
+    let waiting = new Map<string, string>();
+    let next: Promise<void> | undefined;
+    let writing: Promise<void> | undefined;
+    const writeWaiting = async (): Promise<void> => {
+        const batch = waiting;
+        waiting = new Map();
+        next = undefined;
+        const users = [...batch].map(([userId, userName]) => ({ userId, userName }));
+        await rememberUserNames(db, businessId, users);
+        for (const user of users) written.set(user.userId, user.userName);
+    };
+    const rememberCoalesced = (userId: string, userName: string | null | undefined): Promise<void> => {
+        const name = (userName ?? '').trim();
+        if (name === '' || written.get(userId) === name) return Promise.resolve();
+        waiting.set(userId, name);
+        next ??= (writing ?? Promise.resolve())
+            .catch(() => undefined)
+            .then(() => {
+                writing = writeWaiting().finally(() => {
+                    writing = undefined;
+                });
+                return writing;
+            });
+        return next;
+    };
+
     async function remember(userId: string, userName: string | null | undefined, q: Queryable = db): Promise<void> {
         const name = (userName ?? '').trim();
         if (name === '' || written.get(userId) === name) return;
@@ -45,7 +75,7 @@ export function createUserNames(deps: {
         remember,
         async rememberQuietly(userId, userName) {
             try {
-                await remember(userId, userName);
+                await rememberCoalesced(userId, userName);
             } catch (error) {
                 logger.warn(
                     { code: asBridgeError(error, 'bridge_store_failed').code },
@@ -54,6 +84,8 @@ export function createUserNames(deps: {
             }
         },
         async nameOf(userId) {
+            const pending = waiting.get(userId);
+            if (pending !== undefined) return pending;
             const stored = await userNameOf(db, businessId, userId);
             if (stored !== undefined) return stored;
             try {
