@@ -191,7 +191,12 @@ export class ChatStream {
             let ended = false;
             let dispatch: Dispatcher.DispatchController | undefined;
             const pending: EventSourceMessage[] = [];
-            const parser = createParser({ onEvent: (message) => pending.push(message) });
+            // Pings only keep the connection alive (the heartbeat saw their bytes): they never reach the sink.
+            const parser = createParser({
+                onEvent: (message) => {
+                    if (message.event !== 'ping') pending.push(message);
+                }
+            });
             const decoder = new TextDecoder();
             const finish = (error?: Error): void => {
                 if (settled) return;
