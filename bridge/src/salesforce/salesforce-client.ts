@@ -162,7 +162,7 @@ const NOT_SESSION_EXPIRY = [
 ];
 const API_USAGE = /api-usage=(\d+)\/(\d+)/;
 const RECORD_ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
-// A new token that Salesforce keeps rejecting would make jsforce refresh forever.
+// A new token that Salesforce keeps rejecting would otherwise be refreshed forever.
 const MAX_REFRESHES_WITHOUT_SUCCESS = 2;
 
 interface ThrownShape {
