@@ -15,14 +15,13 @@ let shared: Agent | undefined;
 
 /**
  * The process-wide dispatcher. Idle connections are kept for a while (the server's Keep-Alive hint caps it) and do
- * not hold the process open; at most `connections` per origin are opened, so an outage cannot open sockets
- * without bound (queued requests wait inside their own deadline).
+ * not hold the process open. No cap on connections per origin: each chat's event stream holds one for its life
+ * (11,000 idle handovers are 11,000 streams), and REST calls are bounded by their callers' concurrency and deadlines.
  */
 export function sharedDispatcher(): Dispatcher {
     shared ??= new Agent({
         keepAliveTimeout: 30_000,
         keepAliveMaxTimeout: 120_000,
-        connections: 256,
         // The callers' deadlines cover headers and body; an event stream is quiet for long stretches by design.
         headersTimeout: 0,
         bodyTimeout: 0
