@@ -8,7 +8,7 @@
  * Network failures keep undici's or the socket's `code` (ECONNRESET, UND_ERR_SOCKET, ECONNREFUSED…), which the
  * callers' retry policies read.
  */
-import { Agent } from 'undici';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { Dispatcher } from 'undici';
 
 let shared: Agent | undefined;
@@ -28,6 +28,16 @@ export function sharedDispatcher(): Dispatcher {
     });
     return shared;
 }
+
+/**
+ * `fetch` on the shared pool, for the chat APIs' REST calls: the same keep-alive connections as the REST transport
+ * and the event streams, instead of Node's global dispatcher (a second pool per origin).
+ */
+export const sharedFetch: typeof fetch = ((input: string | URL, init?: RequestInit) =>
+    undiciFetch(input, {
+        ...(init as Parameters<typeof undiciFetch>[1]),
+        dispatcher: sharedDispatcher()
+    })) as unknown as typeof fetch;
 
 /** Raised when an exchange passed its deadline (headers or body). */
 export class ExchangeTimeout extends Error {

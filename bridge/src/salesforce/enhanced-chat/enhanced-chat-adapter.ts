@@ -29,6 +29,7 @@ import { createScrtClient } from './scrt-client';
 import type { AccessTokenAnswer, FetchLike, RetryPolicy } from './scrt-client';
 import { ChatStream, toState } from './sse-stream';
 import type { EnhancedChatData, HandoverSession, ReconnectPolicy } from './sse-stream';
+import { sharedFetch } from '../http-pool';
 
 export type { EnhancedChatData } from './sse-stream';
 
@@ -113,7 +114,7 @@ function readData(handoverId: string, state: ChatSessionState): EnhancedChatData
 export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): ChatAdapter {
     const logger = options.logger;
     const now = (): number => (options.clock ? options.clock.now() : Date.now());
-    const doFetch: FetchLike = options.fetch ?? fetch;
+    const doFetch: FetchLike = options.fetch ?? sharedFetch;
     const windowMs = options.rateWindowMs ?? 60_000;
     const messageRate = options.messageRatePerMinute ?? 22;
     const tokenLimiter = createWindowLimiter(options.tokenRatePerMinute ?? 200, windowMs, now);
