@@ -9,9 +9,8 @@ import { startBridge } from '../bridge/src/bridge';
 import type { BridgeOptions, EnhancedChatTuning, LegacyChatTuning } from '../bridge/src/bridge';
 import { loadConfig } from '../bridge/src/config/env';
 import { parseSettings } from '../bridge/src/config/mapping-file';
-import { createLogger } from '../bridge/src/observability/logger';
+import { createLogger, logDestination } from '../bridge/src/observability/logger';
 import { createMetrics } from '../bridge/src/observability/metrics';
-import pino from 'pino';
 import { serveBenchStats } from './bench-process-stats';
 
 export interface BridgeProcessOptions {
@@ -36,9 +35,7 @@ async function main(): Promise<void> {
         settings: parseSettings(options.mapping ?? {}),
         logger: createLogger({
             level: options.logLevel ?? 'silent',
-            ...(options.logFile === undefined
-                ? {}
-                : { destination: pino.destination({ dest: options.logFile, sync: false }) })
+            ...(options.logFile === undefined ? {} : { destination: logDestination(options.logFile) })
         }),
         metrics: createMetrics(),
         host: '127.0.0.1',
