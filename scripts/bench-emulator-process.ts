@@ -85,10 +85,13 @@ async function serveLookupSalesforce(contacts: number): Promise<void> {
     process.send?.({ ready: { url: salesforce.url, phones } });
 }
 
-async function serveWorld(options: { haptikUrl: string }): Promise<void> {
+async function serveWorld(options: { haptikUrl: string; pingIntervalMs?: number }): Promise<void> {
     // startEmulators also starts a Haptik emulator here; the bridges are pointed at the one in its own process.
     const world = await startEmulators({
-        enhancedChat: { limits: { tokensPerWindow: 100_000, messagesPerWindow: 100_000 } }
+        enhancedChat: {
+            limits: { tokensPerWindow: 100_000, messagesPerWindow: 100_000 },
+            ...(options.pingIntervalMs === undefined ? {} : { pingIntervalMs: options.pingIntervalMs })
+        }
     });
     const consoles: Record<'enhanced' | 'legacy', AgentConsole> = { enhanced: world.chat, legacy: world.liveAgent };
     const haptikHeaders = { 'client-id': c.haptikClientId, Authorization: `Bearer ${c.haptikApiToken}` };

@@ -9,10 +9,9 @@ import { startBridge } from '../bridge/src/bridge';
 import type { BridgeOptions, EnhancedChatTuning, LegacyChatTuning } from '../bridge/src/bridge';
 import { loadConfig } from '../bridge/src/config/env';
 import { parseSettings } from '../bridge/src/config/mapping-file';
-import { createLogger } from '../bridge/src/observability/logger';
+import { createLogger, logDestination } from '../bridge/src/observability/logger';
 import { createMetrics } from '../bridge/src/observability/metrics';
 import { countingDb, newStatementCount } from '../bridge/src/store/counting-db';
-import pino from 'pino';
 import { serveBenchStats } from './bench-process-stats';
 
 export interface BridgeProcessOptions {
@@ -40,9 +39,7 @@ async function main(): Promise<void> {
         settings: parseSettings(options.mapping ?? {}),
         logger: createLogger({
             level: options.logLevel ?? 'silent',
-            ...(options.logFile === undefined
-                ? {}
-                : { destination: pino.destination({ dest: options.logFile, sync: false }) })
+            ...(options.logFile === undefined ? {} : { destination: logDestination(options.logFile) })
         }),
         metrics: createMetrics(),
         host: '127.0.0.1',

@@ -306,9 +306,11 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         }
         return { status: 200, body: shaped.answer };
     };
-    /** Integration calls carry the Haptik user name that TRACT hooks lack: kept for get_chat_history. */
-    const remember = (payload: HaptikIntegrationRequest): Promise<void> =>
+    /** Integration calls carry the Haptik user name that TRACT hooks lack: kept for get_chat_history (written behind). */
+    const remember = (payload: HaptikIntegrationRequest): Promise<void> => {
         userNames.rememberQuietly(payload.user.user_id, payload.user.user_name);
+        return Promise.resolve();
+    };
 
     const handlers: HaptikRouteHandlers = {
         // The webhook is answered only once the event is stored; a redelivery is recognised and not redone.
@@ -412,6 +414,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
                 // Nothing here reads a stream or opens a chat any more: hand the chats to the other instances
                 // now rather than when the heartbeat runs out.
                 await streams?.stop();
+                await userNames.flush();
                 await db.close();
                 logger.info('bridge stopped');
             })();

@@ -3,6 +3,8 @@ import { shippedIntegrationUser } from '../emulators/salesforce';
 import type { Sandbox } from '../emulators/sandbox';
 import { DEFAULT_IDENTIFIERS } from '../../bridge/src/config/mapping-file';
 import { textHsl } from '../../bridge/src/haptik/hsl';
+import { integrationRequest } from '../emulators/haptik/haptik-sender';
+import { eventually } from '../support/eventually';
 import { lookup, salesforceErrors } from './helpers';
 
 /**
@@ -256,6 +258,29 @@ describe('customer lookup (org without Person Accounts)', () => {
         expect(count('hit')).toBeGreaterThanOrEqual(1);
         expect(count('miss')).toBeGreaterThanOrEqual(1);
         expect(count('hit') + count('shared')).toBeGreaterThanOrEqual(50);
+    });
+
+    it('stores the user names of concurrent lookups behind the answers', async () => {
+        const users = Array.from({ length: 30 }, (_, i) => ({ userId: `names-${i}`, userName: `haptik_user_${i}` }));
+        const answers = await Promise.all(
+            users.map((user) =>
+                sandbox.send.customer(
+                    integrationRequest({ ...user, authId: '', userDetails: { email: `${user.userId}@example.com` } })
+                )
+            )
+        );
+        expect(answers.every((a) => a.status === 200)).toBe(true);
+        const stored = await eventually(async () => {
+            const rows = await sandbox.bridge.db.query<{ user_id: string; user_name: string }>(
+                `SELECT user_id, user_name FROM haptik_users WHERE user_id LIKE 'names-%' ORDER BY user_id`
+            );
+            return rows.rows.length === users.length ? rows.rows : undefined;
+        });
+        expect(stored).toEqual(
+            [...users]
+                .sort((a, b) => a.userId.localeCompare(b.userId))
+                .map((u) => ({ user_id: u.userId, user_name: u.userName }))
+        );
     });
 
     it('keeps personal data out of /metrics', async () => {

@@ -58,8 +58,10 @@ export function fitDetails(
     budget = INTEGRATION_DETAILS_BUDGET
 ): FittedDetails {
     const fitted: FittedDetails = { conversation_details: {}, user_details: {}, leftOut: [] };
-    const size = (): number =>
-        JSON.stringify(fitted.conversation_details).length + JSON.stringify(fitted.user_details).length;
+    // The size of JSON.stringify(conversation_details) + JSON.stringify(user_details), kept as entries are added:
+    // `{}` each, plus per entry its `"key":"value"` and a comma after the first.
+    const count = { conversation_details: 0, user_details: 0 };
+    let size = 4;
     const userKeys = Object.keys(user);
     const ordered = [
         ...DETAIL_PRIORITY.filter((key) => userKeys.includes(key)),
@@ -69,14 +71,18 @@ export function fitDetails(
         ...Object.keys(conversation).map((key) => ['conversation_details', key, conversation[key]] as const),
         ...ordered.map((key) => ['user_details', key, user[key]] as const)
     ];
+    // Keys are unique within each map (Object.keys of each input), so an entry only ever adds.
     for (const [map, key, raw] of entries) {
         const value = detailString(raw);
         if (value === undefined) continue;
-        fitted[map][key] = value;
-        if (size() > budget) {
-            delete fitted[map][key];
+        const grows = JSON.stringify(key).length + 1 + JSON.stringify(value).length + (count[map] > 0 ? 1 : 0);
+        if (size + grows > budget) {
             fitted.leftOut.push(`${map}.${key}`);
+            continue;
         }
+        fitted[map][key] = value;
+        count[map] += 1;
+        size += grows;
     }
     return fitted;
 }

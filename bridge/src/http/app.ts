@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { errorSummary } from '../core/errors';
+import { fixedFieldsLogger } from '../observability/logger';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { createAdminRouter } from './admin-routes';
@@ -69,7 +70,9 @@ export function createApp(deps: AppDeps): express.Express {
     return app;
 }
 
-function requestLogging(logger: Logger, metrics: Metrics) {
+function requestLogging(parent: Logger, metrics: Metrics) {
+    // The line holds only the fields below (the route is its pattern, never the URL with its query).
+    const logger = fixedFieldsLogger(parent);
     return (req: Request, res: Response, next: NextFunction): void => {
         const started = process.hrtime.bigint();
         const requestId = randomUUID();

@@ -104,6 +104,30 @@ export function createCrmDirectory(
         return [...new Set([...SHAPES[object].fields, ...extras])];
     }
 
+    /** The SOSL RETURNING clause depends only on the rules, so it is built once per rule set, not per search. */
+    const returningClauses = new WeakMap<LookupRules['extraFields'], Map<string, string>>();
+    function returningClause(
+        objects: CrmObject[],
+        personAccounts: boolean,
+        extraFields: LookupRules['extraFields']
+    ): string {
+        let byShape = returningClauses.get(extraFields);
+        if (byShape === undefined) returningClauses.set(extraFields, (byShape = new Map<string, string>()));
+        const key = `${personAccounts}:${objects.join(',')}`;
+        let clause = byShape.get(key);
+        if (clause === undefined) {
+            clause = objects
+                .map((object) => {
+                    const shape = SHAPES[object];
+                    const filter = shape.filter(personAccounts);
+                    return `${shape.sobject}(${selectList(object, extraFields).join(', ')}${filter ? ` WHERE ${filter}` : ''} LIMIT ${MAX_ROWS})`;
+                })
+                .join(', ');
+            byShape.set(key, clause);
+        }
+        return clause;
+    }
+
     function toRecord(object: CrmObject, row: Row, extraFields: LookupRules['extraFields']): CrmRecord {
         const extra: Record<string, unknown> = {};
         for (const [key, byObject] of Object.entries(extraFields)) {
@@ -153,12 +177,7 @@ export function createCrmDirectory(
         personAccounts: boolean,
         extraFields: LookupRules['extraFields']
     ): Promise<CrmRecord[]> {
-        const returning = objects.map((object) => {
-            const shape = SHAPES[object];
-            const filter = shape.filter(personAccounts);
-            return `${shape.sobject}(${selectList(object, extraFields).join(', ')}${filter ? ` WHERE ${filter}` : ''} LIMIT ${MAX_ROWS})`;
-        });
-        const sosl = `FIND {${escapeSoslTerm(identifier.searchTerm)}} IN PHONE FIELDS RETURNING ${returning.join(', ')}`;
+        const sosl = `FIND {${escapeSoslTerm(identifier.searchTerm)}} IN PHONE FIELDS RETURNING ${returningClause(objects, personAccounts, extraFields)}`;
         const rows = await client.search<Row>(sosl);
         return rows.flatMap((row) => {
             const type = row.attributes?.type;

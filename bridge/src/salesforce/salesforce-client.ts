@@ -1,28 +1,33 @@
 /**
- * The bridge's only door to the Salesforce REST API: a jsforce Connection behind the SalesforceClient
- * interface. It authorizes with the configured grant, re-authorizes once on INVALID_SESSION_ID
- * (jsforce's refreshFn; concurrent 401s share one token request), retries transient failures with
- * exponential backoff and jitter, maps every failure to a SalesforceError and records API usage.
+ * The bridge's only door to the Salesforce REST API, behind the SalesforceClient interface. REST calls go straight
+ * to the process's keep-alive undici pool (http-pool.ts): per call one request written and one answer read, no
+ * jsforce request pipeline (which cost a lookup miss about a millisecond of CPU in streams, events and Blob reads).
+ * jsforce's Connection is kept for the OAuth grants (JWT bearer, client credentials) only.
+ *
+ * It authorizes with the configured grant, re-authorizes on INVALID_SESSION_ID (concurrent 401s share one token
+ * request; a token that Salesforce keeps rejecting ends the call), retries transient failures with exponential
+ * backoff and jitter, maps every failure to a SalesforceError and records API usage (Sforce-Limit-Info).
  *
  * Retry policy: reads, updates and external-id upserts are idempotent and are retried on 500/502/503/504,
  * connection resets and timeouts. A create is retried only when Salesforce answered 500/503 itself or the
  * connection was refused (nothing was saved); after a timeout, a reset or a gateway's 502/504 it may have
- * been saved,
- * so it fails with `outcomeUnknown: true, retryable: false` — use an upsert on an idempotency key when
- * a create must be repeatable.
+ * been saved, so it fails with `outcomeUnknown: true, retryable: false` — use an upsert on an idempotency key
+ * when a create must be repeatable.
  *
- * Deadlines: jsforce's own `timeout` stops counting once the response headers arrive, so a server that
- * sends headers and then stalls would hold the call (and the outbox slot waiting on it) for good. Every
- * exchange therefore goes through a fetch-based transport whose deadline (`timeoutMs`) covers the body
- * too and aborts the request, and the whole call, retries and backoff included, ends at `deadlineMs`
- * with `bridge_salesforce_timeout` (retryable, unless a create's outcome is unknown).
+ * Deadlines: each exchange's deadline (`timeoutMs`) covers the body as well as the headers and aborts the request
+ * (a server that sends headers and then stalls would otherwise hold the call, and the outbox slot waiting on it,
+ * for good), and the whole call, retries and backoff included, ends at `deadlineMs` with
+ * `bridge_salesforce_timeout` (retryable, unless a create's outcome is unknown).
  */
 import { PassThrough } from 'node:stream';
 import { Connection } from '@jsforce/jsforce-node';
 import type { HttpRequest, HttpResponse } from '@jsforce/jsforce-node';
+import type { Dispatcher } from 'undici';
 import type { SalesforceConfig } from '../config/env';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
+import { ExchangeTimeout, exchange, headerValue } from './http-pool';
+import type { ExchangeRequest, ExchangeResponse } from './http-pool';
 import { createJwtAssertion } from './jwt-assertion';
 import { SalesforceError } from './salesforce-error';
 import type { SalesforceErrorDetails } from './salesforce-error';
@@ -127,6 +132,8 @@ export interface SalesforceClientDeps {
     deadlineMs?: number;
     /** For tests; defaults to setTimeout. */
     sleep?: (ms: number) => Promise<void>;
+    /** HTTP pool; defaults to the process's shared one (http-pool.ts). */
+    dispatcher?: Dispatcher;
 }
 
 const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseMs: 250, maxMs: 8000 };
@@ -147,8 +154,15 @@ const NETWORK_CODES = new Set([
     'EAI_AGAIN',
     'ENOTFOUND'
 ]);
+const JSON_TYPE = /^application\/json(;|$)/;
+/** 401 answers that are not an expired session (jsforce's list): re-authorizing would not help. */
+const NOT_SESSION_EXPIRY = [
+    'Connected app is not attached to Agent',
+    'This session is not valid for use with the REST API'
+];
+const API_USAGE = /api-usage=(\d+)\/(\d+)/;
 const RECORD_ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
-// A new token that Salesforce keeps rejecting would make jsforce refresh forever.
+// A new token that Salesforce keeps rejecting would otherwise be refreshed forever.
 const MAX_REFRESHES_WITHOUT_SUCCESS = 2;
 
 interface ThrownShape {
@@ -165,58 +179,87 @@ type Failure =
     | { kind: 'transient'; network: 'refused' | 'lost' | 'none'; timedOut?: boolean }
     | { kind: 'api' };
 
-/** Raised by the transport when an exchange passed its deadline (headers or body). */
-class ExchangeTimeout extends Error {
-    override readonly name = 'ExchangeTimeout';
-    constructor(readonly timeoutMs: number) {
-        super(`no complete answer within ${timeoutMs} ms`);
-    }
-}
-
-/** The shape of jsforce's transports: a promise of the whole response that also offers its stream. */
+/** The shape of jsforce's transports (used for token requests only): a promise of the whole response with a stream. */
 interface JsforceTransport {
     httpRequest(req: HttpRequest, options?: object): Promise<HttpResponse> & { stream(): NodeJS.ReadWriteStream };
 }
 
 /**
- * A jsforce transport on fetch: the abort signal covers the body as well as the headers, and aborting it
- * closes the connection. `budgetMs` is read per exchange (the call's remaining deadline may be shorter).
- * Network failures keep the `code` the retry policy reads (ECONNRESET, UND_ERR_SOCKET, ECONNREFUSED…).
+ * jsforce's OAuth2 token requests on the shared pool, under the exchange deadline, with no hidden retries.
  */
-function deadlineTransport(budgetMs: () => number, onStatus?: (status: number) => void): JsforceTransport {
+function tokenTransport(timeoutMs: number, dispatcher: Dispatcher | undefined): JsforceTransport {
     return {
         httpRequest(req) {
-            const ms = Math.max(1, budgetMs());
-            const signal = AbortSignal.timeout(ms);
-            const exchange = async (): Promise<HttpResponse> => {
-                try {
-                    const res = await fetch(req.url, {
-                        method: req.method,
-                        headers: (req.headers ?? {}) as Record<string, string>,
-                        ...(req.body === undefined || req.body === null ? {} : { body: req.body as string }),
-                        signal
-                    });
-                    onStatus?.(res.status);
-                    const body = await res.text();
-                    const headers: Record<string, string> = {};
-                    res.headers.forEach((value, name) => {
-                        headers[name] = value;
-                    });
-                    return { statusCode: res.status, headers, body };
-                } catch (error) {
-                    if (signal.aborted) throw new ExchangeTimeout(ms);
-                    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-                    const code = typeof cause?.code === 'string' ? cause.code : 'ECONNRESET';
-                    throw Object.assign(new Error(`Salesforce connection failed (${code})`), {
-                        name: 'FetchError',
-                        code
-                    });
-                }
-            };
+            const result = exchange(
+                {
+                    method: req.method as ExchangeRequest['method'],
+                    url: req.url,
+                    headers: req.headers ?? {},
+                    ...(req.body === undefined || req.body === null ? {} : { body: req.body as string })
+                },
+                timeoutMs,
+                dispatcher === undefined ? {} : { dispatcher }
+            ).then((res) => {
+                const headers: Record<string, string> = {};
+                for (const name of Object.keys(res.headers)) headers[name] = headerValue(res, name) ?? '';
+                return { statusCode: res.status, headers, body: res.body };
+            });
             // jsforce asks for the stream only to pipe it on; the response is read whole above.
-            return Object.assign(exchange(), { stream: () => new PassThrough() });
+            return Object.assign(result, { stream: () => new PassThrough() });
         }
     };
+}
+
+/** A REST error as jsforce raised it (name = errorCode), so the mapping below reads one shape. */
+class RestApiError extends Error {
+    readonly errorCode: string;
+    constructor(
+        message: string,
+        errorCode: string | undefined,
+        readonly data: unknown
+    ) {
+        super(message);
+        this.name = errorCode ?? 'Error';
+        this.errorCode = this.name;
+    }
+}
+
+function parseBody(response: ExchangeResponse): unknown {
+    const type = headerValue(response, 'content-type') ?? '';
+    if (!JSON_TYPE.test(type)) return response.body;
+    try {
+        return JSON.parse(response.body) as unknown;
+    } catch {
+        return response.body;
+    }
+}
+
+/** Salesforce's error body (`[{message, errorCode, fields}]`) as one error; several become MULTIPLE_API_ERRORS. */
+function restError(response: ExchangeResponse): RestApiError {
+    let error: unknown = parseBody(response);
+    if (Array.isArray(error)) {
+        if (error.length !== 1) {
+            return new RestApiError(
+                'Multiple errors returned. Check `error.data` for the error details',
+                'MULTIPLE_API_ERRORS',
+                error
+            );
+        }
+        error = error[0];
+    }
+    const shaped =
+        typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string'
+            ? (error as { message: string; errorCode?: unknown })
+            : { errorCode: `ERROR_HTTP_${response.status}`, message: response.body };
+    const code = typeof shaped.errorCode === 'string' ? shaped.errorCode : undefined;
+    if (headerValue(response, 'content-type') === 'text/html') {
+        return new RestApiError(
+            `HTTP response contains html content (status ${response.status}): check that the org exists and can be reached.`,
+            code,
+            shaped.message
+        );
+    }
+    return new RestApiError(shaped.message, code, shaped);
 }
 
 interface CallSpec {
@@ -321,31 +364,88 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
         oauth2:
             auth.kind === 'client_credentials'
                 ? { loginUrl: config.loginUrl, clientId: auth.clientId, clientSecret: auth.clientSecret }
-                : { loginUrl: config.loginUrl },
-        // Neither grant returns a refresh token: on INVALID_SESSION_ID re-run the grant (jsforce retries the call).
-        refreshFn: (c, callback) => {
-            refreshesWithoutSuccess += 1;
-            if (refreshesWithoutSuccess > MAX_REFRESHES_WITHOUT_SUCCESS) {
-                callback(new Error('Salesforce keeps rejecting newly issued access tokens (INVALID_SESSION_ID)'));
-                return;
-            }
-            logger.info({ event: 'salesforce_reauthorize' }, 'Salesforce session expired; re-authorizing');
-            c.oauth2.requestToken(grantParams()).then(
-                (res) => {
-                    callback(null, res.access_token, res);
-                },
-                (error: unknown) => {
-                    callback(error instanceof Error ? error : new Error(String(error)));
-                }
-            );
-        }
+                : { loginUrl: config.loginUrl }
     });
 
     // Token requests get the same deadline and no hidden jsforce retries (this transport never retries).
-    conn.oauth2._transport = deadlineTransport(() => timeoutMs) as unknown as typeof conn.oauth2._transport;
+    conn.oauth2._transport = tokenTransport(timeoutMs, deps.dispatcher) as unknown as typeof conn.oauth2._transport;
+
+    let apiUsage: { used: number; limit: number } | undefined;
+    const readUsage = (header: string | undefined): void => {
+        const match = header === undefined ? null : API_USAGE.exec(header);
+        if (match) apiUsage = { used: Number(match[1]), limit: Number(match[2]) };
+    };
+
+    /**
+     * Neither grant returns a refresh token: on INVALID_SESSION_ID the grant runs again. Calls that were sent with
+     * the same token share one token request; a call sent after a newer token arrived just tries again.
+     */
+    let tokenGeneration = 0;
+    let refreshing: Promise<void> | undefined;
+    const refreshSession = async (sentWith: number): Promise<void> => {
+        if (sentWith !== tokenGeneration) return;
+        refreshing ??= (async () => {
+            try {
+                refreshesWithoutSuccess += 1;
+                if (refreshesWithoutSuccess > MAX_REFRESHES_WITHOUT_SUCCESS) {
+                    throw new Error('Salesforce keeps rejecting newly issued access tokens (INVALID_SESSION_ID)');
+                }
+                logger.info({ event: 'salesforce_reauthorize' }, 'Salesforce session expired; re-authorizing');
+                const token = await conn.oauth2.requestToken(grantParams());
+                conn.accessToken = token.access_token;
+                if (typeof token.instance_url === 'string' && token.instance_url !== '') {
+                    conn.instanceUrl = token.instance_url;
+                }
+            } catch (error) {
+                // The shape jsforce gave this failure, which the mapping reads as an authorization failure.
+                throw new Error(`Unable to refresh session due to: ${(error as Error).message}`, { cause: error });
+            } finally {
+                tokenGeneration += 1;
+                refreshing = undefined;
+            }
+        })();
+        await refreshing;
+    };
+
+    /** One REST call on the keep-alive pool: a 401 re-authorizes and sends again; other failures are thrown. */
+    const rest = async <T>(spec: CallSpec, observed: { status?: number }, budgetMs: () => number): Promise<T> => {
+        const headers: Record<string, string> = {
+            ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...(spec.headers ?? {})
+        };
+        const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+        const onStatus = (status: number): void => {
+            observed.status = status;
+        };
+        for (;;) {
+            if (refreshing !== undefined) await refreshing;
+            const sentWith = tokenGeneration;
+            headers['authorization'] = `Bearer ${conn.accessToken}`;
+            const response = await exchange(
+                {
+                    method: spec.method,
+                    url: spec.url.startsWith('/') ? `${conn.instanceUrl}${spec.url}` : spec.url,
+                    headers,
+                    ...(body === undefined ? {} : { body })
+                },
+                budgetMs(),
+                deps.dispatcher === undefined ? { onStatus } : { onStatus, dispatcher: deps.dispatcher }
+            );
+            readUsage(headerValue(response, 'sforce-limit-info'));
+            if (response.status === 401 && !NOT_SESSION_EXPIRY.some((text) => response.body.includes(text))) {
+                await refreshSession(sentWith);
+                continue;
+            }
+            if (response.status >= 400) throw restError(response);
+            if (response.status === 204) return spec.noContent as T;
+            const parsed = parseBody(response);
+            if (response.status === 300) throw new RestApiError('Multiple records found', 'MULTIPLE_CHOICES', parsed);
+            return parsed as T;
+        }
+    };
 
     const recordUsage = (): void => {
-        const usage = conn.limitInfo.apiUsage;
+        const usage = apiUsage;
         if (usage) {
             metrics.salesforceApiUsed.set(usage.used);
             metrics.salesforceApiLimit.set(usage.limit);
@@ -496,25 +596,7 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
         await authorize();
         return withRetry(
             spec.operation,
-            (observed, budgetMs) => {
-                const transport = deadlineTransport(budgetMs, (status) => {
-                    observed.status = status;
-                });
-                const request: HttpRequest = {
-                    method: spec.method,
-                    url: spec.url,
-                    headers: {
-                        ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
-                        ...(spec.headers ?? {})
-                    },
-                    ...(spec.body === undefined ? {} : { body: JSON.stringify(spec.body) })
-                };
-                return conn.request<T>(request, {
-                    transport,
-                    retry: { maxRetries: 0 },
-                    ...(spec.noContent === undefined ? {} : { noContentResponse: spec.noContent })
-                });
-            },
+            (observed, budgetMs) => rest<T>(spec, observed, budgetMs),
             (failure) => retries && failure.kind === 'transient' && (spec.idempotent || failure.network !== 'lost'),
             spec.idempotent
         );
@@ -685,8 +767,7 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
         },
 
         apiUsage() {
-            const usage = conn.limitInfo.apiUsage;
-            return usage ? { used: usage.used, limit: usage.limit } : undefined;
+            return apiUsage ? { ...apiUsage } : undefined;
         },
 
         lastOutcome: () => lastOutcome,

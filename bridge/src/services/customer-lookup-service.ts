@@ -3,6 +3,7 @@ import { asBridgeError, BridgeError } from '../core/errors';
 import { chooseRecord, confirmMatches, identifierFrom, lookupAnswer } from '../core/customer-lookup';
 import type {
     CrmDirectory,
+    Identifier,
     IntegrationAnswer,
     LookupOutcome,
     LookupRequest,
@@ -18,9 +19,10 @@ export interface CustomerLookupService {
 type Found = Exclude<LookupOutcome, { kind: 'failed' }>;
 
 /**
- * Answers the bot's CRM lookup within its budget. Identical lookups share one Salesforce search while
- * it runs and reuse its result for the TTL; failures are never cached. Cache keys hold personal data,
- * so the cache lives only in memory and nothing of it is logged.
+ * Answers the bot's CRM lookup within its budget. A hit is answered from the cache alone: the answer was built
+ * when the search ran (no timer, no promise race, no rules run again). Identical lookups share one Salesforce
+ * search while it runs and reuse its answer for the TTL; failures are never cached. Cache keys hold personal
+ * data, so the cache lives only in memory and nothing of it is logged.
  */
 export function createCustomerLookupService(deps: {
     directory: CrmDirectory;
@@ -30,30 +32,32 @@ export function createCustomerLookupService(deps: {
     toHsl: (text: string) => string;
 }): CustomerLookupService {
     const { directory, rules, metrics, logger } = deps;
-    const cache = new LRUCache<string, Found, LookupRequest>({
-        max: 10_000,
-        ttl: Math.max(rules.cacheTtlMs, 1),
-        fetchMethod: async (_key, _stale, { context }) => search(context)
-    });
+    const cache = new LRUCache<string, IntegrationAnswer>({ max: 10_000, ttl: Math.max(rules.cacheTtlMs, 1) });
+    const inflight = new Map<string, Promise<IntegrationAnswer>>();
 
-    async function search(request: LookupRequest): Promise<Found> {
-        const identifier = identifierFrom(request, rules);
-        if (!identifier) return { kind: 'not_found', reason: 'no_identifier' };
+    async function search(identifier: Identifier): Promise<Found> {
         const candidates = await directory.find(identifier, rules.objects, rules.extraFields);
         const matches = confirmMatches(identifier, candidates, rules);
         const record = chooseRecord(matches, rules);
         return record ? { kind: 'found', record, matches: matches.length } : { kind: 'not_found', reason: 'no_match' };
     }
 
-    async function cachedSearch(
-        key: string,
-        request: LookupRequest,
-        status: LRUCache.Status<string, Found, LookupRequest>
-    ): Promise<Found> {
-        const outcome = await cache.fetch(key, { context: request, status });
-        // fetch() only resolves undefined when the fetch was aborted, which nothing here does.
-        if (outcome === undefined) throw new BridgeError('bridge_crm_lookup_failed', 'CRM lookup was aborted');
-        return outcome;
+    /** The search's answer, cached once it succeeded (a failure is thrown and cached nowhere). */
+    function answerFor(key: string, identifier: Identifier): Promise<IntegrationAnswer> {
+        const answer = search(identifier).then((outcome) => Object.freeze(lookupAnswer(outcome, rules, deps.toHsl)));
+        if (rules.cacheTtlMs === 0) return answer;
+        inflight.set(key, answer);
+        return answer.then(
+            (value) => {
+                inflight.delete(key);
+                cache.set(key, value);
+                return value;
+            },
+            (error: unknown) => {
+                inflight.delete(key);
+                throw error;
+            }
+        );
     }
 
     async function withinBudget<T>(work: Promise<T>): Promise<T> {
@@ -79,15 +83,16 @@ export function createCustomerLookupService(deps: {
                 return lookupAnswer({ kind: 'not_found', reason: 'no_identifier' }, rules, deps.toHsl);
             }
             const key = `${identifier.kind}:${identifier.searchTerm}`;
-            const status: LRUCache.Status<string, Found, LookupRequest> = {};
+            const cached = rules.cacheTtlMs === 0 ? undefined : cache.get(key);
+            if (cached !== undefined) {
+                metrics.cacheLookups.inc({ cache: 'crm_lookup', result: 'hit' });
+                return cached;
+            }
+            const shared = inflight.get(key);
             try {
-                const outcome =
-                    rules.cacheTtlMs === 0
-                        ? await withinBudget(search(request))
-                        : await withinBudget(cachedSearch(key, request, status));
-                const result = status.fetch === 'hit' ? 'hit' : status.fetch === 'inflight' ? 'shared' : 'miss';
-                metrics.cacheLookups.inc({ cache: 'crm_lookup', result });
-                return lookupAnswer(outcome, rules, deps.toHsl);
+                const answer = await withinBudget(shared ?? answerFor(key, identifier));
+                metrics.cacheLookups.inc({ cache: 'crm_lookup', result: shared === undefined ? 'miss' : 'shared' });
+                return answer;
             } catch (error) {
                 const coded = asBridgeError(error, 'bridge_crm_lookup_failed');
                 // The message of a Salesforce error is scrubbed of the statement it echoes (scrubSalesforceMessage).

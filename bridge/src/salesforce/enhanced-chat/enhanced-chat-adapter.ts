@@ -19,6 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { BridgeError, asBridgeError, isBridgeError } from '../../core/errors';
 import type { ChatAdapter, ChatEventSink, ChatSessionState, OpenChatRequest } from '../../core/handover/chat-port';
+import type { Dispatcher } from 'undici';
 import type { Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
 import { toChatUuid } from './chat-ids';
@@ -28,6 +29,7 @@ import { createScrtClient } from './scrt-client';
 import type { AccessTokenAnswer, FetchLike, RetryPolicy } from './scrt-client';
 import { ChatStream, toState } from './sse-stream';
 import type { EnhancedChatData, HandoverSession, ReconnectPolicy } from './sse-stream';
+import { sharedFetch } from '../http-pool';
 
 export type { EnhancedChatData } from './sse-stream';
 
@@ -41,7 +43,10 @@ export interface EnhancedChatAdapterOptions {
     /** Accepted for symmetry with the other adapters; no chat-specific metric exists yet. */
     metrics?: Metrics;
     clock?: { now(): number };
+    /** For the REST calls (default: the global fetch). */
     fetch?: FetchLike;
+    /** For the event streams: the HTTP pool (default: the process's shared one, http-pool.ts). */
+    dispatcher?: Dispatcher;
     /** Stream reconnects: default 1 s × 1.5ⁿ up to 30 s, as Salesforce's sample client. */
     reconnect?: ReconnectPolicy;
     /** No byte for this long means a dead stream (default 90 s, as the sample client). */
@@ -109,7 +114,7 @@ function readData(handoverId: string, state: ChatSessionState): EnhancedChatData
 export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): ChatAdapter {
     const logger = options.logger;
     const now = (): number => (options.clock ? options.clock.now() : Date.now());
-    const doFetch: FetchLike = options.fetch ?? fetch;
+    const doFetch: FetchLike = options.fetch ?? sharedFetch;
     const windowMs = options.rateWindowMs ?? 60_000;
     const messageRate = options.messageRatePerMinute ?? 22;
     const tokenLimiter = createWindowLimiter(options.tokenRatePerMinute ?? 200, windowMs, now);
@@ -239,7 +244,7 @@ export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): 
             {
                 scrtUrl: options.scrtUrl,
                 orgId: options.orgId,
-                fetch: doFetch,
+                ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
                 logger,
                 reconnect: options.reconnect ?? { baseMs: 1000, factor: 1.5, maxMs: 30_000 },
                 heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 90_000,

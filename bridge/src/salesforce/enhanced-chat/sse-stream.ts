@@ -6,13 +6,14 @@
  * sink, waiting for it before reading on, so the core can persist the cursor before the next event.
  */
 import { createParser } from 'eventsource-parser';
+import type { Dispatcher } from 'undici';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { BridgeError, isBridgeError } from '../../core/errors';
 import type { ChatEventSink, ChatSessionState } from '../../core/handover/chat-port';
 import type { Logger } from '../../observability/logger';
 import { mapEnhancedChatEvent } from './event-mapping';
 import type { ConversationView } from './event-mapping';
-import type { FetchLike } from './scrt-client';
+import { sharedDispatcher } from '../http-pool';
 
 export interface ReconnectPolicy {
     baseMs: number;
@@ -43,7 +44,8 @@ export interface HandoverSession {
 export interface StreamDependencies {
     scrtUrl: string;
     orgId: string;
-    fetch: FetchLike;
+    /** HTTP pool; defaults to the process's shared one (http-pool.ts). */
+    dispatcher?: Dispatcher;
     logger: Logger;
     reconnect: ReconnectPolicy;
     heartbeatTimeoutMs: number;
@@ -64,6 +66,14 @@ function isAtOrBefore(id: string, cursor: string | null): boolean {
     return BigInt(id) <= BigInt(cursor);
 }
 
+/** Why the bridge itself closed a connection (stopped, or the chat finished): not a failure, never thrown on. */
+class StreamStopped extends Error {
+    constructor() {
+        super('event stream closed by the bridge');
+        this.name = 'StreamStopped';
+    }
+}
+
 class HeartbeatTimeout extends Error {
     constructor() {
         super('no data on the event stream within the heartbeat timeout');
@@ -74,7 +84,8 @@ class HeartbeatTimeout extends Error {
 export class ChatStream {
     private stopped = false;
     private finished = false;
-    private controller: AbortController | undefined;
+    /** Cuts the current connection (set while one is open). */
+    private abort: (() => void) | undefined;
     private wake: (() => void) | undefined;
     private loop: Promise<void> | undefined;
     private view: ConversationView = { finished: false };
@@ -98,7 +109,7 @@ export class ChatStream {
     /** Stops reading; resolves once the connection is closed. */
     async stop(): Promise<void> {
         this.stopped = true;
-        this.controller?.abort();
+        this.abort?.();
         this.wake?.();
         await this.loop;
     }
@@ -160,49 +171,53 @@ export class ChatStream {
         }
     }
 
-    private async connectOnce(onOpen: () => void): Promise<void> {
-        const controller = new AbortController();
-        this.controller = controller;
+    /**
+     * One connection, read with undici's dispatch callbacks on the shared pool: chunks go straight into the SSE
+     * parser, with no fetch Response, web stream or reader per chat (an idle chat holds only its socket, this
+     * closure and its timer). While the sink works the socket is paused, so events are read no faster than they
+     * are handled. Resolves when the stream ends or the chat finished or was stopped; rejects with why it broke.
+     */
+    private connectOnce(onOpen: () => void): Promise<void> {
+        const url = new URL(`${this.deps.scrtUrl.replace(/\/+$/, '')}/eventrouter/v1/sse`);
         const headers: Record<string, string> = {
-            Accept: 'text/event-stream',
-            Authorization: `Bearer ${this.session.data.accessToken}`,
-            'X-Org-Id': this.deps.orgId
+            accept: 'text/event-stream',
+            authorization: `Bearer ${this.session.data.accessToken}`,
+            'x-org-id': this.deps.orgId
         };
-        if (this.session.cursor !== null) headers['Last-Event-Id'] = this.session.cursor;
-        let delivering = false;
-        const heartbeat = setTimeout(function onSilence() {
-            // Time spent in the sink (the core's database) is not silence on the wire.
-            if (delivering) heartbeat.refresh();
-            else controller.abort(new HeartbeatTimeout());
-        }, this.deps.heartbeatTimeoutMs);
-        try {
-            const response = await this.deps.fetch(`${this.deps.scrtUrl.replace(/\/+$/, '')}/eventrouter/v1/sse`, {
-                method: 'GET',
-                headers,
-                signal: controller.signal
-            });
-            if (response.status === 401) {
-                await response.body?.cancel().catch(() => undefined);
-                throw new BridgeError('bridge_chat_unauthorized', 'event stream: access token rejected', {
-                    details: { status: 401, retryable: true }
-                });
-            }
-            if (!response.ok || !response.body) {
-                await response.body?.cancel().catch(() => undefined);
-                throw new BridgeError('bridge_chat_unavailable', `event stream answered ${response.status}`, {
-                    details: { status: response.status, retryable: true }
-                });
-            }
-            this.connections += 1;
-            onOpen();
-            heartbeat.refresh();
+        if (this.session.cursor !== null) headers['last-event-id'] = this.session.cursor;
+        return new Promise<void>((resolve, reject) => {
+            let settled = false;
+            let delivering = false;
+            let ended = false;
+            let dispatch: Dispatcher.DispatchController | undefined;
             const pending: EventSourceMessage[] = [];
-            const parser = createParser({ onEvent: (message) => pending.push(message) });
+            // Pings only keep the connection alive (the heartbeat saw their bytes): they never reach the sink.
+            const parser = createParser({
+                onEvent: (message) => {
+                    if (message.event !== 'ping') pending.push(message);
+                }
+            });
             const decoder = new TextDecoder();
-            for await (const chunk of response.body) {
-                heartbeat.refresh();
-                parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }));
-                if (pending.length === 0) continue;
+            const finish = (error?: Error): void => {
+                if (settled) return;
+                settled = true;
+                clearTimeout(heartbeat);
+                this.abort = undefined;
+                if (error === undefined) resolve();
+                else reject(error);
+            };
+            /** Closes the connection; the promise resolves (`reason` undefined: stopped or finished) or rejects. */
+            const cut = (reason?: Error): void => {
+                if (dispatch !== undefined && !dispatch.aborted) dispatch.abort(reason ?? new StreamStopped());
+                finish(reason);
+            };
+            const heartbeat = setTimeout(function onSilence() {
+                // Time spent in the sink (the core's database) is not silence on the wire.
+                if (delivering) heartbeat.refresh();
+                else cut(new HeartbeatTimeout());
+            }, this.deps.heartbeatTimeoutMs);
+            this.abort = () => cut();
+            const drain = async (): Promise<void> => {
                 delivering = true;
                 try {
                     while (pending.length > 0 && !this.stopped && !this.finished) {
@@ -212,16 +227,62 @@ export class ChatStream {
                     delivering = false;
                     heartbeat.refresh();
                 }
-                if (this.stopped || this.finished) return;
-            }
-        } catch (error) {
-            const reason: unknown = controller.signal.reason;
-            if (controller.signal.aborted && reason instanceof HeartbeatTimeout) throw reason;
-            throw error;
-        } finally {
-            clearTimeout(heartbeat);
-            controller.abort();
-        }
+            };
+            const afterDrain = (): void => {
+                if (this.stopped || this.finished) cut();
+                else if (ended) finish();
+                else dispatch?.resume();
+            };
+            const handler: Dispatcher.DispatchHandler = {
+                onRequestStart: (controller) => {
+                    dispatch = controller;
+                    if (settled) controller.abort(new StreamStopped());
+                },
+                onResponseStart: (controller, status) => {
+                    if (status === 401) {
+                        cut(
+                            new BridgeError('bridge_chat_unauthorized', 'event stream: access token rejected', {
+                                details: { status: 401, retryable: true }
+                            })
+                        );
+                        return;
+                    }
+                    if (status < 200 || status >= 300) {
+                        cut(
+                            new BridgeError('bridge_chat_unavailable', `event stream answered ${status}`, {
+                                details: { status, retryable: true }
+                            })
+                        );
+                        return;
+                    }
+                    dispatch = controller;
+                    this.connections += 1;
+                    onOpen();
+                    heartbeat.refresh();
+                },
+                onResponseData: (controller, chunk) => {
+                    if (settled) return;
+                    heartbeat.refresh();
+                    parser.feed(decoder.decode(chunk, { stream: true }));
+                    if (pending.length === 0 || delivering) return;
+                    controller.pause();
+                    drain().then(afterDrain, (error: unknown) =>
+                        cut(error instanceof Error ? error : new Error(String(error)))
+                    );
+                },
+                onResponseEnd: () => {
+                    ended = true;
+                    if (!delivering) finish();
+                },
+                onResponseError: (_controller, error) => {
+                    finish(error);
+                }
+            };
+            (this.deps.dispatcher ?? sharedDispatcher()).dispatch(
+                { origin: url.origin, path: `${url.pathname}${url.search}`, method: 'GET', headers },
+                handler
+            );
+        });
     }
 
     private async deliver(message: EventSourceMessage): Promise<void> {

@@ -18,6 +18,7 @@ import type { LiveSessionData } from './chat-session';
 import { createLiveAgentClient, liveAgentApiVersion } from './live-agent-client';
 import type { FetchLike, LiveAgentClient, RetryPolicy } from './live-agent-client';
 import { chasitorInitBody } from './prechat';
+import { sharedFetch } from '../http-pool';
 
 export interface LegacyChatAdapterOptions {
     /** The Chat API endpoint `https://<host>/chat` (SF_LIVEAGENT_URL). */
@@ -84,7 +85,7 @@ export function createLegacyChatAdapter(options: LegacyChatAdapterOptions): Chat
         endpoint: options.liveAgentUrl,
         apiVersion: liveAgentApiVersion(options.apiVersion),
         logger,
-        fetch: options.fetch ?? fetch,
+        fetch: options.fetch ?? sharedFetch,
         retry: options.retry ?? { attempts: 5, baseMs: 250, maxMs: 5000 },
         requestTimeoutMs: options.requestTimeoutMs ?? 15_000
     });
