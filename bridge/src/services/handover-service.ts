@@ -194,7 +194,7 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
     const { db, chat, settings, clock } = deps;
     const logger = deps.logger.child({ component: 'handover' });
     const names = deps.names ?? { userName: 'User', botName: 'Bot', agentName: 'Agent' };
-    const recordType = chat.kind === 'enhanced' ? 'MessagingSession' : 'LiveChatTranscript';
+    const recordType = chat.kind === 'legacy' ? 'LiveChatTranscript' : 'MessagingSession';
 
     // Inputs of one handover run one after another in this process (the row lock covers other processes).
     const queues = new Map<string, Promise<unknown>>();
