@@ -17,6 +17,8 @@
  * Choices where Salesforce documents nothing: a CUSTOM replay id older than the retained events starts at
  * the oldest retained one; an unknown topic is NOT_FOUND.
  */
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+/// <reference path="../../../bridge/src/salesforce/byoc/avro-js.d.ts" />
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';

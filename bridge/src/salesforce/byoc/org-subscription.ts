@@ -270,7 +270,16 @@ export function createOrgSubscription(options: OrgSubscriptionOptions): OrgSubsc
 
     return {
         start() {
-            void tick().then(schedule);
+            // The embedded database is opened by one process at a time: a holder recorded there is an earlier
+            // run of this one (killed), so its lease is not waited out.
+            const forget =
+                db.kind === 'pglite'
+                    ? db.query(`UPDATE byoc_subscriptions SET owner = NULL WHERE topic = $1 AND owner <> $2`, [
+                          topic,
+                          instanceId
+                      ])
+                    : Promise.resolve();
+            void forget.then(tick, tick).then(schedule);
         },
         async stop() {
             stopped = true;

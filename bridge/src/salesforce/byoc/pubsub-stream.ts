@@ -13,6 +13,9 @@
  * small part of it the bridge needs, on the same @grpc/grpc-js, @grpc/proto-loader and avro-js, with a
  * `stop()` that cancels the call. Plaintext (`http://` on loopback, contract §1) comes for free.
  */
+// avro-js has no types; the ambient ones must come along where only this file is compiled (bridge-process tests).
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+/// <reference path="./avro-js.d.ts" />
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import avro from 'avro-js';
