@@ -259,7 +259,11 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         chatAdapterFor(config, settings.handover, logger, metrics, db, {
             ...(options.enhancedChat ? { enhanced: options.enhancedChat } : {}),
             ...(options.legacyChat ? { legacy: options.legacyChat } : {}),
-            ...(options.byocChat ? { byoc: options.byocChat } : {}),
+            // The org subscription's holder is named like this instance's chat streams.
+            byoc: {
+                ...(options.streams?.instanceId === undefined ? {} : { instanceId: options.streams.instanceId }),
+                ...options.byocChat
+            },
             briefing: {
                 header: settings.handover.briefingHeader,
                 userName: settings.transcript.userName,
