@@ -7,3 +7,5 @@ export { createInteractionClient } from './interaction-client';
 export type { InteractionClient } from './interaction-client';
 export { mapByocEvent, parseByocEvent } from './event-mapping';
 export type { OrgSubscriptionOptions } from './org-subscription';
+export { channelDefinitionRecord, ensureChannelDefinition } from './channel-definition';
+export type { ChannelDefinitionInput } from './channel-definition';
