@@ -93,6 +93,9 @@ const stateOf = (a: { data: ByocChatData; cursor: number }): ChatSessionState =>
     cursor: String(a.cursor)
 });
 
+/** /conversationHistory takes entries of the last 24 hours only (inbound-interaction-api.yaml; code 10046). */
+const HISTORY_WINDOW_MS = 23 * 3600_000;
+
 const historyEntries = (messages: BotContextMessage[], now: number): HistoryEntry[] =>
     messages
         .filter((m) => m.sender !== 'agent')
@@ -100,7 +103,8 @@ const historyEntries = (messages: BotContextMessage[], now: number): HistoryEntr
             role: m.sender === 'user' ? ('EndUser' as const) : ('Chatbot' as const),
             text: m.text,
             at: Math.min(now, Date.parse(m.at) || now)
-        }));
+        }))
+        .filter((entry) => entry.at > now - HISTORY_WINDOW_MS);
 
 export function createByocAdapter(options: ByocAdapterOptions): ChatAdapter {
     const { db, client } = options;
