@@ -73,7 +73,11 @@ interface PubSubService extends grpc.Client {
     ): void;
 }
 
-type PubSubConstructor = new (address: string, credentials: grpc.ChannelCredentials) => PubSubService;
+type PubSubConstructor = new (
+    address: string,
+    credentials: grpc.ChannelCredentials,
+    options?: grpc.ChannelOptions
+) => PubSubService;
 
 let serviceConstructor: PubSubConstructor | undefined;
 function pubSubService(): PubSubConstructor {
@@ -122,7 +126,13 @@ export function openPubSubStream(options: PubSubStreamOptions): PubSubStream {
                   rejectUnauthorized: options.transport === 'tls',
                   ...(options.transport === 'tls' ? {} : { checkServerIdentity: () => undefined })
               });
-    const client = new Service(options.endpoint, credentials);
+    // Unverified TLS is for loopback only; naming the server `localhost` keeps Node from warning about an IP
+    // address as TLS server name (RFC 6066).
+    const client = new Service(
+        options.endpoint,
+        credentials,
+        options.transport === 'tls-unverified' ? { 'grpc.ssl_target_name_override': 'localhost' } : {}
+    );
     const metadata = new grpc.Metadata();
     metadata.set('accesstoken', options.accessToken);
     metadata.set('instanceurl', options.instanceUrl);
