@@ -6,7 +6,7 @@
  * test with tsc (test/support/bridge-process-runner.ts) or by `npm run build` (dist/scripts/bridge-process.js).
  */
 import { startBridge } from '../bridge/src/bridge';
-import type { BridgeOptions, EnhancedChatTuning, LegacyChatTuning } from '../bridge/src/bridge';
+import type { BridgeOptions, ByocChatTuning, EnhancedChatTuning, LegacyChatTuning } from '../bridge/src/bridge';
 import { loadConfig } from '../bridge/src/config/env';
 import { parseSettings } from '../bridge/src/config/mapping-file';
 import { createLogger, logDestination } from '../bridge/src/observability/logger';
@@ -21,6 +21,7 @@ export interface BridgeProcessOptions {
     outbox?: BridgeOptions['outbox'];
     chatTuning?: EnhancedChatTuning;
     legacyChatTuning?: LegacyChatTuning;
+    byocTuning?: ByocChatTuning;
     /** Chat stream heartbeat lease and tick (multi-instance tests shorten them). */
     streams?: BridgeOptions['streams'];
     logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
         ...(options.outbox === undefined ? {} : { outbox: options.outbox }),
         ...(options.chatTuning === undefined ? {} : { enhancedChat: options.chatTuning }),
         ...(options.legacyChatTuning === undefined ? {} : { legacyChat: options.legacyChatTuning }),
+        ...(options.byocTuning === undefined ? {} : { byocChat: options.byocTuning }),
         ...(options.streams === undefined ? {} : { streams: options.streams }),
         ...(options.countStatements === true ? { instrumentDb: (db) => countingDb(db, statements) } : {})
     });

@@ -14,6 +14,7 @@ declare -A expected=(
         haptikBotContext Haptik_Integration Haptik_Agent Haptik_Integration_Users Case.Haptik_Connector_Cases"
     [force-app/messaging]="Haptik_Integration_Messaging Haptik_Agent_Messaging"
     [force-app/legacy-chat]="Haptik_Agent_Legacy_Chat"
+    [force-app/byoc]="Haptik_Interaction__e Haptik_Interaction__e.EventType__c Haptik_Interaction__e.Payload__c"
 )
 # Objects only some orgs have: metadata naming one outside its own package directory fails the default deploy there
 # (the component reads chat records by string field names, which an org without them simply leaves out).

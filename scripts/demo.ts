@@ -15,9 +15,14 @@ import type { AgentConsole } from '../test/emulators/agent-console';
 const keep = process.argv.includes('--keep');
 /** `--verbose` shows the bridge's own log lines (JSON, on standard error) between the steps. */
 const verbose = process.argv.includes('--verbose');
-/** `--chat legacy` plays the same story on the legacy Chat REST API (Live Agent) instead of Enhanced Chat. */
-const chatApi: ChatApi = process.argv[process.argv.indexOf('--chat') + 1] === 'legacy' ? 'legacy' : 'enhanced';
-const CHAT_NAME = chatApi === 'legacy' ? 'Live Agent' : 'Enhanced Chat';
+/**
+ * `--chat legacy` plays the same story on the legacy Chat REST API (Live Agent), `--chat byoc` on Bring Your Own
+ * Channel (Interaction Service API + Pub/Sub API), instead of Enhanced Chat.
+ */
+const chatArg = process.argv[process.argv.indexOf('--chat') + 1];
+const chatApi: ChatApi = chatArg === 'legacy' || chatArg === 'byoc' ? chatArg : 'enhanced';
+const CHAT_NAME =
+    chatApi === 'legacy' ? 'Live Agent' : chatApi === 'byoc' ? 'BYOC (Interaction Service + Pub/Sub)' : 'Enhanced Chat';
 const USER = { id: 'demo-user-1', name: 'asha_rao_343', phone: '+1 415 555 0134', conversationNo: 1 };
 const CONVERSATION_KEY = `343:${USER.id}:${USER.conversationNo}`;
 
@@ -166,9 +171,22 @@ async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
             () =>
                 chat
                     .conversations()
-                    .find((c) => c.conversationId === handoverId || c.conversationKey === CONVERSATION_KEY)
-                    ?.conversationId
+                    .find(
+                        (c) =>
+                            c.conversationId === handoverId ||
+                            c.conversationKey === CONVERSATION_KEY ||
+                            ('endUserId' in c && c.endUserId === `haptik:343:${USER.id}`)
+                    )?.conversationId
         );
+        if (chatApi === 'byoc') {
+            say(
+                '  bridge → Salesforce: POST /api/v1/interactions (multipart) to the Messaging channel; the agent side'
+            );
+            say("  comes back on the org's ONE Pub/Sub subscription (gRPC, Avro platform events, replay ids)");
+            say(
+                '  (the bot history import answered 10057, as for BYOC for Messaging: the briefing goes first instead)'
+            );
+        }
         // Live Agent tells the position and the wait in one message, Enhanced Chat in two.
         await until('the wait notice', () =>
             haptik
@@ -179,7 +197,7 @@ async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
         );
         readUser();
         // Live Agent takes visitor messages (the briefing too) only once an agent accepted.
-        if (chatApi === 'enhanced') await showBriefing(id);
+        if (chatApi !== 'legacy') await showBriefing(id);
         const caseRecord = await until('the conversation Case with the bot context', () =>
             salesforce.records('Case').find((c) => c['Haptik_Conversation_Key__c'] === CONVERSATION_KEY)
         );

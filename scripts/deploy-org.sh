@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Deploys the Haptik package to an org you have already authorised, then sets up the integration user and agents.
-# Usage: scripts/deploy-org.sh [--messaging] [--legacy-chat] [--skip-psl] <org-alias> [integration-username] [agent-username ...]
+# Usage: scripts/deploy-org.sh [--messaging] [--legacy-chat] [--byoc] [--skip-psl] <org-alias> [integration-username] [agent-username ...]
 #   scripts/deploy-org.sh my-org                                               Case part only (any Service Cloud org)
 #   scripts/deploy-org.sh --messaging my-org haptik.bridge@acme.com            + Enhanced Chat part, integration user set up
 #   scripts/deploy-org.sh --messaging my-org haptik.bridge@acme.com a@acme.com + Haptik_Agent(_Messaging) to each agent
 #   --messaging    also deploy force-app/messaging (needs Messaging for In-App and Web: MessagingSession)
 #   --legacy-chat  also deploy force-app/legacy-chat (needs legacy Chat: LiveChatTranscript)
+#   --byoc         also deploy force-app/byoc (Bring Your Own Channel's platform event; use with --messaging)
 #   --skip-psl     the integration user has a full Salesforce licence, not the Salesforce Integration one
 # Authorise first: sf org login web --alias my-org (add --instance-url https://test.salesforce.com for a sandbox).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 dirs=(force-app/main)
 integration_sets=(Haptik_Integration)
 agent_sets=(Haptik_Agent)
@@ -20,6 +21,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --messaging) dirs+=(force-app/messaging); integration_sets+=(Haptik_Integration_Messaging); agent_sets+=(Haptik_Agent_Messaging) ;;
         --legacy-chat) dirs+=(force-app/legacy-chat); agent_sets+=(Haptik_Agent_Legacy_Chat) ;;
+        --byoc) dirs+=(force-app/byoc) ;;
         --skip-psl) skip_psl=true ;;
         -h | --help) usage ;;
         -*) echo "unknown option $1" >&2; usage ;;

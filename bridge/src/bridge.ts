@@ -29,6 +29,8 @@ import { createEnhancedChatAdapter } from './salesforce/enhanced-chat';
 import type { EnhancedChatAdapterOptions } from './salesforce/enhanced-chat';
 import { createLegacyChatAdapter } from './salesforce/legacy-chat';
 import type { LegacyChatAdapterOptions } from './salesforce/legacy-chat';
+import { createByocAdapter, createByocAuth, createInteractionClient } from './salesforce/byoc';
+import type { ByocAdapterOptions } from './salesforce/byoc';
 import type { HandoverSettings } from './core/handover/handover-settings';
 import { createTranscriptCaseService } from './services/transcript-case-service';
 import { createRetentionService } from './services/retention-service';
@@ -63,6 +65,8 @@ export interface BridgeOptions {
     enhancedChat?: EnhancedChatTuning;
     /** Legacy Chat (Live Agent) adapter tuning for tests and the demo (retries, poll backoff, waits). */
     legacyChat?: LegacyChatTuning;
+    /** BYOC adapter tuning for tests and the demo (event polling, subscription lease, retries). */
+    byocChat?: ByocChatTuning;
     /** Outbox tuning for tests and the demo. */
     outbox?: {
         pollIntervalMs?: number;
@@ -109,16 +113,57 @@ export type LegacyChatTuning = Partial<
     >
 >;
 
+export interface ByocChatTuning extends Partial<Pick<ByocAdapterOptions, 'pollMs' | 'subscription' | 'instanceId'>> {
+    retry?: { attempts: number; baseMs: number; maxMs: number };
+}
+
 /** The adapter of SF_CHAT_API. */
 function chatAdapterFor(
     config: BridgeConfig,
     handover: HandoverSettings,
     logger: Logger,
     metrics: Metrics,
-    tuning: EnhancedChatTuning | undefined,
-    legacyTuning: LegacyChatTuning | undefined
+    db: Db,
+    tuning: {
+        enhanced?: EnhancedChatTuning;
+        legacy?: LegacyChatTuning;
+        byoc?: ByocChatTuning;
+        briefing: ByocAdapterOptions['briefing'];
+    }
 ): ChatAdapter | undefined {
     const chat = config.salesforce.chat;
+    const legacyTuning = tuning.legacy;
+    if (chat.api === 'byoc') {
+        const auth = config.salesforce.auth;
+        if (auth.kind !== 'jwt') throw new Error('SF_CHAT_API=byoc needs SF_AUTH=jwt (checked by loadConfig)');
+        const byocLogger = logger.child({ component: 'byoc-chat' });
+        const byocAuth = createByocAuth({
+            loginUrl: config.salesforce.loginUrl,
+            clientId: auth.clientId,
+            username: auth.username,
+            privateKey: auth.privateKey
+        });
+        const { retry, ...adapterTuning } = tuning.byoc ?? {};
+        return createByocAdapter({
+            db,
+            auth: byocAuth,
+            client: createInteractionClient({
+                scrtUrl: chat.scrtUrl,
+                orgId: config.salesforce.orgId,
+                channelAddress: chat.channelAddress,
+                channelDefinition: chat.channelDefinition,
+                auth: byocAuth,
+                logger: byocLogger,
+                ...(retry === undefined ? {} : { retry })
+            }),
+            orgId: config.salesforce.orgId,
+            eventTopic: chat.eventTopic,
+            pubsub: chat.pubsub,
+            logger: byocLogger,
+            briefing: tuning.briefing,
+            ...adapterTuning
+        });
+    }
     if (chat.api === 'legacy') {
         // The Contact is found by the pre-chat detail the admin mapped to the user's email, if any.
         const emailDetail = Object.entries(handover.routingAttributes).find(([, path]) => path === 'user.email')?.[0];
@@ -142,7 +187,7 @@ function chatAdapterFor(
         esDeveloperName: chat.esDeveloperName,
         logger: logger.child({ component: 'enhanced-chat' }),
         metrics,
-        ...tuning
+        ...tuning.enhanced
     });
 }
 
@@ -214,7 +259,21 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     // Live-agent handover: the chat adapter of SF_CHAT_API (a test may hand in its own).
     const chat =
         options.chatAdapter ??
-        chatAdapterFor(config, settings.handover, logger, metrics, options.enhancedChat, options.legacyChat);
+        chatAdapterFor(config, settings.handover, logger, metrics, db, {
+            ...(options.enhancedChat ? { enhanced: options.enhancedChat } : {}),
+            ...(options.legacyChat ? { legacy: options.legacyChat } : {}),
+            // The org subscription's holder is named like this instance's chat streams.
+            byoc: {
+                ...(options.streams?.instanceId === undefined ? {} : { instanceId: options.streams.instanceId }),
+                ...options.byocChat
+            },
+            briefing: {
+                header: settings.handover.briefingHeader,
+                userName: settings.transcript.userName,
+                botName: settings.transcript.botName,
+                agentName: settings.transcript.agentName
+            }
+        });
     const streams = chat === undefined ? undefined : createStreamOwnership({ db, logger, metrics, ...options.streams });
     const handover =
         chat === undefined || streams === undefined

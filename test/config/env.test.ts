@@ -145,6 +145,49 @@ describe('loadConfig', () => {
         });
     });
 
+    it('asks for the BYOC settings and the JWT bearer flow when SF_CHAT_API=byoc', () => {
+        const problems = problemsOf({ ...validEnv, SF_CHAT_API: 'byoc', SF_BYOC_EVENT: 'Haptik_Interaction__e' });
+        expect(problems.map((p) => p.split(':')[0])).toEqual([
+            'SF_BYOC_CHANNEL_ADDRESS is missing (SF_CHAT_API=byoc)',
+            'SF_BYOC_CHANNEL_DEFINITION is missing (SF_CHAT_API=byoc)',
+            'SF_AUTH must be jwt for SF_CHAT_API=byoc',
+            'SF_BYOC_EVENT is not a platform event topic like /event/Haptik_Interaction__e'
+        ]);
+        const { privateKey } = generateKeyPairSync('rsa', {
+            modulusLength: 2048,
+            privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+            publicKeyEncoding: { type: 'spki', format: 'pem' }
+        });
+        const byoc = {
+            ...validEnv,
+            SF_CHAT_API: 'byoc',
+            SF_AUTH: 'jwt',
+            SF_USERNAME: 'bridge@acme.com',
+            SF_PRIVATE_KEY: privateKey,
+            SF_BYOC_CHANNEL_ADDRESS: '6f1d2c3b-4a59-4e8f-9d7c-2b1a0e9f8d7c',
+            SF_BYOC_CHANNEL_DEFINITION: 'Haptik_Bridge_Channel',
+            SF_BYOC_EVENT: '/event/Haptik_Interaction__e'
+        };
+        expect(loadConfig(byoc).salesforce.chat).toEqual({
+            api: 'byoc',
+            scrtUrl: 'https://acme.my.salesforce-scrt.com',
+            channelAddress: '6f1d2c3b-4a59-4e8f-9d7c-2b1a0e9f8d7c',
+            channelDefinition: 'Haptik_Bridge_Channel',
+            eventTopic: '/event/Haptik_Interaction__e',
+            pubsub: { endpoint: 'api.pubsub.salesforce.com:7443', transport: 'tls' }
+        });
+        // Contract §1: an unverified certificate or plaintext on a loopback host only.
+        const pubsubOf = (url: string) => {
+            const chat = loadConfig({ ...byoc, SF_PUBSUB_URL: url }).salesforce.chat;
+            return chat.api === 'byoc' ? chat.pubsub : undefined;
+        };
+        expect(pubsubOf('https://127.0.0.1:7443')).toEqual({ endpoint: '127.0.0.1:7443', transport: 'tls-unverified' });
+        expect(pubsubOf('http://localhost:7444')).toEqual({ endpoint: 'localhost:7444', transport: 'plaintext' });
+        expect(problemsOf({ ...byoc, SF_PUBSUB_URL: 'http://pubsub.example.com:7443' })[0]).toMatch(
+            /^SF_PUBSUB_URL is not an https:\/\/host:port URL/
+        );
+    });
+
     it('rejects a short admin token', () => {
         expect(problemsOf({ ...validEnv, BRIDGE_ADMIN_TOKEN: 'short' })[0]).toMatch(
             /^BRIDGE_ADMIN_TOKEN is shorter than 16/

@@ -21,6 +21,11 @@ import type { SalesforceEmulator, SalesforceEmulatorOptions } from './salesforce
 import { startLiveAgentEmulator } from './live-agent';
 import type { LiveAgentEmulator, LiveAgentEmulatorOptions } from './live-agent';
 import type { AgentConsole } from './agent-console';
+import { SANDBOX_BYOC, startByocEmulators } from './byoc';
+import type { ByocEmulators, InteractionServiceEmulator } from './byoc';
+import { generateTestKeyPair } from './salesforce/keys';
+import type { TestKeyPair } from './salesforce/keys';
+import type { ByocChatTuning } from '../../bridge/src/bridge';
 
 /**
  * A whole world on loopback: the Salesforce and Haptik emulators and a real bridge configured, through
@@ -47,7 +52,17 @@ export const SANDBOX_ES_DEVELOPER_NAME = 'Haptik_Bridge';
 export const SANDBOX_LIVE_AGENT = { deploymentId: '572Hp000000HaPt', buttonId: '573Hp000000HaPt' } as const;
 
 /** Which Salesforce chat API the bridge uses (SF_CHAT_API). */
-export type ChatApi = 'enhanced' | 'legacy';
+export type ChatApi = 'enhanced' | 'legacy' | 'byoc';
+
+/** The External Client App's JWT key pair of the sandbox (SF_AUTH=jwt, which BYOC needs): one per process. */
+let sandboxKeys: TestKeyPair | undefined;
+export function sandboxKeyPair(): TestKeyPair {
+    sandboxKeys ??= generateTestKeyPair();
+    return sandboxKeys;
+}
+
+/** The integration user the JWT bearer assertions name (the Salesforce emulator's default). */
+export const SANDBOX_SF_USERNAME = 'integration@haptik.example';
 
 type LiveAgentTuning = Partial<Omit<LiveAgentEmulatorOptions, 'orgId' | 'deploymentId' | 'buttonId' | 'salesforce'>>;
 
@@ -72,6 +87,10 @@ export interface SandboxOptions {
     liveAgent?: LiveAgentTuning;
     /** The bridge's legacy Chat adapter tuning (retries, poll backoff, waits). */
     legacyChatTuning?: LegacyChatTuning;
+    /** BYOC emulator settings (CCaaS product, Pub/Sub keep-alive). */
+    byoc?: ByocEmulatorTuning;
+    /** The bridge's BYOC adapter tuning (event polling, subscription lease, retries). */
+    byocTuning?: ByocChatTuning;
     /** How often retention runs (default BRIDGE_RETENTION_INTERVAL_MINUTES). */
     retentionIntervalMs?: number;
     /** The bridge's Salesforce REST deadlines and retries. */
@@ -87,6 +106,8 @@ export interface Sandbox<Chat extends AgentConsole = EnhancedChatEmulator> {
     /** Both chat emulators run; the bridge talks to the one of `chatApi`. */
     enhancedChat: EnhancedChatEmulator;
     liveAgent: LiveAgentEmulator;
+    /** The BYOC emulators: Interaction Service API and Pub/Sub API. */
+    byoc: ByocEmulators;
     haptik: HaptikEmulator;
     bridge: RunningBridge;
     config: BridgeConfig;
@@ -133,11 +154,34 @@ export function liveAgentEnv(liveAgent: LiveAgentEmulator): Record<string, strin
     };
 }
 
+/** The bridge's environment for SF_CHAT_API=byoc against the BYOC emulators (JWT bearer, contract §1). */
+export function byocEnv(byoc: ByocEmulators): Record<string, string> {
+    return {
+        SF_CHAT_API: 'byoc',
+        SF_AUTH: 'jwt',
+        SF_USERNAME: SANDBOX_SF_USERNAME,
+        SF_PRIVATE_KEY: sandboxKeyPair().privateKey,
+        SF_SCRT_URL: byoc.interactions.url,
+        SF_BYOC_CHANNEL_ADDRESS: SANDBOX_BYOC.channelAddress,
+        SF_BYOC_CHANNEL_DEFINITION: SANDBOX_BYOC.channelDefinition,
+        SF_BYOC_EVENT: SANDBOX_BYOC.topicName,
+        SF_PUBSUB_URL: byoc.pubsub.url
+    };
+}
+
+export interface ByocEmulatorTuning {
+    product?: 'messaging' | 'ccaas';
+    keepAliveMs?: number;
+    interactionsPort?: number;
+    pubsubPort?: number;
+}
+
 /** The emulators, configured with the sandbox credentials; one close() stops them all. */
 export interface Emulators {
     salesforce: SalesforceEmulator;
     chat: EnhancedChatEmulator;
     liveAgent: LiveAgentEmulator;
+    byoc: ByocEmulators;
     haptik: HaptikEmulator;
     close(): Promise<void>;
 }
@@ -147,6 +191,7 @@ export async function startEmulators(
         salesforce?: SalesforceEmulatorOptions;
         enhancedChat?: Partial<Omit<EnhancedChatEmulatorOptions, 'orgId' | 'esDeveloperName' | 'salesforce'>>;
         liveAgent?: LiveAgentTuning;
+        byoc?: ByocEmulatorTuning;
         haptikPort?: number;
         /**
          * Overrides of the Haptik emulator's TRACT token issue (lifetime, token style, certificates); false: no
@@ -163,6 +208,10 @@ export async function startEmulators(
         clientSecret: c.sfClientSecret,
         orgId: c.sfOrgId,
         integrationUser: shippedIntegrationUser(),
+        // SF_AUTH=jwt works too (BYOC needs it); the app grants the Interaction Service API scope as well.
+        jwtPublicKey: sandboxKeyPair().publicKey,
+        username: SANDBOX_SF_USERNAME,
+        tokenScope: 'api interaction_api',
         ...options.salesforce
     });
     const haptik = await startHaptikEmulator({
@@ -195,35 +244,43 @@ export async function startEmulators(
         host: '127.0.0.1',
         ...options.liveAgent
     });
+    const byoc = await startByocEmulators({ orgId: c.sfOrgId, salesforce, ...options.byoc });
     return {
         salesforce,
         haptik,
         chat,
         liveAgent,
+        byoc,
         close: async () => {
-            await Promise.all([salesforce.close(), haptik.close(), chat.close(), liveAgent.close()]);
+            await Promise.all([salesforce.close(), haptik.close(), chat.close(), liveAgent.close(), byoc.close()]);
         }
     };
 }
 
 export function startSandbox(options?: SandboxOptions & { chatApi?: 'enhanced' }): Promise<Sandbox>;
 export function startSandbox(options: SandboxOptions & { chatApi: 'legacy' }): Promise<Sandbox<LiveAgentEmulator>>;
+export function startSandbox(
+    options: SandboxOptions & { chatApi: 'byoc' }
+): Promise<Sandbox<InteractionServiceEmulator>>;
 export function startSandbox(options: SandboxOptions): Promise<Sandbox<AgentConsole>>;
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox<AgentConsole>> {
     const c = SANDBOX_CREDENTIALS;
     const emulators = await startEmulators({
         ...(options.salesforce ? { salesforce: options.salesforce } : {}),
         ...(options.enhancedChat ? { enhancedChat: options.enhancedChat } : {}),
-        ...(options.liveAgent ? { liveAgent: options.liveAgent } : {})
+        ...(options.liveAgent ? { liveAgent: options.liveAgent } : {}),
+        ...(options.byoc ? { byoc: options.byoc } : {})
     });
-    const { salesforce, haptik, chat: enhancedChat, liveAgent } = emulators;
+    const { salesforce, haptik, chat: enhancedChat, liveAgent, byoc } = emulators;
     const legacy = options.chatApi === 'legacy';
+    const byocChat = options.chatApi === 'byoc';
     try {
         const database = options.database ?? { dataDir: await temporaryDataDir() };
         const env: Record<string, string> = {
             ...sandboxEnv(salesforce.url, haptik.url),
             SF_SCRT_URL: enhancedChat.url,
             ...(legacy ? liveAgentEnv(liveAgent) : {}),
+            ...(byocChat ? byocEnv(byoc) : {}),
             ...('url' in database ? { DATABASE_URL: database.url } : { BRIDGE_DATA_DIR: database.dataDir }),
             ...(options.port === undefined ? {} : { PORT: String(options.port) }),
             ...options.env
@@ -240,6 +297,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             ...(options.outbox ? { outbox: options.outbox } : {}),
             ...(options.chatTuning ? { enhancedChat: options.chatTuning } : {}),
             ...(options.legacyChatTuning ? { legacyChat: options.legacyChatTuning } : {}),
+            ...(options.byocTuning ? { byocChat: options.byocTuning } : {}),
             ...(options.retentionIntervalMs === undefined ? {} : { retentionIntervalMs: options.retentionIntervalMs }),
             ...(options.salesforceTiming ? { salesforceTiming: options.salesforceTiming } : {}),
             ...(options.instrumentDb ? { instrumentDb: options.instrumentDb } : {})
@@ -247,9 +305,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         const send = createHaptikSender(bridge.url, { secret: c.webhookSecret, hookToken: c.hookToken }, haptik);
         return {
             salesforce,
-            chat: legacy ? liveAgent : enhancedChat,
+            chat: legacy ? liveAgent : byocChat ? byoc.interactions : enhancedChat,
             enhancedChat,
             liveAgent,
+            byoc,
             haptik,
             bridge,
             config,

@@ -1,5 +1,6 @@
 import { integrationRequest, tractEvent } from '../emulators/haptik';
 import type { LiveAgentEmulator } from '../emulators/live-agent';
+import { SANDBOX_BYOC } from '../emulators/byoc';
 import type { Sandbox } from '../emulators/sandbox';
 import { eventually } from '../support/eventually';
 import {
@@ -324,6 +325,15 @@ describe.each(CHAT_APIS)('live agent handover (%s)', (api) => {
     });
 });
 
+/** The entry types of the BYOC platform events published for a conversation (the agent side of SF_CHAT_API=byoc). */
+function byocEntryTypes(sandbox: HandoverSandbox, conversationId: string): string[] {
+    return sandbox.byoc.pubsub
+        .events(SANDBOX_BYOC.topicName)
+        .map((e) => JSON.parse(String(e.fields[SANDBOX_BYOC.payloadField])) as Record<string, unknown>)
+        .filter((p) => p['conversationIdentifier'] === conversationId)
+        .map((p) => String((p['payload'] as { entryType?: unknown } | undefined)?.entryType ?? p['entryType']));
+}
+
 describe.each(CHAT_APIS)('live agent handover without agents (%s)', (api) => {
     let sandbox: HandoverSandbox;
     const legacy = api === 'legacy';
@@ -375,9 +385,16 @@ describe.each(CHAT_APIS)('live agent handover without agents (%s)', (api) => {
             return;
         }
         // Two queue events arrived (routing result with the wait, then the queue position): one notice.
-        const queueEvents = sandbox.enhancedChat
-            .events(started.conversationId)
-            .filter((e) => e.type === 'CONVERSATION_ROUTING_RESULT' || e.type === 'CONVERSATION_QUEUE_POSITION');
+        const queueEvents =
+            api === 'byoc'
+                ? byocEntryTypes(sandbox, started.conversationId).filter(
+                      (type) => type === 'RoutingResult' || type === 'QueuePosition'
+                  )
+                : sandbox.enhancedChat
+                      .events(started.conversationId)
+                      .filter(
+                          (e) => e.type === 'CONVERSATION_ROUTING_RESULT' || e.type === 'CONVERSATION_QUEUE_POSITION'
+                      );
         expect(queueEvents.length).toBeGreaterThanOrEqual(2);
         expect(waitNotices).toEqual(['An agent will be with you in a minute.']);
     });

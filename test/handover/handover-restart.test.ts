@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { AgentConsole } from '../emulators/agent-console';
 import { createHaptikSender, integrationRequest, tractMessage } from '../emulators/haptik';
 import type { HaptikEmulator, HaptikSender } from '../emulators/haptik';
-import { SANDBOX_CREDENTIALS, liveAgentEnv, sandboxEnv, startEmulators } from '../emulators/sandbox';
+import { SANDBOX_CREDENTIALS, byocEnv, liveAgentEnv, sandboxEnv, startEmulators } from '../emulators/sandbox';
 import type { Emulators } from '../emulators/sandbox';
 import type { SalesforceEmulator } from '../emulators/salesforce';
 import { dropSchema, testDatabaseUrl, uniqueSchemaName } from '../support/databases';
@@ -15,10 +15,12 @@ import type { BridgeProcessOptions } from '../../scripts/bridge-process';
 import {
     CHAT_APIS,
     expectDuplicatesOnlyFromLostSends,
+    FAST_BYOC,
     FAST_CHAT,
     FAST_LEGACY_CHAT,
     FAST_LIVE_AGENT,
     FAST_OUTBOX,
+    FAST_PUBSUB,
     handoverMapping,
     sendsPerMessage
 } from './harness';
@@ -46,9 +48,9 @@ describe.each(CHAT_APIS)('live agent handover across a SIGKILL of the bridge (%s
 
     beforeAll(async () => {
         entry = await compileBridgeProcess();
-        emulators = await startEmulators({ liveAgent: FAST_LIVE_AGENT });
+        emulators = await startEmulators({ liveAgent: FAST_LIVE_AGENT, byoc: FAST_PUBSUB });
         ({ salesforce, haptik } = emulators);
-        chat = api === 'legacy' ? emulators.liveAgent : emulators.chat;
+        chat = api === 'legacy' ? emulators.liveAgent : api === 'byoc' ? emulators.byoc.interactions : emulators.chat;
         const database =
             databaseUrl === undefined
                 ? { BRIDGE_DATA_DIR: await mkdtemp(path.join(tmpdir(), 'handover-restart-')) }
@@ -58,6 +60,7 @@ describe.each(CHAT_APIS)('live agent handover across a SIGKILL of the bridge (%s
                 ...sandboxEnv(salesforce.url, haptik.url),
                 SF_SCRT_URL: emulators.chat.url,
                 ...(api === 'legacy' ? liveAgentEnv(emulators.liveAgent) : {}),
+                ...(api === 'byoc' ? byocEnv(emulators.byoc) : {}),
                 ...database
             },
             mapping: handoverMapping(),
@@ -65,6 +68,7 @@ describe.each(CHAT_APIS)('live agent handover across a SIGKILL of the bridge (%s
             outbox: FAST_OUTBOX,
             chatTuning: FAST_CHAT,
             legacyChatTuning: FAST_LEGACY_CHAT,
+            byocTuning: FAST_BYOC,
             // The killed process's heartbeat runs out in 2 s; then the new one takes its chat over.
             streams: { leaseMs: 2000, tickMs: 200 }
         };
@@ -101,8 +105,12 @@ describe.each(CHAT_APIS)('live agent handover across a SIGKILL of the bridge (%s
             () =>
                 chat
                     .conversations()
-                    .find((x) => x.conversationId === handoverId || x.conversationKey === `343:${userId}:1`)
-                    ?.conversationId
+                    .find(
+                        (x) =>
+                            x.conversationId === handoverId ||
+                            x.conversationKey === `343:${userId}:1` ||
+                            ('endUserId' in x && x.endUserId === `haptik:343:${userId}`)
+                    )?.conversationId
         );
         // Live Agent has no message ids: the bridge's id is the message's position in the session's stream.
         const idOf = (returned: string): string => (api === 'legacy' ? `${conversationId}:${returned}` : returned);

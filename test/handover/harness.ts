@@ -24,11 +24,19 @@ export const FAST_LEGACY_CHAT = {
     pollRetry: { baseMs: 20, maxMs: 200 },
     establishWaitMs: 2000
 };
+/** BYOC adapter timers for tests: quick event polls, a short subscription lease, fast retries. */
+export const FAST_BYOC = {
+    pollMs: 50,
+    subscription: { leaseMs: 2000, tickMs: 100, batch: 20, reconnect: { baseMs: 50, maxMs: 500 } },
+    retry: { attempts: 6, baseMs: 10, maxMs: 100 }
+};
+/** Pub/Sub emulator: idle subscriptions get a keep-alive every half second. */
+export const FAST_PUBSUB = { keepAliveMs: 500 };
 /** Live Agent emulator: polls are held briefly, so tests see many poll cycles. */
 export const FAST_LIVE_AGENT = { pollHoldMs: 400 };
 
 /** The chat APIs the shared handover scenarios run against. */
-export const CHAT_APIS: ChatApi[] = ['enhanced', 'legacy'];
+export const CHAT_APIS: ChatApi[] = ['enhanced', 'legacy', 'byoc'];
 
 export type HandoverSandbox = Sandbox<AgentConsole>;
 
@@ -49,6 +57,8 @@ export function startHandoverSandbox(options: SandboxOptions = {}): Promise<Hand
         chatTuning: FAST_CHAT,
         legacyChatTuning: FAST_LEGACY_CHAT,
         liveAgent: FAST_LIVE_AGENT,
+        byocTuning: FAST_BYOC,
+        byoc: FAST_PUBSUB,
         mapping: handoverMapping(),
         ...options
     });
@@ -84,11 +94,18 @@ export async function requestAgent(
     const handoverId = body.conversation_details.handover_id;
     const answer = JSON.parse(body.response[0] ?? '{}') as { text?: string };
     const key = `${BUSINESS_ID}:${user.userId}:${user.conversationNo ?? 1}`;
+    // BYOC keeps one conversation per Messaging end user, the Haptik user (`haptik:<business>:<user>`).
+    const endUserId = `haptik:${BUSINESS_ID}:${user.userId}`;
     const conversationId = await eventually(
         () =>
             sandbox.chat
                 .conversations()
-                .find((c) => c.conversationId === handoverId.toLowerCase() || c.conversationKey === key)?.conversationId
+                .find(
+                    (c) =>
+                        c.conversationId === handoverId.toLowerCase() ||
+                        c.conversationKey === key ||
+                        ('endUserId' in c && c.endUserId === endUserId && c.status !== 'Ended')
+                )?.conversationId
     );
     return { handoverId, conversationId, answerText: answer.text ?? '', answer: reply.body as Record<string, unknown> };
 }

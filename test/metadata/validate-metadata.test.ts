@@ -38,7 +38,7 @@ describe('validateMetadata', () => {
             packageDirectories: { path: string; default?: boolean }[];
         };
         const dirs = project.packageDirectories.map((d) => d.path);
-        expect(dirs).toEqual(['force-app/main', 'force-app/messaging', 'force-app/legacy-chat']);
+        expect(dirs).toEqual(['force-app/main', 'force-app/messaging', 'force-app/legacy-chat', 'force-app/byoc']);
         expect(validateMetadata(dirs, { apiVersion: API_VERSION, defaultPackageDir: 'force-app/main' })).toEqual([]);
         expect(validateMetadata('force-app', { apiVersion: API_VERSION })).toEqual([]);
     });

@@ -1,6 +1,6 @@
 import { createHaptikSender, integrationRequest, tractMessage } from '../emulators/haptik';
 import type { HaptikSender } from '../emulators/haptik';
-import { SANDBOX_CREDENTIALS, liveAgentEnv, sandboxEnv, startEmulators } from '../emulators/sandbox';
+import { SANDBOX_CREDENTIALS, byocEnv, liveAgentEnv, sandboxEnv, startEmulators } from '../emulators/sandbox';
 import type { AgentConsole } from '../emulators/agent-console';
 import type { Emulators } from '../emulators/sandbox';
 import { openBarePostgres, dropSchema, uniqueSchemaName } from '../support/databases';
@@ -14,10 +14,12 @@ import {
     CHAT_APIS,
     expectDuplicatesOnlyFromLostSends,
     sendsPerMessage,
+    FAST_BYOC,
     FAST_CHAT,
     FAST_LEGACY_CHAT,
     FAST_LIVE_AGENT,
     FAST_OUTBOX,
+    FAST_PUBSUB,
     handoverMapping
 } from '../handover/harness';
 
@@ -57,14 +59,15 @@ describe.each(CHAT_APIS)('three bridge instances on one PostgreSQL (%s)', (api) 
 
     beforeAll(async () => {
         const entry = await compileBridgeProcess();
-        emulators = await startEmulators({ liveAgent: FAST_LIVE_AGENT });
-        const { salesforce, haptik, chat, liveAgent } = emulators;
-        agent = api === 'legacy' ? liveAgent : chat;
+        emulators = await startEmulators({ liveAgent: FAST_LIVE_AGENT, byoc: FAST_PUBSUB });
+        const { salesforce, haptik, chat, liveAgent, byoc } = emulators;
+        agent = api === 'legacy' ? liveAgent : api === 'byoc' ? byoc.interactions : chat;
         options = {
             env: {
                 ...sandboxEnv(salesforce.url, haptik.url),
                 SF_SCRT_URL: chat.url,
                 ...(api === 'legacy' ? liveAgentEnv(liveAgent) : {}),
+                ...(api === 'byoc' ? byocEnv(byoc) : {}),
                 DATABASE_URL: databaseUrl
             },
             mapping: handoverMapping(),
@@ -72,6 +75,7 @@ describe.each(CHAT_APIS)('three bridge instances on one PostgreSQL (%s)', (api) 
             outbox: { ...FAST_OUTBOX, concurrency: OUTBOX_CONCURRENCY },
             chatTuning: FAST_CHAT,
             legacyChatTuning: FAST_LEGACY_CHAT,
+            byocTuning: FAST_BYOC,
             streams: { leaseMs: 2000, tickMs: 200 }
         };
         // One at a time: the first one migrates the schema (the others would wait on its lock anyway).
@@ -130,12 +134,20 @@ describe.each(CHAT_APIS)('three bridge instances on one PostgreSQL (%s)', (api) 
         return new Map(rows.rows.map((r) => [r.owner ?? 'none', Number(r.n)]));
     }
 
+    /** BYOC: the instance holding the org's one Pub/Sub subscription (byoc_subscriptions). */
+    async function subscriptionHolder(): Promise<string | null> {
+        const rows = await db!.query<{ owner: string | null }>('SELECT owner FROM byoc_subscriptions');
+        return rows.rows[0]?.owner ?? null;
+    }
+
     /**
-     * One reader per chat at the emulator: as many SSE connections as chats (Enhanced Chat), or never two
-     * long polls of one session at once (Live Agent, whose polls come and go every hold period).
+     * One reader per chat at the emulator: as many SSE connections as chats (Enhanced Chat), never two
+     * long polls of one session at once (Live Agent, whose polls come and go every hold period), or ONE
+     * Pub/Sub subscription for every chat of the org (BYOC).
      */
     function oneReaderPerChat(): boolean {
         if (api === 'enhanced') return emulators!.chat.stats.activeStreams === CHATS;
+        if (api === 'byoc') return emulators!.byoc.pubsub.stats.activeSubscriptions === 1;
         return emulators!.liveAgent.stats.maxConcurrentPolls <= 1;
     }
 
@@ -169,8 +181,14 @@ describe.each(CHAT_APIS)('three bridge instances on one PostgreSQL (%s)', (api) 
             const key = `${BUSINESS_ID}:${userId}:1`;
             const conversationId = await eventually(
                 () =>
-                    chat.conversations().find((x) => x.conversationId === handoverId || x.conversationKey === key)
-                        ?.conversationId,
+                    chat
+                        .conversations()
+                        .find(
+                            (x) =>
+                                x.conversationId === handoverId ||
+                                x.conversationKey === key ||
+                                ('endUserId' in x && x.endUserId === `haptik:${BUSINESS_ID}:${userId}`)
+                        )?.conversationId,
                 30_000
             );
             chats.push({ userId, handoverId, conversationId });
@@ -210,9 +228,11 @@ describe.each(CHAT_APIS)('three bridge instances on one PostgreSQL (%s)', (api) 
             60_000
         );
 
-        // SIGKILL the instance reading the most streams; the agents keep writing meanwhile.
+        // SIGKILL the instance reading the most streams (BYOC: the one holding the org's subscription); the agents
+        // keep writing meanwhile.
         const ownerIds = [...(await streamOwners()).entries()].sort((a, b) => b[1] - a[1]);
-        const victimOwner = ownerIds[0]![0];
+        const holder = api === 'byoc' ? await subscriptionHolder() : null;
+        const victimOwner = holder ?? ownerIds[0]![0];
         const victimChats = (
             await db!.query<{ id: string }>('SELECT id FROM handover_sessions WHERE stream_owner = $1', [victimOwner])
         ).rows.map((r) => r.id);
@@ -241,6 +261,8 @@ describe.each(CHAT_APIS)('three bridge instances on one PostgreSQL (%s)', (api) 
         );
         const after = await streamOwners();
         expect(after.has(victimOwner)).toBe(false);
+        // BYOC: a survivor took the org's subscription over.
+        if (api === 'byoc') expect([null, victimOwner]).not.toContain(await subscriptionHolder());
         expect(after.has('none')).toBe(false);
         expect([...after.values()].reduce((a, b) => a + b, 0)).toBe(CHATS);
         // The dead process's connections are gone; each chat has one reader again.

@@ -10,7 +10,8 @@ import { testCertificate } from '../emulators/haptik';
 import { registerHooks } from '../../scripts/register-hooks';
 import { startLiveAgentEmulator } from '../emulators/live-agent';
 import type { LiveAgentEmulator } from '../emulators/live-agent';
-import { SANDBOX_CREDENTIALS, SANDBOX_ES_DEVELOPER_NAME } from '../emulators/sandbox';
+import { SANDBOX_CREDENTIALS, SANDBOX_ES_DEVELOPER_NAME, byocEnv } from '../emulators/sandbox';
+import { SANDBOX_BYOC } from '../emulators/byoc';
 import { shippedIntegrationUser } from '../emulators/salesforce';
 import { SECRETS, captureOutput, migratedDataDir, removeDataDir, startOpsWorld } from './ops-harness';
 import type { Captured, OpsWorld } from './ops-harness';
@@ -222,6 +223,33 @@ describe('npm run doctor against the emulators', () => {
             expect(out.line('✘', 'Legacy Chat endpoint')).toBe(
                 '✘ Legacy Chat endpoint: no answer from SF_LIVEAGENT_URL http://127.0.0.1:1/chat'
             );
+            expect(code).toBe(1);
+        });
+    });
+
+    describe('with Bring Your Own Channel', () => {
+        it('checks the JWT token, its interaction_api scope and the Interaction Service', async () => {
+            const { out } = await runDoctor({ ...world.env, ...byocEnv(world.emulators.byoc) });
+
+            expect(out.line('✔', 'Configuration')).toContain('SF_CHAT_API=byoc');
+            expect(out.line('✔', 'BYOC channel (Interaction Service API)')).toContain(
+                `accepts the bridge's token and AuthorizationContext ${SANDBOX_BYOC.channelDefinition}`
+            );
+            expect(out.line('✔', 'Enhanced Chat deployment')).toBeUndefined();
+            expect(out.text).not.toContain('PRIVATE KEY');
+            // The Salesforce login check uses the same JWT bearer flow (SF_AUTH=jwt).
+            expect(out.line('✔', 'Salesforce login')).toBeDefined();
+        });
+
+        it('names the channel definition when the Interaction Service refuses it', async () => {
+            const { code, out } = await runDoctor({
+                ...world.env,
+                ...byocEnv(world.emulators.byoc),
+                SF_BYOC_CHANNEL_DEFINITION: 'Not_The_Definition'
+            });
+
+            expect(out.line('✘', 'BYOC channel (Interaction Service API)')).toContain('(HTTP 403, code 10005)');
+            expect(out.text).toContain('fix: check SF_BYOC_CHANNEL_DEFINITION');
             expect(code).toBe(1);
         });
     });

@@ -70,6 +70,8 @@ describe.each(databaseTargets())('store on $name', (target) => {
             );
             expect(tables.rows.map((r) => r.table_name)).toEqual([
                 'bridge_instances',
+                'byoc_events',
+                'byoc_subscriptions',
                 'conversations',
                 'handover_sessions',
                 'haptik_users',

@@ -59,10 +59,31 @@ export interface SalesforceConfig {
     orgId: string;
     chat:
         | { api: 'enhanced'; scrtUrl: string; esDeveloperName: string }
-        | { api: 'legacy'; liveAgentUrl: string; deploymentId: string; buttonId: string };
+        | { api: 'legacy'; liveAgentUrl: string; deploymentId: string; buttonId: string }
+        | ByocChatConfig;
+}
+
+/** SF_CHAT_API=byoc: Bring Your Own Channel (Interaction Service API + Pub/Sub API), contract §1. */
+export interface ByocChatConfig {
+    api: 'byoc';
+    /** SF_SCRT_URL: the Interaction Service API host (`https://<MyDomain>.my.salesforce-scrt.com`). */
+    scrtUrl: string;
+    /** SF_BYOC_CHANNEL_ADDRESS: the Messaging channel's channel address identifier (`to`). */
+    channelAddress: string;
+    /** SF_BYOC_CHANNEL_DEFINITION: the ConversationChannelDefinition developer name (`AuthorizationContext`). */
+    channelDefinition: string;
+    /** SF_BYOC_EVENT: the platform event topic, `/event/<Name>__e`. */
+    eventTopic: string;
+    /**
+     * SF_PUBSUB_URL as host:port, and how to connect: TLS with a verified certificate, or on a loopback host only
+     * (the test emulators) TLS without verification (`https://`) or plaintext (`http://`).
+     */
+    pubsub: { endpoint: string; transport: 'tls' | 'tls-unverified' | 'plaintext' };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** How to fix each variable, shown next to its problem. */
 const HINTS: Record<string, string> = {
@@ -94,7 +115,13 @@ const HINTS: Record<string, string> = {
     SF_API_VERSION: 'a REST API version such as 64.0',
     SF_ORG_ID: 'the 15- or 18-character org id starting with 00D (Setup > Company Information)',
     SF_CHAT_API: 'enhanced (Enhanced Chat API) or legacy (Live Agent Chat REST API)',
-    SF_SCRT_URL: 'the SCRT2 URL of the Enhanced Chat deployment, e.g. https://acme.my.salesforce-scrt.com',
+    SF_SCRT_URL:
+        'the SCRT2 URL of the Enhanced Chat deployment or the BYOC channel, e.g. https://acme.my.salesforce-scrt.com',
+    SF_BYOC_CHANNEL_ADDRESS:
+        "the Messaging channel's channel address identifier (Setup > Messaging Settings > the channel)",
+    SF_BYOC_CHANNEL_DEFINITION: 'the ConversationChannelDefinition developer name, e.g. Haptik_Bridge_Channel',
+    SF_BYOC_EVENT: 'the platform event topic, e.g. /event/Haptik_Interaction__e',
+    SF_PUBSUB_URL: 'the Pub/Sub API endpoint, e.g. https://api.pubsub.salesforce.com:7443',
     SF_ES_DEVELOPER_NAME: 'the API name of the Embedded Service deployment (Custom Client)',
     SF_LIVEAGENT_URL: 'the Chat API endpoint, e.g. https://d.la1-c2-ia2.salesforceliveagent.com/chat',
     SF_LIVEAGENT_DEPLOYMENT_ID: 'the chat deployment id (572…)',
@@ -184,7 +211,23 @@ const schema = z.object({
         .regex(/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/, {
             error: 'is not a 15- or 18-character org id starting with 00D'
         }),
-    SF_CHAT_API: z.enum(['enhanced', 'legacy'], { error: 'is not enhanced or legacy' }).default('enhanced'),
+    SF_CHAT_API: z
+        .enum(['enhanced', 'legacy', 'byoc'], { error: 'is not enhanced, legacy or byoc' })
+        .default('enhanced'),
+    SF_BYOC_CHANNEL_ADDRESS: optionalText,
+    SF_BYOC_CHANNEL_DEFINITION: optionalText,
+    SF_BYOC_EVENT: optionalText,
+    SF_PUBSUB_URL: z
+        .string()
+        .trim()
+        .refine(
+            (url) =>
+                URL.canParse(url) &&
+                /^https?:\/\/[^/]+(:\d+)?\/?$/i.test(url) &&
+                (url.toLowerCase().startsWith('https://') || LOOPBACK_HOSTS.has(new URL(url).hostname)),
+            { error: 'is not an https://host:port URL (http:// only on a loopback host)' }
+        )
+        .default('https://api.pubsub.salesforce.com:7443'),
     SF_SCRT_URL: optionalText,
     SF_ES_DEVELOPER_NAME: optionalText,
     SF_LIVEAGENT_URL: optionalText,
@@ -205,6 +248,32 @@ export const ENVIRONMENT_VARIABLES: readonly string[] = [
     ...Object.keys(schema.shape),
     ...FILE_BACKED.map((key) => `${key}_FILE`)
 ];
+
+function byocConfig(e: {
+    SF_SCRT_URL?: string | undefined;
+    SF_BYOC_CHANNEL_ADDRESS?: string | undefined;
+    SF_BYOC_CHANNEL_DEFINITION?: string | undefined;
+    SF_BYOC_EVENT?: string | undefined;
+    SF_PUBSUB_URL: string;
+}): ByocChatConfig {
+    const pubsub = new URL(e.SF_PUBSUB_URL);
+    return {
+        api: 'byoc',
+        scrtUrl: (e.SF_SCRT_URL ?? '').replace(/\/+$/, ''),
+        channelAddress: e.SF_BYOC_CHANNEL_ADDRESS ?? '',
+        channelDefinition: e.SF_BYOC_CHANNEL_DEFINITION ?? '',
+        eventTopic: e.SF_BYOC_EVENT ?? '',
+        pubsub: {
+            endpoint: `${pubsub.hostname}:${pubsub.port || (pubsub.protocol === 'http:' ? '80' : '443')}`,
+            // Contract §1: unverified (the test emulators' self-signed certificate) or plaintext on loopback only.
+            transport: !LOOPBACK_HOSTS.has(pubsub.hostname)
+                ? 'tls'
+                : pubsub.protocol === 'http:'
+                  ? 'plaintext'
+                  : 'tls-unverified'
+        }
+    };
+}
 
 /**
  * Rules that depend on other variables. They run on the raw values, so they are reported together with
@@ -234,6 +303,18 @@ function dependentProblems(source: Record<string, string | undefined>): string[]
         need('SF_LIVEAGENT_URL', 'SF_CHAT_API=legacy');
         need('SF_LIVEAGENT_DEPLOYMENT_ID', 'SF_CHAT_API=legacy');
         need('SF_LIVEAGENT_BUTTON_ID', 'SF_CHAT_API=legacy');
+    }
+    if (chatApi === 'byoc') {
+        need('SF_SCRT_URL', 'SF_CHAT_API=byoc');
+        need('SF_BYOC_CHANNEL_ADDRESS', 'SF_CHAT_API=byoc');
+        need('SF_BYOC_CHANNEL_DEFINITION', 'SF_CHAT_API=byoc');
+        need('SF_BYOC_EVENT', 'SF_CHAT_API=byoc');
+        // The Interaction Service API takes only JWT-based access tokens of a named user (salesforce.md §3.3).
+        if (auth !== 'jwt') problems.push('SF_AUTH must be jwt for SF_CHAT_API=byoc');
+        const topic = value('SF_BYOC_EVENT');
+        if (topic !== undefined && !/^\/event\/[A-Za-z][A-Za-z0-9_]*__e$/.test(topic)) {
+            problems.push('SF_BYOC_EVENT is not a platform event topic like /event/Haptik_Interaction__e');
+        }
     }
     for (const key of ['SF_SCRT_URL', 'SF_LIVEAGENT_URL']) {
         const url = value(key);
@@ -372,18 +453,20 @@ export function loadConfig(env: Env): BridgeConfig {
               }
             : { kind: 'client_credentials', clientId: e.SF_CLIENT_ID, clientSecret: e.SF_CLIENT_SECRET ?? '' };
     const chat: SalesforceConfig['chat'] =
-        e.SF_CHAT_API === 'enhanced'
-            ? {
-                  api: 'enhanced',
-                  scrtUrl: (e.SF_SCRT_URL ?? '').replace(/\/+$/, ''),
-                  esDeveloperName: e.SF_ES_DEVELOPER_NAME ?? ''
-              }
-            : {
-                  api: 'legacy',
-                  liveAgentUrl: (e.SF_LIVEAGENT_URL ?? '').replace(/\/+$/, ''),
-                  deploymentId: e.SF_LIVEAGENT_DEPLOYMENT_ID ?? '',
-                  buttonId: e.SF_LIVEAGENT_BUTTON_ID ?? ''
-              };
+        e.SF_CHAT_API === 'byoc'
+            ? byocConfig(e)
+            : e.SF_CHAT_API === 'enhanced'
+              ? {
+                    api: 'enhanced',
+                    scrtUrl: (e.SF_SCRT_URL ?? '').replace(/\/+$/, ''),
+                    esDeveloperName: e.SF_ES_DEVELOPER_NAME ?? ''
+                }
+              : {
+                    api: 'legacy',
+                    liveAgentUrl: (e.SF_LIVEAGENT_URL ?? '').replace(/\/+$/, ''),
+                    deploymentId: e.SF_LIVEAGENT_DEPLOYMENT_ID ?? '',
+                    buttonId: e.SF_LIVEAGENT_BUTTON_ID ?? ''
+                };
     return {
         port: e.PORT,
         logLevel: e.BRIDGE_LOG_LEVEL,

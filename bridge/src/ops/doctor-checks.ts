@@ -11,6 +11,7 @@ import { createTractHooksClient } from '../haptik/tract-hooks-client';
 import type { Logger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
 import { createScrtClient } from '../salesforce/enhanced-chat/scrt-client';
+import { createByocAuth, createInteractionClient } from '../salesforce/byoc';
 import { createSalesforceClient } from '../salesforce/salesforce-client';
 import type { SalesforceClient } from '../salesforce/salesforce-client';
 import { migrationStatus } from '../store/migrate';
@@ -223,6 +224,7 @@ export async function checkChatEndpoint(
 ): Promise<CheckResult> {
     const chat = config.salesforce.chat;
     if (chat.api === 'legacy') return checkLiveAgent(config, doFetch, timeoutMs);
+    if (chat.api === 'byoc') return checkByocChannel(config, logger, doFetch, timeoutMs);
     const title = 'Enhanced Chat deployment';
     const scrt = createScrtClient({
         scrtUrl: chat.scrtUrl,
@@ -259,6 +261,89 @@ export async function checkChatEndpoint(
             title,
             `${chat.scrtUrl} is unavailable (HTTP ${status})`,
             'Salesforce answered with an error; try again later, and check status.salesforce.com'
+        );
+    }
+}
+
+/**
+ * BYOC: a JWT bearer token for the integration user, its `interaction_api` scope, and the Interaction Service
+ * API's verdict on the headers. The probe is an acknowledgement for a conversation that does not exist: a
+ * 400 (10018, unknown conversation) proves the token, the org id and the AuthorizationContext are accepted,
+ * and it changes nothing in the org.
+ */
+async function checkByocChannel(
+    config: BridgeConfig,
+    logger: Logger,
+    doFetch: typeof fetch,
+    timeoutMs: number
+): Promise<CheckResult> {
+    const chat = config.salesforce.chat;
+    const auth = config.salesforce.auth;
+    const title = 'BYOC channel (Interaction Service API)';
+    if (chat.api !== 'byoc' || auth.kind !== 'jwt')
+        throw new Error('checkByocChannel needs SF_CHAT_API=byoc and SF_AUTH=jwt');
+    const byocAuth = createByocAuth({
+        ...auth,
+        loginUrl: config.salesforce.loginUrl,
+        fetch: doFetch,
+        requestTimeoutMs: timeoutMs
+    });
+    let scopes: string[];
+    try {
+        scopes = (await byocAuth.token()).scopes;
+    } catch {
+        return failed(
+            title,
+            'Salesforce refused the JWT bearer token of the BYOC integration user',
+            'check SF_CLIENT_ID, SF_USERNAME and SF_PRIVATE_KEY, and that the External Client App issues JWT-based access tokens for named users'
+        );
+    }
+    if (scopes.length > 0 && !scopes.includes('interaction_api')) {
+        return failed(
+            title,
+            `the token's scopes (${scopes.join(' ')}) lack interaction_api`,
+            'add the interaction_api OAuth scope to the External Client App (docs/admin-guide.md, Bring Your Own Channel)'
+        );
+    }
+    const client = createInteractionClient({
+        scrtUrl: chat.scrtUrl,
+        orgId: config.salesforce.orgId,
+        channelAddress: chat.channelAddress,
+        channelDefinition: chat.channelDefinition,
+        auth: byocAuth,
+        logger,
+        fetch: doFetch,
+        retry: { attempts: 1, baseMs: 0, maxMs: 0 },
+        requestTimeoutMs: timeoutMs
+    });
+    try {
+        await client.acknowledge('00000000-0000-4000-8000-000000000000', 'haptik:doctor', [
+            { entryId: '00000000-0000-4000-8000-000000000000', type: 'Delivered', at: Date.now() }
+        ]);
+        return ok(title, `${chat.scrtUrl} accepts the bridge for ${chat.channelDefinition}`);
+    } catch (error) {
+        const status = statusOf(error);
+        const code = isBridgeError(error) ? error.details['code'] : undefined;
+        if (status === 400)
+            return ok(
+                title,
+                `${chat.scrtUrl} accepts the bridge's token and AuthorizationContext ${chat.channelDefinition}`
+            );
+        if (status === undefined) {
+            return failed(
+                title,
+                `no answer from SF_SCRT_URL ${chat.scrtUrl}`,
+                'check SF_SCRT_URL: https://<my-domain>.my.salesforce-scrt.com'
+            );
+        }
+        return failed(
+            title,
+            `${chat.scrtUrl} refused the bridge (HTTP ${status}${typeof code === 'number' ? `, code ${code}` : ''})`,
+            code === 10003
+                ? 'add the interaction_api scope to the External Client App'
+                : code === 10005 || code === 10001 || code === 10026
+                  ? 'check SF_BYOC_CHANNEL_DEFINITION: the ConversationChannelDefinition developer name (npm run byoc:channel-definition creates it)'
+                  : 'check SF_ORG_ID, the integration user (permission set sfdc_scrt2 for the SCRT2 integration user) and SF_SCRT_URL'
         );
     }
 }

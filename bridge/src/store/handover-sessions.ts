@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from './db';
 import { asDate, asOptionalDate, jsonParam } from './sql';
 
-export type HandoverAdapter = 'enhanced' | 'legacy';
+export type HandoverAdapter = 'enhanced' | 'legacy' | 'byoc';
 
 /**
  * States after which a handover is over. Any other state counts as active, and the database allows

@@ -39,6 +39,11 @@ export interface SalesforceEmulatorOptions {
     /** SPKI PEM public key the JWT bearer assertions must be signed for (the Connected App certificate). */
     jwtPublicKey?: string;
     orgId?: string;
+    /**
+     * OAuth scopes the External Client App grants, space-separated (default `api`); BYOC's Interaction Service
+     * API wants `interaction_api` among them.
+     */
+    tokenScope?: string;
     /** Daily API request limit reported in Sforce-Limit-Info; reaching it answers REQUEST_LIMIT_EXCEEDED. */
     apiLimit?: number;
     /** Default SOQL batch size (Salesforce: 2000); Sforce-Query-Options: batchSize=N overrides it per query. */
@@ -137,6 +142,8 @@ export interface SalesforceEmulator {
     update(type: string, id: string, fields: SfRecord): SfRecord;
     /** Every token issued so far becomes invalid (401 INVALID_SESSION_ID). */
     expireTokens(): void;
+    /** The scopes of a valid access token the token endpoint issued; undefined for an unknown or expired one. */
+    accessTokenScopes(token: string): string[] | undefined;
     /** The consumer secret the token endpoint accepts from now on (as when an admin rotates it). */
     setClientSecret(secret: string): void;
     failNext(count: number, failure: InjectedFailure): void;
@@ -1117,6 +1124,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         orgId,
         userId,
         audiences: ['https://login.salesforce.com', 'https://test.salesforce.com'],
+        scope: options.tokenScope ?? 'api',
         baseUrl: () => baseUrl,
         now: () => Date.now()
     };
@@ -1270,6 +1278,8 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         expireTokens: () => {
             validTokens = new Set();
         },
+        accessTokenScopes: (token) =>
+            validTokens.has(token) ? (oauthSettings.scope ?? 'api').split(/\s+/).filter(Boolean) : undefined,
         setClientSecret: (secret) => {
             oauthSettings.clientSecret = secret;
         },

@@ -13,6 +13,8 @@ export interface OAuthSettings {
     userId: string;
     /** Accepted JWT audiences. */
     audiences: string[];
+    /** The granted scopes (`scope` of the answer), space-separated; default `api`. */
+    scope?: string;
     baseUrl: () => string;
     now: () => number;
 }
@@ -89,7 +91,7 @@ export function issueToken(params: URLSearchParams, s: OAuthSettings): TokenOutc
         body: {
             access_token: accessToken,
             signature,
-            scope: 'api',
+            scope: s.scope ?? 'api',
             instance_url: s.baseUrl(),
             id,
             token_type: 'Bearer',

@@ -1,6 +1,7 @@
 /**
- * The port between the handover core and a Salesforce chat API. Two adapters implement it: the Enhanced
- * Chat API (Messaging for In-App and Web; the default) and the legacy Chat REST API (Live Agent).
+ * The port between the handover core and a Salesforce chat API. Three adapters implement it: the Enhanced
+ * Chat API (Messaging for In-App and Web; the default), the legacy Chat REST API (Live Agent) and Bring Your
+ * Own Channel (Interaction Service API + Pub/Sub API).
  * The core never sees HTTP, SSE or long polls: it opens a chat, sends, and receives ChatEvents.
  */
 
@@ -69,7 +70,7 @@ export interface ChatEventEnvelope {
 export type ChatEventSink = (envelope: ChatEventEnvelope) => Promise<void>;
 
 export interface ChatAdapter {
-    readonly kind: 'enhanced' | 'legacy';
+    readonly kind: 'enhanced' | 'legacy' | 'byoc';
     /**
      * Whether the user may write before an agent joins. Enhanced Chat queues such messages for the agent;
      * Live Agent refuses them (500) until ChatEstablished, so the core holds them and the briefing and sends

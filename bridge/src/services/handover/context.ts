@@ -60,7 +60,7 @@ export function createHandoverContext(deps: HandoverServiceDeps): HandoverContex
         ...deps,
         logger: deps.logger.child({ component: 'handover' }),
         names: deps.names ?? { userName: 'User', botName: 'Bot', agentName: 'Agent' },
-        recordType: deps.chat.kind === 'enhanced' ? 'MessagingSession' : 'LiveChatTranscript',
+        recordType: deps.chat.kind === 'legacy' ? 'LiveChatTranscript' : 'MessagingSession',
         serial: serialQueue()
     };
 }
