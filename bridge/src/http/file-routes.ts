@@ -1,5 +1,4 @@
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
 import express from 'express';
 import type { Request, Response, Router } from 'express';
 import { errorSummary } from '../core/errors';
@@ -23,7 +22,7 @@ export interface FileSource {
 }
 
 export interface OpenedFile {
-    body: Readable;
+    body: AsyncIterable<Uint8Array>;
     /** The type Salesforce gave; else the one the link names. */
     contentType?: string;
     contentLength?: number;

@@ -197,6 +197,22 @@ function onChatEvent(machine: HandoverMachine, event: ChatEvent, options: Transi
                 ]
             };
         }
+        case 'agent_attachment': {
+            // Until attachments travel as files (issue 18, phase 2), the user at least learns what was sent.
+            const agentName = event.agentName ?? machine.agentName ?? undefined;
+            const lines = [event.text ?? '', ...event.attachments.map((a) => `[${a.name}]`)].filter((l) => l !== '');
+            return {
+                machine: opened,
+                effects: [
+                    {
+                        kind: 'relay_to_user',
+                        messageId: event.messageId,
+                        text: lines.join('\n'),
+                        ...(agentName === undefined ? {} : { agentName })
+                    }
+                ]
+            };
+        }
         case 'agent_typing':
             return { machine: opened, effects: [] };
         case 'transferring':
