@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BridgeError } from '../../bridge/src/core/errors';
-import type { ChatEvent, ChatSessionState } from '../../bridge/src/core/handover/chat-port';
+import type { ChatAttachment, ChatEvent, ChatSessionState } from '../../bridge/src/core/handover/chat-port';
+import { createChatFileSource } from '../../bridge/src/files/chat-file-source';
 import { createFileFetcher } from '../../bridge/src/files/file-fetcher';
 import type { FileFetcher } from '../../bridge/src/files/file-fetcher';
 import { createFileLinks, deriveLinkKey } from '../../bridge/src/files/file-links';
@@ -31,6 +32,14 @@ async function failure(promise: Promise<unknown>): Promise<BridgeError> {
     }
     throw new Error('expected a failure');
 }
+
+const attachmentClaims = (attachment: ChatAttachment) => ({
+    handoverId: 'ho-files',
+    attachmentId: attachment.id,
+    url: attachment.url,
+    name: attachment.name,
+    contentType: attachment.contentType
+});
 
 async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
     const chunks: Buffer[] = [];
@@ -195,24 +204,24 @@ describe('Enhanced Chat files', () => {
             files: {
                 links,
                 logger: silentLogger(),
-                source: {
-                    open: (claims, signal) => h.adapter.openAttachment!(claims.handoverId, state, claims, signal)
-                }
+                source: createChatFileSource({
+                    adapter: h.adapter,
+                    loadChatState: (handoverId) => Promise.resolve(handoverId === 'ho-files' ? state : undefined)
+                })
             }
         });
         try {
             const attachment = event.attachments[0]!;
-            const link = links.issue({
-                handoverId: 'ho-files',
-                attachmentId: attachment.id,
-                url: attachment.url,
-                name: attachment.name,
-                contentType: attachment.contentType
-            });
+            const link = links.issue(attachmentClaims(attachment));
             const token = link.slice(link.lastIndexOf('/') + 1);
             const response = await fetch(`${bridge.url}/files/${token}`);
             expect(response.status).toBe(200);
             expect(Buffer.from(await response.arrayBuffer())).toEqual(label);
+
+            const unknownChat = links.issue({ ...attachmentClaims(attachment), handoverId: 'ho-gone' });
+            expect(
+                (await fetch(`${bridge.url}/files/${unknownChat.slice(unknownChat.lastIndexOf('/') + 1)}`)).status
+            ).toBe(410);
 
             now += 600_000;
             expect((await fetch(`${bridge.url}/files/${token}`)).status).toBe(410);
