@@ -522,7 +522,7 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
             try {
                 parser = busboy({
                     headers: req.headers,
-                    limits: { files: 1, fileSize: maxUploadBytes, fields: 4, fieldSize: 64 * 1024 }
+                    limits: { files: 2, fileSize: maxUploadBytes, fields: 4, fieldSize: 64 * 1024 }
                 });
             } catch {
                 req.resume();
@@ -535,6 +535,25 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
                 result.fields[name] = value;
             });
             parser.on('file', (name, stream, info) => {
+                if (name === 'messageEntry') {
+                    // Browsers' FormData sends a JSON Blob as a file part (filename "blob"): read it as the field.
+                    const chunks: Buffer[] = [];
+                    let size = 0;
+                    stream.on('data', (chunk: Buffer) => {
+                        size += chunk.length;
+                        if (size <= 64 * 1024) chunks.push(chunk);
+                    });
+                    pending.push(
+                        new Promise((done) =>
+                            stream.on('end', () => {
+                                if (size <= 64 * 1024)
+                                    result.fields.messageEntry = Buffer.concat(chunks).toString('utf8');
+                                done();
+                            })
+                        )
+                    );
+                    return;
+                }
                 if (name !== 'fileData' || result.file !== undefined) {
                     stream.resume();
                     return;
