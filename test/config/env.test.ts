@@ -299,7 +299,7 @@ describe('loadConfig: attachments (issue 18)', () => {
     it('names every wrong file setting', () => {
         const problems = problemsOf({
             ...validEnv,
-            BRIDGE_PUBLIC_URL: 'http://bridge.example.com',
+            BRIDGE_PUBLIC_URL: 'https://bridge.example.com/?x=1',
             BRIDGE_FILE_HOSTS: 'https://assets.haptikapi.com/x',
             BRIDGE_FILE_MAX_BYTES: '10',
             BRIDGE_FILE_TYPES: 'pdf',
@@ -308,7 +308,7 @@ describe('loadConfig: attachments (issue 18)', () => {
 
         expect(problems).toEqual(
             expect.arrayContaining([
-                expect.stringMatching(/^BRIDGE_PUBLIC_URL is not an https:\/\/ URL/),
+                expect.stringMatching(/^BRIDGE_PUBLIC_URL is not an http\(s\) URL/),
                 expect.stringMatching(/^BRIDGE_FILE_HOSTS entry "https:\/\/assets.haptikapi.com\/x" is not host/),
                 expect.stringMatching(/^BRIDGE_FILE_MAX_BYTES /),
                 expect.stringMatching(/^BRIDGE_FILE_TYPES entry "pdf"/),

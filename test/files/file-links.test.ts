@@ -128,12 +128,18 @@ describe('signed file links', () => {
             expect(opened).toEqual([expect.objectContaining({ handoverId: CLAIMS.handoverId, url: CLAIMS.url })]);
         });
 
-        it('shows an image inline', async () => {
+        it('shows a picture inline, and offers anything else, SVG included, as a download', async () => {
             const image = { ...CLAIMS, name: 'label.png', contentType: 'image/png' };
             const response = await fetch(`${bridge.url}/files/${tokenOf(links.issue(image))}`);
             await response.arrayBuffer();
 
             expect(response.headers.get('content-disposition')).toMatch(/^inline; /);
+
+            // An SVG can carry script: never shown in place.
+            const svg = { ...CLAIMS, name: 'logo.svg', contentType: 'image/svg+xml' };
+            const download = await fetch(`${bridge.url}/files/${tokenOf(links.issue(svg))}`);
+            await download.arrayBuffer();
+            expect(download.headers.get('content-disposition')).toMatch(/^attachment; /);
         });
 
         it('answers 404 to a forged token and 410 to an expired link or a gone chat, without opening anything', async () => {

@@ -232,7 +232,7 @@ const schema = z.object({
         .default(60),
     BRIDGE_PUBLIC_URL: optionalText
         .refine((v) => v === undefined || publicUrlProblem(v) === undefined, {
-            error: 'is not an https:// URL without query or fragment (http:// only on localhost or 127.0.0.1)'
+            error: 'is not an http(s) URL without credentials, query or fragment'
         })
         .transform((v) => v?.replace(/\/+$/, '')),
     BRIDGE_FILE_HOSTS: optionalText.default(HAPTIK_ASSET_HOSTS),
@@ -250,13 +250,13 @@ const schema = z.object({
     })
 });
 
+/** BRIDGE_PUBLIC_URL: an http(s) base URL (a path prefix allowed), nothing that would garble the links built on it. */
 function publicUrlProblem(raw: string): string | undefined {
     if (!URL.canParse(raw)) return 'not a URL';
     const url = new URL(raw);
     if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') return 'extras';
-    if (url.protocol === 'https:') return undefined;
-    const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
-    return url.protocol === 'http:' && local ? undefined : 'not https';
+    // Plain http stays possible (register-hooks notes it; tests and private networks use it); links then travel unencrypted.
+    return url.protocol === 'https:' || url.protocol === 'http:' ? undefined : 'not http(s)';
 }
 
 /** Every variable the bridge reads, secrets' `<NAME>_FILE` forms included, for the documentation check. */

@@ -3,7 +3,6 @@ import express from 'express';
 import type { Request, Response, Router } from 'express';
 import { errorSummary } from '../core/errors';
 import type { FileLinkClaims, FileLinks } from '../files/file-links';
-import { isImageType } from '../files/file-names';
 import type { Logger } from '../observability/logger';
 import { httpError } from './http-errors';
 
@@ -34,6 +33,9 @@ export interface FileRouteDeps {
     logger: Logger;
 }
 
+/** Pictures a chat shows in place; anything else (SVG included: it can carry script) is a download. */
+const INLINE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/heic']);
+
 export function createFileRouter(deps: FileRouteDeps | undefined): Router {
     const router = express.Router();
     router.get('/:token', async (req: Request, res: Response) => {
@@ -52,7 +54,7 @@ export function createFileRouter(deps: FileRouteDeps | undefined): Router {
         res.status(200);
         res.setHeader('Content-Type', contentType);
         if (file.contentLength !== undefined) res.setHeader('Content-Length', String(file.contentLength));
-        res.setHeader('Content-Disposition', contentDisposition(isImageType(contentType), claims.name));
+        res.setHeader('Content-Disposition', contentDisposition(INLINE_TYPES.has(contentType), claims.name));
         // The file is the agent's, not the bridge's: it must not run as a page on the bridge's origin.
         res.setHeader('X-Content-Type-Options', 'nosniff');
         res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
