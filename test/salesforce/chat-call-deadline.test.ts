@@ -95,7 +95,7 @@ describe('chat call deadlines', () => {
             await h.recorder.waitFor((e) => e.type === 'agent_joined');
             // Wait for a few held polls to end the way Salesforce ends them: 204 at the hold's end.
             const polls = () => h.emulator.requests.filter((r) => r.path.endsWith('/System/Messages'));
-            const deadline = Date.now() + 10_000;
+            const deadline = Date.now() + 30_000;
             while (polls().filter((r) => r.status === 204).length < 2 && Date.now() < deadline) {
                 await new Promise((resolve) => setTimeout(resolve, 50));
             }

@@ -64,3 +64,8 @@ function cleanValue(value: unknown): unknown {
     });
     return changed ? Object.fromEntries(entries) : value;
 }
+
+/** `template` with each `{name}` replaced by `values[name]` (by nothing when it has none). */
+export function fillPlaceholders(template: string, values: Readonly<Record<string, string>>): string {
+    return template.replace(/\{(\w+)\}/g, (_, key: string) => values[key] ?? '');
+}

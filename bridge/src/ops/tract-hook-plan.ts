@@ -17,7 +17,7 @@ export interface BridgeHook {
     purpose: string;
 }
 
-/** Kept in step with handover-service `onTractMessage` / `onTractEvent`. */
+/** Kept in step with services/handover/relay-to-agent.ts `onTractMessage` and tract-events.ts `onTractEvent`. */
 export const BRIDGE_TRACT_HOOKS: readonly BridgeHook[] = [
     {
         category: 'message',

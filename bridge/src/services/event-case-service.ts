@@ -4,6 +4,7 @@ import type { IntegrationAnswer, LookupRequest } from '../core/customer-lookup';
 import { asBridgeError, BridgeError } from '../core/errors';
 import { ownValue } from '../core/records';
 import type { Redactor } from '../core/redaction';
+import { fillPlaceholders } from '../core/text';
 import type { UserMessages } from '../config/mapping-file';
 import type { HaptikIntegrationRequest } from '../haptik/payloads';
 import type { Logger } from '../observability/logger';
@@ -92,10 +93,6 @@ async function withinDeadline<T>(work: Promise<T>, ms: number): Promise<{ value:
     } finally {
         clearTimeout(timer);
     }
-}
-
-function fill(text: string, values: Record<string, string>): string {
-    return text.replace(/\{(\w+)\}/g, (_, key: string) => values[key] ?? '');
 }
 
 export function createEventCaseService(deps: EventCaseServiceDeps): EventCaseService {
@@ -197,7 +194,7 @@ export function createEventCaseService(deps: EventCaseServiceDeps): EventCaseSer
                 return answer(true, deps.messages.casePending, { case_pending: true, case_id: result.id });
             }
             logger.info({ ...log, created: result.created }, 'Case from a bot event is logged');
-            return answer(true, fill(deps.messages.caseCreated, { case_number: caseNumber }), {
+            return answer(true, fillPlaceholders(deps.messages.caseCreated, { case_number: caseNumber }), {
                 case_number: caseNumber,
                 case_id: result.id
             });
