@@ -87,7 +87,7 @@ describe('handover state machine', () => {
         expect(effects).toEqual([{ kind: 'relay_to_user', messageId: 'e-1', text: 'Hello', agentName: 'Priya' }]);
     });
 
-    it('tells the user what an agent sent while files cannot travel yet: the caption and each file name', () => {
+    it('relays an agent attachment message as its caption and its files, in order', () => {
         const { effects } = run(
             [
                 {
@@ -105,7 +105,13 @@ describe('handover state machine', () => {
             machineIn('with_agent', { agentName: 'Priya' })
         );
         expect(effects).toEqual([
-            { kind: 'relay_to_user', messageId: 'e-2', text: 'Your label\n[label.pdf]', agentName: 'Priya' }
+            {
+                kind: 'relay_to_user',
+                messageId: 'e-2',
+                text: 'Your label',
+                attachments: [{ id: 'a-1', name: 'label.pdf', contentType: 'application/pdf', url: 'https://x/a-1' }],
+                agentName: 'Priya'
+            }
         ]);
     });
 
