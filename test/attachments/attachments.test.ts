@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { tractEvent } from '../emulators/haptik';
 import { eventually } from '../support/eventually';
 import {
     requestAgent,
@@ -49,6 +50,18 @@ async function openLink(sandbox: HandoverSandbox, link: string): Promise<Respons
     const url = new URL(link);
     expect(url.origin).toBe(PUBLIC_URL);
     return fetch(`${sandbox.bridge.url}${url.pathname}`);
+}
+
+/** Completes the user's conversation (TRACT `collection_state`/`complete`) and reads its transcript Case. */
+async function transcriptOf(sandbox: HandoverSandbox, userId: string): Promise<string> {
+    const reply = await sandbox.send.tractEvent(tractEvent({ userId, subcategory: 'complete' }));
+    expect(reply.status).toBe(200);
+    const record = await eventually(() =>
+        sandbox.salesforce
+            .records('Case')
+            .find((c) => c['Haptik_Conversation_Key__c'] === `343:${userId}:1` && c['Haptik_Transcript__c'])
+    );
+    return String(record['Haptik_Transcript__c']);
 }
 
 describe('attachments both ways (Enhanced Chat)', () => {
@@ -109,6 +122,11 @@ describe('attachments both ways (Enhanced Chat)', () => {
         expect(calls.filter((p) => p === 'message' || p === 'file').slice(-3)).toEqual(['message', 'file', 'message']);
         expect(chat().filesFrom(conversationId)).toHaveLength(1);
         expect(sandbox.haptik.assetDownloads('parcel.jpg')).toBe(1);
+
+        // The transcript Case lists the file under the user's message, with its time.
+        expect(String(await transcriptOf(sandbox, userId))).toMatch(
+            /\[[0-9-]+ [0-9:]+ UTC\] [^:\n]+: \[user file\] parcel\.jpg \(image\)/
+        );
     });
 
     it('a file over the size limit, or with uploads off, reaches the agent as a link and a note; the user is told', async () => {
@@ -230,6 +248,9 @@ describe('attachments both ways (Enhanced Chat)', () => {
                 '[agent file] how-to-pack.png (image/png)'
             ])
         );
+        const transcript = await transcriptOf(sandbox, userId);
+        expect(transcript).toContain('Priya: Print this\n    [agent file] label.pdf (application/pdf)');
+        expect(transcript).toContain('Priya: [agent file] how-to-pack.png (image/png)');
     });
 });
 

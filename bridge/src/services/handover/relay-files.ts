@@ -1,6 +1,7 @@
 import { isBridgeError } from '../../core/errors';
 import type { ChatAttachment, ChatSessionState } from '../../core/handover/chat-port';
 import { renderNotice } from '../../core/handover/notices';
+import { attachmentLine } from '../../core/transcript';
 import type { FetchedFile, FileFetcher } from '../../files/file-fetcher';
 import type { FileLinks } from '../../files/file-links';
 import { isImageType } from '../../files/file-names';
@@ -34,14 +35,9 @@ export interface HandoverFiles {
     hosts: readonly HostRule[];
 }
 
-/** A line of the message log (and so of the transcript) for one file. */
-export function fileLine(who: string, name: string, contentType: string): string {
-    return `[${who} file] ${name} (${contentType})`;
-}
-
 /** The log text of a user's message with files: what they wrote, then one line per file. */
 export function userUploadLogText(caption: string, files: readonly UserFileRef[]): string {
-    return [caption, ...files.map((file) => fileLine('user', file.name, file.kind))]
+    return [caption, ...files.map((file) => attachmentLine('user', file.name, file.kind))]
         .filter((line) => line !== '')
         .join('\n');
 }

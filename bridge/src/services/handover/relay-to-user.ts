@@ -1,11 +1,12 @@
 import type { HandoverEffect } from '../../core/handover/handover-state';
+import { attachmentLine } from '../../core/transcript';
 import { textHsl } from '../../haptik/hsl';
 import type { HandoverSession } from '../../store/handover-sessions';
 import { recordRelayedMessage } from '../../store/relayed-messages';
 import type { InputTx } from './apply-input';
 import { haptikOrderingKey } from './session-state';
 import type { CoreState } from './session-state';
-import { enqueueAgentFiles, fileLine } from './relay-files';
+import { enqueueAgentFiles } from './relay-files';
 
 export type RelayToUser = Extract<HandoverEffect, { kind: 'relay_to_user' }>;
 
@@ -23,7 +24,7 @@ export async function relayToUser(
     message: RelayToUser
 ): Promise<void> {
     const files = message.attachments ?? [];
-    const logText = [message.text, ...files.map((file) => fileLine('agent', file.name, file.contentType))]
+    const logText = [message.text, ...files.map((file) => attachmentLine('agent', file.name, file.contentType))]
         .filter((line) => line !== '')
         .join('\n');
     const { duplicate } = await recordRelayedMessage(tx, {
