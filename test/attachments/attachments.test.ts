@@ -268,6 +268,9 @@ describe('attachments on Legacy Chat (no visitor upload)', () => {
     it("a user's photo reaches the agent as a link, in order with the texts, and the user is told", async () => {
         const userId = 'u-legacy-photo';
         const started = await requestAgent(sandbox, { userId });
+        // Live Agent takes visitor messages only once an agent accepted: a photo sent before waits with the texts.
+        const early = sandbox.haptik.addAsset('box.jpg', 'image/jpeg', randomBytes(4096));
+        await sandbox.send.tractMessage(photoMessage(userId, 400, early, 'box.jpg'));
         sandbox.chat.accept(started.conversationId, 'Priya');
         await waitForText(sandbox, userId, 'You are now chatting with Priya.');
         await waitForState(sandbox, started.handoverId, 'with_agent');
@@ -275,14 +278,16 @@ describe('attachments on Legacy Chat (no visitor upload)', () => {
         await sendUserText(sandbox, userId, 401, 'Look at this');
         await sandbox.send.tractMessage(photoMessage(userId, 402, url, 'dent.jpg'));
         await sendUserText(sandbox, userId, 403, 'Thanks');
-        await eventually(() => (userTextsAtAgent(sandbox, started.conversationId).length === 3 ? true : undefined));
+        await eventually(() => (userTextsAtAgent(sandbox, started.conversationId).length === 4 ? true : undefined));
         expect(userTextsAtAgent(sandbox, started.conversationId)).toEqual([
+            `The user sent a file that could not be attached (this chat does not take files): box.jpg\n${early}`,
             'Look at this',
             `The user sent a file that could not be attached (this chat does not take files): dent.jpg\n${url}`,
             'Thanks'
         ]);
+        await waitForText(sandbox, userId, SENT_AS_LINK('box.jpg'));
         await waitForText(sandbox, userId, SENT_AS_LINK('dent.jpg'));
         // Nothing was downloaded: the link is all the agent needs.
-        expect(sandbox.haptik.assetDownloads('dent.jpg')).toBe(0);
+        expect(sandbox.haptik.assetDownloads('dent.jpg') + sandbox.haptik.assetDownloads('box.jpg')).toBe(0);
     });
 });
