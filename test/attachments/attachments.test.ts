@@ -129,6 +129,25 @@ describe('attachments both ways (Enhanced Chat)', () => {
         );
     });
 
+    it('an upload whose answer is lost is sent again under the same message id: the agent has the file once', async () => {
+        const userId = 'u-lost-answer';
+        const { conversationId } = await withAgent(userId);
+        const photo = randomBytes(64 * 1024);
+        const url = sandbox.haptik.addAsset('meter.jpg', 'image/jpeg', photo);
+        // Salesforce takes the file, then the connection drops before its answer: the bridge cannot know it arrived.
+        chat().failNext(1, { on: 'file', dropResponse: true });
+        await sandbox.send.tractMessage(photoMessage(userId, 331, url, 'meter.jpg'));
+        await sendUserText(sandbox, userId, 332, 'after the photo');
+        await eventually(() =>
+            userTextsAtAgent(sandbox, conversationId).includes('after the photo') ? true : undefined
+        );
+        // The retry downloaded and uploaded again; the chat kept one file, and no link went instead.
+        expect(sandbox.haptik.assetDownloads('meter.jpg')).toBe(2);
+        expect(chat().filesFrom(conversationId)).toHaveLength(1);
+        expect(chat().filesFrom(conversationId)[0]!.sha256).toBe(sha256(photo));
+        expect(userTextsAtAgent(sandbox, conversationId)).toEqual(['after the photo']);
+    });
+
     it('a file over the size limit, or with uploads off, reaches the agent as a link and a note; the user is told', async () => {
         const userId = 'u-big';
         const { conversationId } = await withAgent(userId);

@@ -882,6 +882,12 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
                     return;
                 }
                 const [status, answer] = await uploadFile(req, decodeURIComponent(fileRoute?.[1] ?? ''));
+                if (failure && 'dropResponse' in failure) {
+                    // The file is stored; the client never hears so (it must send it again, under the same id).
+                    record(-1);
+                    req.socket.destroy();
+                    return;
+                }
                 record(status);
                 send(res, status, answer);
             } catch (error) {
