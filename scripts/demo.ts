@@ -1,3 +1,5 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { hslToPlainText } from '../bridge/src/haptik/hsl';
 import { createLogger } from '../bridge/src/observability/logger';
@@ -23,7 +25,14 @@ const chatArg = process.argv[process.argv.indexOf('--chat') + 1];
 const chatApi: ChatApi = chatArg === 'legacy' || chatArg === 'byoc' ? chatArg : 'enhanced';
 const CHAT_NAME =
     chatApi === 'legacy' ? 'Live Agent' : chatApi === 'byoc' ? 'BYOC (Interaction Service + Pub/Sub)' : 'Enhanced Chat';
+/** Haptik's device_platform 14 is WhatsApp (haptik.md §A3): the channel the transcript Case names. */
+const WHATSAPP = 14;
 const USER = { id: 'demo-user-1', name: 'asha_rao_343', phone: '+1 415 555 0134', conversationNo: 1 };
+/** A 1×1 PNG, the smallest real picture: the user's photo and the agent's image in the demo. */
+const PNG = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+    'base64'
+);
 const CONVERSATION_KEY = `343:${USER.id}:${USER.conversationNo}`;
 
 function say(line = ''): void {
@@ -62,7 +71,7 @@ function userReader(sandbox: Sandbox<AgentConsole>): () => string[] {
         const texts = sandbox.haptik.messagesTo(USER.id).map((m) => m.text);
         const fresh = texts.slice(seen);
         seen = texts.length;
-        for (const text of fresh) say(`  user sees:   "${text}"`);
+        for (const text of fresh) say(`  user sees:   "${text.replace(/\n/g, ' / ')}"`);
         return fresh;
     };
 }
@@ -101,7 +110,12 @@ async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
         say('  Salesforce holds Contact "Asha Rao", phone stored as "(415) 555-0134"');
         say(`  the user writes on WhatsApp from ${USER.phone}`);
         const answer = await send.customer(
-            integrationRequest({ userId: USER.id, userName: USER.name, userDetails: { phone: USER.phone } })
+            integrationRequest({
+                userId: USER.id,
+                userName: USER.name,
+                devicePlatform: WHATSAPP,
+                userDetails: { phone: USER.phone }
+            })
         );
         const body = answer.body as { response?: string[]; user_details?: Record<string, unknown> };
         const details = body.user_details ?? {};
@@ -147,6 +161,7 @@ async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
             integrationRequest({
                 userId: USER.id,
                 userName: USER.name,
+                devicePlatform: WHATSAPP,
                 conversationNo: USER.conversationNo,
                 node: 'talk_to_agent',
                 userDetails: { phone: USER.phone },
@@ -239,6 +254,61 @@ async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
         readUser();
     });
 
+    await step('A photo each way: the user shows the damage, Priya shows how to pack it', async () => {
+        // The user's photo arrives as an image card on Haptik's asset host (here the emulator's).
+        const photoUrl = haptik.addAsset('crushed-box.png', 'image/png', PNG);
+        const reply = await send.tractMessage({
+            ...tractMessage({ userId: USER.id, messageId: 510, text: '' }),
+            message_body: JSON.stringify({
+                text: 'This is how it arrived',
+                type: 'CAROUSEL',
+                data: { items: [{ thumbnail: { image: photoUrl }, title: 'crushed-box.png', actionables: [] }] }
+            })
+        });
+        check(reply.status === 200, `TRACT message answered ${reply.status}`);
+        say('  user sends:   a photo "crushed-box.png" with "This is how it arrived"');
+        if (chatApi === 'enhanced') {
+            const file = await until('the photo in the chat', () => sandbox.enhancedChat.filesFrom(conversationId)[0]);
+            const caption = await until('the caption in the chat', () =>
+                chat.messagesFrom(conversationId).find((m) => m.text === 'This is how it arrived')
+            );
+            say(
+                `  agent sees:   "${caption.text}", then the file ${file.name} (${file.contentType}, ${file.size} bytes)`
+            );
+            say(
+                '                (downloaded from an allowed host, streamed into the chat: POST .../conversation/{id}/file)'
+            );
+            sandbox.enhancedChat.agentAttachment(
+                conversationId,
+                { name: 'how-to-pack.png', mimeType: 'image/png', data: PNG },
+                'Pack it like this; the return label is on its way'
+            );
+            const sent = await until('the picture to reach the user', () =>
+                haptik.messagesTo(USER.id).find((m) => (m.hsl as { type?: string } | undefined)?.type === 'CAROUSEL')
+            );
+            readUser();
+            const link = (sent.hsl as { data: { items: Array<{ thumbnail: { image: string } }> } }).data.items[0]!
+                .thumbnail.image;
+            const opened = await fetch(link);
+            check(opened.status === 200, `the signed link answered ${opened.status}`);
+            const bytes = Buffer.from(await opened.arrayBuffer()).length;
+            say(`  user's app shows the picture from ${link.slice(0, 50)}…`);
+            say(`                → ${opened.status}, ${bytes} bytes of ${String(opened.headers.get('content-type'))}`);
+            say(
+                '                (a signed link to GET /files/{token}: the bridge streams it from Salesforce; it expires)'
+            );
+        } else {
+            const note = await until('the photo as a link', () =>
+                chat.messagesFrom(conversationId).find((m) => m.text.includes('crushed-box.png'))
+            );
+            say(`  agent sees:   "${note.text.replace(/\n/g, ' ')}"   (Live Agent takes no visitor upload)`);
+            await until('the user to hear the file went as a link', () =>
+                haptik.messagesTo(USER.id).some((m) => m.text.includes('received a link')) ? true : undefined
+            );
+            readUser();
+        }
+    });
+
     await step('Priya ends the chat; the bot takes the conversation back', async () => {
         chat.end(conversationId);
         await until('control to pass back to the bot', () =>
@@ -254,6 +324,7 @@ async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
         const payload = webhookConversationComplete({
             userId: USER.id,
             userName: USER.name,
+            devicePlatform: WHATSAPP,
             conversationNo: USER.conversationNo,
             completionType: 'agent'
         });
@@ -276,11 +347,27 @@ async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
     });
 }
 
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = createServer();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+            const { port } = server.address() as AddressInfo;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
 async function main(): Promise<void> {
     say('Haptik connector for Salesforce Service Cloud: demo on embedded defaults');
+    // A known port, so that the signed file links (BRIDGE_PUBLIC_URL) point at this bridge.
+    const port = await freePort();
     const sandbox = await step(`Start the Salesforce, ${CHAT_NAME} and Haptik emulators and the bridge`, () =>
         startSandbox({
             chatApi,
+            port,
+            // The Haptik emulator's asset host is 127.0.0.1: listed exactly, as a private address must be.
+            env: { BRIDGE_PUBLIC_URL: `http://127.0.0.1:${port}`, BRIDGE_FILE_HOSTS: '127.0.0.1' },
             ...(verbose ? { logger: createLogger({ level: 'debug', destination: pino.destination(2) }) } : {}),
             mapping: {
                 lookup: { greeting: 'Welcome back, {first_name}! How can I help you today?' },

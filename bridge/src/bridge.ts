@@ -42,6 +42,11 @@ import { recordInboundEvent } from './store/inbox';
 import { openDb } from './store/open-db';
 import { listDeadJobs, retryAllDead, retryDeadJob } from './store/outbox';
 import { createOutboxWorker } from './store/outbox-worker';
+import { createChatFileSource } from './files/chat-file-source';
+import { createFileFetcher } from './files/file-fetcher';
+import { createFileLinks } from './files/file-links';
+import { getHandoverSession } from './store/handover-sessions';
+import { chatStateOf } from './services/handover/session-state';
 import type { OutboxWorker } from './store/outbox-worker';
 
 /**
@@ -275,6 +280,28 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
             }
         });
     const streams = chat === undefined ? undefined : createStreamOwnership({ db, logger, metrics, ...options.streams });
+    // Attachments (issue 18): users' files come only from BRIDGE_FILE_HOSTS; agents' files go out as signed
+    // links under BRIDGE_PUBLIC_URL, served by GET /files/{token} with the chat's credentials.
+    const fileFetcher = createFileFetcher({
+        hosts: config.files.hosts,
+        maxBytes: config.files.maxBytes,
+        allowedTypes: config.files.allowedTypes,
+        deadlineMs: config.files.timeoutMs
+    });
+    const fileLinks =
+        config.files.publicUrl === undefined
+            ? undefined
+            : createFileLinks({
+                  publicUrl: config.files.publicUrl,
+                  key: config.files.linkKey,
+                  ttlSeconds: config.files.linkTtlSeconds,
+                  now: () => clock.now().getTime()
+              });
+    if (chat !== undefined && fileLinks === undefined) {
+        logger.warn(
+            "BRIDGE_PUBLIC_URL is not set: an agent's file reaches the user as a note naming it, not as the file"
+        );
+    }
     const handover =
         chat === undefined || streams === undefined
             ? undefined
@@ -288,6 +315,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
                   },
                   chat,
                   streams,
+                  files: { fetcher: fileFetcher, links: fileLinks, hosts: config.files.hosts },
                   settings: settings.handover,
                   businessId,
                   haptik,
@@ -426,6 +454,22 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         logger,
         metrics,
         haptik: handlers,
+        files:
+            fileLinks === undefined || chat === undefined
+                ? undefined
+                : {
+                      links: fileLinks,
+                      logger,
+                      source: createChatFileSource({
+                          adapter: chat,
+                          loadChatState: async (handoverId) => {
+                              // An ended chat's file stays reachable for the link's lifetime (a label sent just
+                              // before the agent closed the chat), as far as Salesforce still serves it.
+                              const session = await getHandoverSession(db, handoverId);
+                              return session === undefined ? undefined : chatStateOf(session);
+                          }
+                      })
+                  },
         readiness: [
             { name: 'database', check: async () => void (await db.query('SELECT 1')) },
             // Judged by the last real call; polls never turn into token requests (salesforce-readiness.ts).
@@ -470,6 +514,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
                 retention?.stop();
                 await chat?.close();
                 await outbox.stop();
+                await fileFetcher.close();
                 // Nothing here reads a stream or opens a chat any more: hand the chats to the other instances
                 // now rather than when the heartbeat runs out.
                 await streams?.stop();

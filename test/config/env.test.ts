@@ -294,3 +294,70 @@ describe('loadConfig', () => {
         });
     });
 });
+
+describe('loadConfig: attachments (issue 18)', () => {
+    it('defaults to Haptik asset hosts, 5 MiB, common types, 60 s, 60-minute links and no public URL', () => {
+        const { files } = loadConfig(validEnv);
+
+        expect(files.publicUrl).toBeUndefined();
+        expect(files.hosts.map((rule) => rule.host)).toEqual([
+            'assets.haptikapi.com',
+            'haptikappimg.haptikapi.com',
+            'haptikappimg.s3.amazonaws.com'
+        ]);
+        expect(files.maxBytes).toBe(5_242_880);
+        expect(files.allowedTypes).toEqual(expect.arrayContaining(['image/jpeg', 'image/png', 'application/pdf']));
+        expect(files.allowedTypes).not.toContain('text/html');
+        expect(files.timeoutMs).toBe(60_000);
+        expect(files.linkTtlSeconds).toBe(3600);
+        expect(files.linkKey).toHaveLength(32);
+    });
+
+    it('reads the settings, and a dedicated link secret changes the link key', () => {
+        const files = loadConfig({
+            ...validEnv,
+            BRIDGE_PUBLIC_URL: 'https://bridge.example.com/',
+            BRIDGE_FILE_HOSTS: '*.haptikapi.com, 127.0.0.1:4100',
+            BRIDGE_FILE_MAX_BYTES: '1048576',
+            BRIDGE_FILE_TYPES: 'image/*,application/pdf',
+            BRIDGE_FILE_TIMEOUT_SECONDS: '20',
+            BRIDGE_FILE_LINK_TTL_MINUTES: '15',
+            BRIDGE_FILE_LINK_SECRET: 'x'.repeat(32)
+        }).files;
+
+        expect(files).toMatchObject({
+            publicUrl: 'https://bridge.example.com',
+            hosts: [
+                { host: 'haptikapi.com', wildcard: true },
+                { host: '127.0.0.1', port: 4100, wildcard: false }
+            ],
+            maxBytes: 1_048_576,
+            allowedTypes: ['image/*', 'application/pdf'],
+            timeoutMs: 20_000,
+            linkTtlSeconds: 900
+        });
+        expect(files.linkKey.equals(loadConfig(validEnv).files.linkKey)).toBe(false);
+    });
+
+    it('names every wrong file setting', () => {
+        const problems = problemsOf({
+            ...validEnv,
+            BRIDGE_PUBLIC_URL: 'https://bridge.example.com/?x=1',
+            BRIDGE_FILE_HOSTS: 'https://assets.haptikapi.com/x',
+            BRIDGE_FILE_MAX_BYTES: '10',
+            BRIDGE_FILE_TYPES: 'pdf',
+            BRIDGE_FILE_LINK_SECRET: 'short'
+        });
+
+        expect(problems).toEqual(
+            expect.arrayContaining([
+                expect.stringMatching(/^BRIDGE_PUBLIC_URL is not an http\(s\) URL/),
+                expect.stringMatching(/^BRIDGE_FILE_HOSTS entry "https:\/\/assets.haptikapi.com\/x" is not host/),
+                expect.stringMatching(/^BRIDGE_FILE_MAX_BYTES /),
+                expect.stringMatching(/^BRIDGE_FILE_TYPES entry "pdf"/),
+                expect.stringMatching(/^BRIDGE_FILE_LINK_SECRET is shorter than 32 characters/)
+            ])
+        );
+        expect(problems).toHaveLength(5);
+    });
+});

@@ -87,6 +87,34 @@ describe('handover state machine', () => {
         expect(effects).toEqual([{ kind: 'relay_to_user', messageId: 'e-1', text: 'Hello', agentName: 'Priya' }]);
     });
 
+    it('relays an agent attachment message as its caption and its files, in order', () => {
+        const { effects } = run(
+            [
+                {
+                    type: 'chat_event',
+                    event: {
+                        type: 'agent_attachment',
+                        messageId: 'e-2',
+                        text: 'Your label',
+                        attachments: [
+                            { id: 'a-1', name: 'label.pdf', contentType: 'application/pdf', url: 'https://x/a-1' }
+                        ]
+                    }
+                }
+            ],
+            machineIn('with_agent', { agentName: 'Priya' })
+        );
+        expect(effects).toEqual([
+            {
+                kind: 'relay_to_user',
+                messageId: 'e-2',
+                text: 'Your label',
+                attachments: [{ id: 'a-1', name: 'label.pdf', contentType: 'application/pdf', url: 'https://x/a-1' }],
+                agentName: 'Priya'
+            }
+        ]);
+    });
+
     it('typing changes nothing the user sees', () => {
         const start = machineIn('with_agent', { agentName: 'Priya' });
         const next = transition(

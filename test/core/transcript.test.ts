@@ -1,5 +1,6 @@
 import { chatHistoryEntries } from '../../bridge/src/haptik/chat-history';
 import {
+    attachmentLine,
     fitTranscript,
     formatTranscriptTime,
     historySender,
@@ -135,6 +136,22 @@ describe('mergeTranscriptEntries', () => {
         );
         expect(merged).toHaveLength(1);
         expect(merged[0]!.text).toBe('hello');
+    });
+
+    it("keeps the bridge's attachment lines when Haptik's history has the same message as a card", () => {
+        const merged = mergeTranscriptEntries(
+            [{ at: at('10:00:00'), role: 'user', text: 'parcel.jpg', messageId: '42' }],
+            [
+                {
+                    at: at('10:00:00'),
+                    role: 'user',
+                    text: `Broken\n${attachmentLine('user', 'parcel.jpg', 'image')}`,
+                    messageId: '42'
+                }
+            ],
+            0
+        );
+        expect(merged.map((e) => e.text)).toEqual(['parcel.jpg\n[user file] parcel.jpg (image)']);
     });
 
     it('keeps the same words said again much later', () => {

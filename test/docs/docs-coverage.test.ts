@@ -48,7 +48,9 @@ const CONTRACT_SETTINGS = [
     'SF_ES_DEVELOPER_NAME',
     'SF_LIVEAGENT_URL',
     'SF_LIVEAGENT_DEPLOYMENT_ID',
-    'SF_LIVEAGENT_BUTTON_ID'
+    'SF_LIVEAGENT_BUTTON_ID',
+    'BRIDGE_PUBLIC_URL',
+    'BRIDGE_FILE_HOSTS'
 ];
 
 function mentions(text: string, name: string): boolean {

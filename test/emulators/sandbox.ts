@@ -97,6 +97,8 @@ export interface SandboxOptions {
     salesforceTiming?: BridgeOptions['salesforceTiming'];
     /** Wraps the bridge's database (a test counts statements with store/counting-db.ts). */
     instrumentDb?: BridgeOptions['instrumentDb'];
+    /** The bridge's clock (a test moves it on to expire signed file links). */
+    clock?: BridgeOptions['clock'];
 }
 
 export interface Sandbox<Chat extends AgentConsole = EnhancedChatEmulator> {
@@ -300,7 +302,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             ...(options.byocTuning ? { byocChat: options.byocTuning } : {}),
             ...(options.retentionIntervalMs === undefined ? {} : { retentionIntervalMs: options.retentionIntervalMs }),
             ...(options.salesforceTiming ? { salesforceTiming: options.salesforceTiming } : {}),
-            ...(options.instrumentDb ? { instrumentDb: options.instrumentDb } : {})
+            ...(options.instrumentDb ? { instrumentDb: options.instrumentDb } : {}),
+            ...(options.clock ? { clock: options.clock } : {})
         });
         const send = createHaptikSender(bridge.url, { secret: c.webhookSecret, hookToken: c.hookToken }, haptik);
         return {

@@ -147,3 +147,79 @@ describe('Enhanced Chat emulator', () => {
         ]);
     });
 });
+
+describe('Enhanced Chat emulator: the /file route (issue 18)', () => {
+    let emulator: EnhancedChatEmulator;
+    let accessToken: string;
+    const MESSAGE_ID = '7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+
+    beforeEach(async () => {
+        emulator = await startEnhancedChatEmulator({
+            orgId: ORG_ID,
+            esDeveloperName: ES_NAME,
+            files: { maxBytes: 1000 }
+        });
+        const tokenAnswer = await fetch(`${emulator.url}/iamessage/api/v2/authorization/unauthenticated/access-token`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ orgId: ORG_ID, esDeveloperName: ES_NAME, capabilitiesVersion: '1', platform: 'Web' })
+        });
+        accessToken = ((await tokenAnswer.json()) as { accessToken: string }).accessToken;
+        const created = await fetch(`${emulator.url}/iamessage/api/v2/conversation`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${accessToken}` },
+            body: JSON.stringify({ conversationId: CONVERSATION, esDeveloperName: ES_NAME })
+        });
+        expect(created.status).toBe(201);
+    });
+    afterEach(() => emulator.close());
+
+    const form = (entry: unknown, file?: { data: Buffer; type: string; name?: string }): FormData => {
+        const body = new FormData();
+        if (entry !== undefined) {
+            body.append('messageEntry', new Blob([JSON.stringify(entry)], { type: 'application/json' }));
+        }
+        if (file) body.append('fileData', new Blob([file.data], { type: file.type }), file.name ?? 'photo.png');
+        return body;
+    };
+    const entry = { esDeveloperName: ES_NAME, message: { id: MESSAGE_ID, fileId: 'f-1', text: 'the box' } };
+    const upload = (body: FormData | string, token = accessToken) =>
+        fetch(`${emulator.url}/iamessage/api/v2/conversation/${CONVERSATION}/file`, {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${token}` },
+            body
+        });
+
+    it('takes a multipart upload (202) and records it once, with an Attachments entry from the end user', async () => {
+        const png = Buffer.from('89504e470d0a1a0a', 'hex');
+
+        expect((await upload(form(entry, { data: png, type: 'image/png' }))).status).toBe(202);
+        expect((await upload(form(entry, { data: png, type: 'image/png' }))).status).toBe(202);
+
+        expect(emulator.filesFrom(CONVERSATION)).toEqual([
+            expect.objectContaining({ messageId: MESSAGE_ID, name: 'photo.png', size: 8, text: 'the box' })
+        ]);
+        const last = emulator.events(CONVERSATION).at(-1);
+        expect(last?.type).toBe('CONVERSATION_MESSAGE');
+        expect(JSON.parse(last?.data.conversationEntry.entryPayload ?? '{}')).toMatchObject({
+            abstractMessage: { staticContent: { formatType: 'Attachments', attachments: [{ name: 'photo.png' }] } }
+        });
+    });
+
+    it('answers 413 over the size limit, 415 for a type the deployment refuses, 403 with uploads off', async () => {
+        expect((await upload(form(entry, { data: Buffer.alloc(1001), type: 'image/png' }))).status).toBe(413);
+        expect((await upload(form(entry, { data: Buffer.from('<p>'), type: 'text/html' }))).status).toBe(415);
+        emulator.setUploads(false);
+        expect((await upload(form(entry, { data: Buffer.from('x'), type: 'image/png' }))).status).toBe(403);
+        expect(emulator.filesFrom(CONVERSATION)).toEqual([]);
+    });
+
+    it('answers 400 to a JSON body, a missing messageEntry or file, and 401 without the token', async () => {
+        const png = { data: Buffer.from('x'), type: 'image/png' };
+        expect((await upload(JSON.stringify(entry))).status).toBe(400);
+        expect((await upload(form(undefined, png))).status).toBe(400);
+        expect((await upload(form(entry))).status).toBe(400);
+        expect((await upload(form({ ...entry, esDeveloperName: 'Other' }, png))).status).toBe(400);
+        expect((await upload(form(entry, png), 'not-a-token')).status).toBe(401);
+    });
+});

@@ -149,3 +149,86 @@ describe('mapEnhancedChatEvent', () => {
         ).toEqual([]);
     });
 });
+
+describe('mapEnhancedChatEvent: agent attachments (issue 18)', () => {
+    const attachmentMessage = (text: string | null, attachments: unknown[]): string =>
+        sse(
+            {
+                entryType: 'Message',
+                abstractMessage: {
+                    messageType: 'StaticContentMessage',
+                    id: 'm-1',
+                    staticContent: { formatType: 'Attachments', text, attachments }
+                }
+            },
+            { role: 'Agent' }
+        );
+    const label = {
+        name: 'return-label.pdf',
+        id: '069000000000001',
+        mimeType: 'application/PDF',
+        url: 'https://acme.my.salesforce-scrt.com/iamessage/v1/files/069000000000001',
+        referenceId: 'ref-1',
+        attachmentUploadResult: null
+    };
+
+    it('maps an Attachments message with a null text to one agent_attachment event with every file', () => {
+        const photo = { ...label, name: 'box.jpg', id: '069000000000002', mimeType: 'image/jpeg', referenceId: null };
+        const mapped = mapEnhancedChatEvent(
+            'CONVERSATION_MESSAGE',
+            attachmentMessage(null, [label, photo]),
+            fresh,
+            CONVERSATION
+        );
+
+        expect(mapped.events).toEqual([
+            {
+                type: 'agent_attachment',
+                messageId: 'entry-1',
+                agentName: 'Asha',
+                attachments: [
+                    {
+                        id: '069000000000001',
+                        name: 'return-label.pdf',
+                        contentType: 'application/pdf',
+                        url: label.url,
+                        referenceId: 'ref-1'
+                    },
+                    { id: '069000000000002', name: 'box.jpg', contentType: 'image/jpeg', url: photo.url }
+                ]
+            }
+        ]);
+    });
+
+    it('keeps the caption, and leaves out entries it could not fetch', () => {
+        const mapped = mapEnhancedChatEvent(
+            'CONVERSATION_MESSAGE',
+            attachmentMessage('Here is your label', [label, { name: 'no-url', id: 'x' }]),
+            fresh,
+            CONVERSATION
+        );
+
+        expect(mapped.events).toEqual([
+            expect.objectContaining({
+                type: 'agent_attachment',
+                text: 'Here is your label',
+                attachments: [expect.objectContaining({ id: label.id })]
+            })
+        ]);
+    });
+
+    it('treats an Attachments message without usable files as text, or ignores it when it has none', () => {
+        const captionOnly = mapEnhancedChatEvent(
+            'CONVERSATION_MESSAGE',
+            attachmentMessage('See below', []),
+            fresh,
+            CONVERSATION
+        );
+        expect(captionOnly.events).toEqual([
+            { type: 'agent_message', messageId: 'entry-1', text: 'See below', agentName: 'Asha' }
+        ]);
+        expect(
+            mapEnhancedChatEvent('CONVERSATION_MESSAGE', attachmentMessage(null, []), fresh, CONVERSATION).ignored
+        ).toBe('unsupported_message');
+    });
+});

@@ -45,7 +45,7 @@ describe('concurrent messages of one user', () => {
             streams: { claimForOpen: () => Promise.resolve(), holds: () => true, forget: () => undefined },
             settings: parseSettings({}).handover,
             businessId: '343',
-            haptik: { getChatHistory: unused },
+            haptik: { getChatHistory: unused, sendMessage: unused },
             threadControl: { receivers: () => Promise.resolve({ self: 'bridge', bot: 'bot', from: 'settings' }) },
             salesforce: { update: unused },
             logger: silentLogger(),

@@ -1,5 +1,6 @@
 import { isBridgeError } from '../../bridge/src/core/errors';
 import { createHaptikClient } from '../../bridge/src/haptik/haptik-client';
+import { documentHsl, imageHsl } from '../../bridge/src/haptik/hsl';
 import type { HaptikClient } from '../../bridge/src/haptik/haptik-client';
 import { silentLogger } from '../../bridge/src/observability/logger';
 import { startHaptikEmulator } from '../emulators/haptik/haptik-emulator';
@@ -316,5 +317,64 @@ describe('Haptik emulator control over HTTP', () => {
         } finally {
             await emulator.close();
         }
+    });
+});
+
+describe('Haptik emulator: files (issue 18)', () => {
+    let emulator: HaptikEmulator;
+    let client: HaptikClient;
+
+    beforeAll(async () => {
+        emulator = await startHaptikEmulator(CREDENTIALS);
+        client = createHaptikClient({ ...CREDENTIALS, baseUrl: `${emulator.url}/`, logger: silentLogger() });
+    });
+
+    afterAll(async () => {
+        await emulator.close();
+    });
+
+    it('takes an image as a one-item carousel and a document as a LINK button', async () => {
+        const link = 'https://bridge.example.com/files/abc.def';
+        await client.sendMessage({ userId: 'u-f', hsl: imageHsl(link), metadata: { message_id: 'f-1' } });
+        await client.sendMessage({
+            userId: 'u-f',
+            hsl: documentHsl(link, 'return-label.pdf'),
+            metadata: { message_id: 'f-2' }
+        });
+
+        const [image, document] = emulator.messagesTo('u-f');
+        expect(image?.hsl).toMatchObject({ type: 'CAROUSEL', data: { items: [{ thumbnail: { image: link } }] } });
+        expect(document?.text).toBe('return-label.pdf\nButtons: Open file');
+    });
+
+    it('refuses a carousel image or a LINK that is not an http(s) URL', async () => {
+        const badImage = {
+            text: '',
+            type: 'CAROUSEL',
+            data: { items: [{ thumbnail: { image: 'javascript:x' } }] }
+        };
+        const badLink = {
+            text: 'x',
+            type: 'BUTTON',
+            data: { items: [{ actionable_text: 'Open', uri: 'LINK', payload: { url: '' } }] }
+        };
+
+        for (const hsl of [badImage, badLink]) {
+            const error = await rejection(client.sendMessage({ userId: 'u-b', hsl, metadata: { message_id: 'b' } }));
+            expect(isBridgeError(error)).toBe(true);
+        }
+        expect(emulator.messagesTo('u-b')).toEqual([]);
+    });
+
+    it('serves files on its asset host without authentication', async () => {
+        const url = emulator.addAsset('parcel.jpg', 'image/jpeg', Buffer.alloc(200_000, 3));
+
+        const response = await fetch(url);
+
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-type')).toBe('image/jpeg');
+        expect((await response.arrayBuffer()).byteLength).toBe(200_000);
+        expect(emulator.assetDownloads('parcel.jpg')).toBe(1);
+        expect((await fetch(`${emulator.url}/assets/missing.jpg`)).status).toBe(404);
     });
 });

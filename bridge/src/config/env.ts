@@ -2,6 +2,10 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { BridgeError } from '../core/errors';
+import { DEFAULT_FILE_TYPES, parseFileTypes } from '../files/file-names';
+import { deriveLinkKey } from '../files/file-links';
+import { HAPTIK_ASSET_HOSTS, parseHostRules } from '../files/host-rules';
+import type { HostRule } from '../files/host-rules';
 
 /**
  * The bridge's configuration (contract §1), parsed once at start-up from the environment and passed in.
@@ -27,6 +31,25 @@ export interface BridgeConfig {
         tract: TractConfig;
     };
     salesforce: SalesforceConfig;
+    files: FilesConfig;
+}
+
+/** Attachments (issue 18): where user files may come from, their limits, and the bridge's signed file links. */
+export interface FilesConfig {
+    /** BRIDGE_PUBLIC_URL without a trailing slash; unset: no file links (agents' files go out as a note). */
+    publicUrl: string | undefined;
+    /** BRIDGE_FILE_HOSTS. */
+    hosts: HostRule[];
+    /** BRIDGE_FILE_MAX_BYTES: larger files reach the agent as a link. */
+    maxBytes: number;
+    /** BRIDGE_FILE_TYPES. */
+    allowedTypes: string[];
+    /** BRIDGE_FILE_TIMEOUT_SECONDS × 1000: one download (or upload stream), start to end. */
+    timeoutMs: number;
+    /** BRIDGE_FILE_LINK_TTL_MINUTES × 60: how long a signed file link works. */
+    linkTtlSeconds: number;
+    /** HMAC key of file links: from BRIDGE_FILE_LINK_SECRET, else derived from the Haptik hook token/secret. */
+    linkKey: Buffer;
 }
 
 /** TRACT (contract §3): its base URL, and the signed token issue when the HAPTIK_TRACT_* variables are set. */
@@ -128,7 +151,15 @@ const HINTS: Record<string, string> = {
     SF_LIVEAGENT_BUTTON_ID: 'the chat button id (573…)',
     BRIDGE_RETENTION_DAYS: 'a whole number of days, e.g. 30 (0 keeps everything)',
     BRIDGE_RETENTION_DONE_JOBS_DAYS: 'a whole number of days, at least 1, e.g. 7',
-    BRIDGE_RETENTION_INTERVAL_MINUTES: 'a whole number of minutes, at least 1, e.g. 60'
+    BRIDGE_RETENTION_INTERVAL_MINUTES: 'a whole number of minutes, at least 1, e.g. 60',
+    BRIDGE_PUBLIC_URL: "the bridge's public https:// base URL, e.g. https://haptik-bridge.example.com",
+    BRIDGE_FILE_HOSTS: `comma-separated host, host:port or *.domain entries, e.g. ${HAPTIK_ASSET_HOSTS}`,
+    BRIDGE_FILE_MAX_BYTES: 'a whole number of bytes between 1024 and 104857600, e.g. 5242880 (5 MiB)',
+    BRIDGE_FILE_TYPES: 'comma-separated content types, type/subtype or type/*, e.g. image/*,application/pdf',
+    BRIDGE_FILE_TIMEOUT_SECONDS: 'a whole number of seconds between 1 and 600, e.g. 60',
+    BRIDGE_FILE_LINK_TTL_MINUTES: 'a whole number of minutes between 1 and 10080 (7 days), e.g. 60',
+    BRIDGE_FILE_LINK_SECRET:
+        'a random secret of at least 32 characters, e.g. `openssl rand -hex 32` (or BRIDGE_FILE_LINK_SECRET_FILE)'
 };
 
 /** Secrets may come from a file named by <NAME>_FILE (for Docker/Kubernetes secrets). */
@@ -139,7 +170,8 @@ const FILE_BACKED = [
     'HAPTIK_TRACT_PRIVATE_KEY',
     'SF_CLIENT_SECRET',
     'SF_PRIVATE_KEY',
-    'BRIDGE_ADMIN_TOKEN'
+    'BRIDGE_ADMIN_TOKEN',
+    'BRIDGE_FILE_LINK_SECRET'
 ];
 
 const optionalText = z
@@ -240,8 +272,35 @@ const schema = z.object({
         .int()
         .min(1)
         .max(10_080)
-        .default(60)
+        .default(60),
+    BRIDGE_PUBLIC_URL: optionalText
+        .refine((v) => v === undefined || publicUrlProblem(v) === undefined, {
+            error: 'is not an http(s) URL without credentials, query or fragment'
+        })
+        .transform((v) => v?.replace(/\/+$/, '')),
+    BRIDGE_FILE_HOSTS: optionalText.default(HAPTIK_ASSET_HOSTS),
+    BRIDGE_FILE_MAX_BYTES: z.coerce
+        .number({ error: 'is not a number' })
+        .int()
+        .min(1024)
+        .max(104_857_600)
+        .default(5_242_880),
+    BRIDGE_FILE_TYPES: optionalText.default(DEFAULT_FILE_TYPES),
+    BRIDGE_FILE_TIMEOUT_SECONDS: z.coerce.number({ error: 'is not a number' }).int().min(1).max(600).default(60),
+    BRIDGE_FILE_LINK_TTL_MINUTES: z.coerce.number({ error: 'is not a number' }).int().min(1).max(10_080).default(60),
+    BRIDGE_FILE_LINK_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, {
+        error: 'is shorter than 32 characters'
+    })
 });
+
+/** BRIDGE_PUBLIC_URL: an http(s) base URL (a path prefix allowed), nothing that would garble the links built on it. */
+function publicUrlProblem(raw: string): string | undefined {
+    if (!URL.canParse(raw)) return 'not a URL';
+    const url = new URL(raw);
+    if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') return 'extras';
+    // Plain http stays possible (register-hooks notes it; tests and private networks use it); links then travel unencrypted.
+    return url.protocol === 'https:' || url.protocol === 'http:' ? undefined : 'not http(s)';
+}
 
 /** Every variable the bridge reads, secrets' `<NAME>_FILE` forms included, for the documentation check. */
 export const ENVIRONMENT_VARIABLES: readonly string[] = [
@@ -332,6 +391,14 @@ function dependentProblems(source: Record<string, string | undefined>): string[]
         );
     }
     problems.push(...tractProblems(value));
+    const hosts = value('BRIDGE_FILE_HOSTS');
+    if (hosts !== undefined) {
+        for (const problem of parseHostRules(hosts).problems) problems.push(`BRIDGE_FILE_HOSTS entry ${problem}`);
+    }
+    const types = value('BRIDGE_FILE_TYPES');
+    if (types !== undefined) {
+        for (const problem of parseFileTypes(types).problems) problems.push(`BRIDGE_FILE_TYPES entry ${problem}`);
+    }
     return problems;
 }
 
@@ -507,6 +574,17 @@ export function loadConfig(env: Env): BridgeConfig {
             apiVersion: e.SF_API_VERSION,
             orgId: e.SF_ORG_ID,
             chat
+        },
+        files: {
+            publicUrl: e.BRIDGE_PUBLIC_URL,
+            hosts: parseHostRules(e.BRIDGE_FILE_HOSTS ?? HAPTIK_ASSET_HOSTS).rules,
+            maxBytes: e.BRIDGE_FILE_MAX_BYTES,
+            allowedTypes: parseFileTypes(e.BRIDGE_FILE_TYPES ?? DEFAULT_FILE_TYPES).types,
+            timeoutMs: e.BRIDGE_FILE_TIMEOUT_SECONDS * 1000,
+            linkTtlSeconds: e.BRIDGE_FILE_LINK_TTL_MINUTES * 60,
+            // Dependent rules guarantee one of the Haptik secrets; a dedicated secret lets an admin rotate
+            // those without breaking file links (and the other way round).
+            linkKey: deriveLinkKey(e.BRIDGE_FILE_LINK_SECRET ?? e.HAPTIK_HOOK_TOKEN ?? e.HAPTIK_WEBHOOK_SECRET ?? '')
         }
     };
 }

@@ -36,6 +36,8 @@ const noticeTextsSchema = z
         queueFew: noticeText,
         queueLong: noticeText,
         waitUnknown: noticeText,
+        fileSentAsLink: noticeText,
+        agentFileUnavailable: noticeText,
         waitTiers: z
             .array(z.object({ upToSeconds: z.number().int().min(0).nullable(), text: noticeText }))
             .min(1)

@@ -70,9 +70,19 @@ function withTimes(entries: readonly TranscriptEntry[]): Array<{ entry: Transcri
 }
 
 /**
+ * The transcript's line for one attachment (issue 18): who sent it, its name and type. The bridge logs it under
+ * the message that carried the file, so the transcript lists every file with its sender and time.
+ */
+export function attachmentLine(sender: 'user' | 'agent', name: string, contentType: string): string {
+    return `[${sender} file] ${name} (${contentType})`;
+}
+
+const ATTACHMENT_LINE = /^\[(user|agent) file\] /;
+
+/**
  * Both sources in time order. A bridge entry that Haptik's history also holds (same role and message
  * id, or same role and text within `windowMs`) is kept once, as Haptik's; the bridge's copy lends its
- * agent name when Haptik's lacks one. Equal times keep Haptik's entries first, each source in its order.
+ * agent name when Haptik's lacks one, and its attachment lines. Equal times keep Haptik's entries first, each source in its order.
  */
 export function mergeTranscriptEntries(
     history: readonly TranscriptEntry[],
@@ -91,6 +101,9 @@ export function mergeTranscriptEntries(
         matched.add(index);
         const kept = merged[index]!;
         if (kept.name === undefined && entry.name !== undefined) kept.name = entry.name;
+        // Haptik's history shows a file as a card or a link: the bridge's attachment lines still say what it was.
+        const files = entry.text.split('\n').filter((line) => ATTACHMENT_LINE.test(line) && !kept.text.includes(line));
+        if (files.length > 0) kept.text = [kept.text, ...files].filter((line) => line.trim() !== '').join('\n');
     }
     const timed = [...withTimes(merged), ...withTimes(extra)];
     return timed

@@ -27,6 +27,69 @@ export function textHsl(text: string, quickReplies: readonly string[] = []): str
     return JSON.stringify(message);
 }
 
+/** Haptik shows at most about 20 characters on a button; longer labels are cut with an ellipsis. */
+const BUTTON_LABEL_MAX = 20;
+
+function buttonLabel(label: string): string {
+    const chars = [...label];
+    return chars.length <= BUTTON_LABEL_MAX ? label : `${chars.slice(0, BUTTON_LABEL_MAX - 1).join('')}…`;
+}
+
+/** A `LINK` actionable (haptik.md §A6; Haptik's Button sample): opens `url` outside the chat. */
+function linkActionable(label: string, url: string, isDefault: 0 | 1): Record<string, unknown> {
+    return {
+        actionable_text: buttonLabel(label),
+        location_required: false,
+        is_default: isDefault,
+        uri: 'LINK',
+        type: 'APP_ACTION',
+        payload: { url, gogo_message: '', message: '' }
+    };
+}
+
+/**
+ * An image to the user (issue 18): Haptik has no image type, an image is a one-item `CAROUSEL` whose
+ * `items[0].thumbnail.image` is the URL; tapping it (the default actionable) opens the full picture.
+ */
+export function imageHsl(url: string, options: { caption?: string; title?: string; openLabel?: string } = {}): string {
+    const message: HslMessage = {
+        text: options.caption ?? '',
+        type: 'CAROUSEL',
+        data: {
+            image_aspect_ratio: '1',
+            width: 'MEDIUM',
+            items: [
+                {
+                    thumbnail: { image: url },
+                    title: options.title ?? '',
+                    sub_title: '',
+                    description: '',
+                    actionables: [linkActionable(options.openLabel ?? 'Open', url, 1)]
+                }
+            ]
+        }
+    };
+    return JSON.stringify(message);
+}
+
+/**
+ * A document to the user (issue 18): there is no file HSL, so a `BUTTON` whose `LINK` actionable opens the file,
+ * the way Haptik's own samples share a PDF; `text` names the file so the user knows what it is.
+ */
+export function documentHsl(
+    url: string,
+    fileName: string,
+    options: { caption?: string; openLabel?: string } = {}
+): string {
+    const text = options.caption === undefined || options.caption === '' ? fileName : `${options.caption}\n${fileName}`;
+    const message: HslMessage = {
+        text,
+        type: 'BUTTON',
+        data: { items: [linkActionable(options.openLabel ?? 'Open file', url, 0)] }
+    };
+    return JSON.stringify(message);
+}
+
 /**
  * Readable text for an HSL message given as a string, an object or a list of either. A string that
  * is not JSON is plain text already (Haptik sends those too) and comes back unchanged.

@@ -188,6 +188,46 @@ export interface HaptikIntegrationResponse {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A user's upload inside a TRACT message body (issue 18). Haptik documents no upload format for TRACT, so these
+// are the HSL shapes that can carry a file (haptik.md §A6), read by haptik/user-files.ts: every field optional,
+// unknown fields kept, URLs bounded.
+
+export const MAX_FILE_URL_LENGTH = 2048;
+const fileUrl = z.string().trim().max(MAX_FILE_URL_LENGTH).nullish();
+
+export const hslActionableSchema = z.looseObject({
+    actionable_text: z.string().max(MAX_TEXT_LENGTH).nullish(),
+    uri: z.string().max(MAX_ID_LENGTH).nullish(),
+    payload: z.looseObject({ url: fileUrl }).nullish()
+});
+
+/** A carousel card (`thumbnail.image`, `actionables[]`) or, in a BUTTON, an actionable itself. */
+export const hslItemSchema = hslActionableSchema.extend({
+    thumbnail: z.looseObject({ image: fileUrl }).nullish(),
+    title: z.string().max(MAX_TEXT_LENGTH).nullish(),
+    actionables: z.array(z.unknown()).max(50).nullish()
+});
+
+export const hslElementSchema = z.looseObject({
+    text: z.string().max(MAX_TEXT_LENGTH).nullish(),
+    type: z.string().max(MAX_ID_LENGTH).nullish(),
+    data: z
+        .looseObject({
+            items: z.array(z.unknown()).max(50).nullish(),
+            /** Not in Haptik's HSL docs; seen in other chat tools' file messages, so read when present. */
+            url: fileUrl,
+            image: fileUrl,
+            file_url: fileUrl,
+            media_url: fileUrl,
+            file_name: z.string().max(MAX_TEXT_LENGTH).nullish(),
+            name: z.string().max(MAX_TEXT_LENGTH).nullish()
+        })
+        .nullish()
+});
+
+export type HslElement = z.infer<typeof hslElementSchema>;
+
+// ---------------------------------------------------------------------------------------------
 // Routes (contract §2)
 
 export type HaptikRouteName = 'webhook' | 'tractMessage' | 'tractEvent' | 'customer' | 'caseEvent' | 'handover';

@@ -7,6 +7,8 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { createAdminRouter } from './admin-routes';
 import type { AdminPort } from './admin-routes';
+import { createFileRouter } from './file-routes';
+import type { FileRouteDeps } from './file-routes';
 import { createHaptikRouter } from './haptik-routes';
 import type { HaptikRouteHandlers } from './haptik-routes';
 import { createHealthRouter, DEFAULT_READINESS_TIMEOUT_MS } from './health-routes';
@@ -16,6 +18,7 @@ import { bodyParserError, httpError, sendError, statusOfError } from './http-err
 export type { AdminPort } from './admin-routes';
 export type { HaptikRouteHandler, HaptikRouteHandlers, HaptikRouteReply, HaptikRouteRequest } from './haptik-routes';
 export type { ReadinessCheck } from './health-routes';
+export type { FileRouteDeps, FileSource, OpenedFile } from './file-routes';
 
 /**
  * Everything the HTTP layer needs, handed in by the composition root. The app knows no database and
@@ -37,6 +40,8 @@ export interface AppDeps {
     /** One handler per contract route; a route without one answers 501. */
     haptik: HaptikRouteHandlers;
     admin?: AdminPort | undefined;
+    /** Signed file links (`GET /files/{token}`); without them the route answers 501. */
+    files?: FileRouteDeps | undefined;
 }
 
 /** Routes polled every few seconds; logged at debug level so they do not drown the rest. */
@@ -60,6 +65,7 @@ export function createApp(deps: AppDeps): express.Express {
         '/haptik',
         createHaptikRouter({ webhookSecret: deps.webhookSecret, hookToken: deps.hookToken, handlers: deps.haptik })
     );
+    app.use('/files', createFileRouter(deps.files));
     if (deps.adminToken !== undefined && deps.adminToken !== '') {
         app.use('/admin', createAdminRouter({ adminToken: deps.adminToken, admin: deps.admin }));
     }

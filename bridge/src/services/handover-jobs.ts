@@ -34,9 +34,26 @@ const triggerSchema = z.object({
 export const HANDOVER_JOB_SCHEMAS = {
     'chat.open': z.object({ handoverId: z.string(), trigger: triggerSchema }),
     'chat.send_message': z.object({ handoverId: z.string(), messageId: z.string(), text: z.string() }),
+    /** A user's file for the agent (issue 18): downloaded from `url` and uploaded into the chat, or sent as a link. */
+    'chat.send_file': z.object({
+        handoverId: z.string(),
+        messageId: z.string(),
+        url: z.string(),
+        name: z.string(),
+        kind: z.enum(['image', 'document'])
+    }),
     'chat.typing': z.object({ handoverId: z.string(), typing: z.boolean() }),
     'chat.end': z.object({ handoverId: z.string() }),
     'handover.timeout': z.object({ handoverId: z.string() }),
+    /** An agent's file for the user (issue 18): a Haptik message with a signed link, issued when the job runs. */
+    'haptik.send_file': z.object({
+        handoverId: z.string(),
+        userId: z.string(),
+        messageId: z.string(),
+        language: z.string().nullish(),
+        agentName: z.string().optional(),
+        attachment: z.object({ id: z.string(), name: z.string(), contentType: z.string(), url: z.string() })
+    }),
     'handover.link_case': z.object({
         handoverId: z.string(),
         chatRecordId: z.string(),
@@ -53,7 +70,12 @@ export function chatOrderingKey(handoverId: string): string {
 }
 
 /** Calls on the live chat session: they run in the instance that reads the chat's stream, while it lives. */
-const STREAM_BOUND: ReadonlySet<HandoverJobKind> = new Set(['chat.send_message', 'chat.typing', 'chat.end']);
+const STREAM_BOUND: ReadonlySet<HandoverJobKind> = new Set([
+    'chat.send_message',
+    'chat.send_file',
+    'chat.typing',
+    'chat.end'
+]);
 
 export type HandoverJob<K extends HandoverJobKind> = {
     orderingKey: string;

@@ -12,6 +12,7 @@ import { openChat } from './handover/open-chat';
 import { startFromIntegration } from './handover/open-handover';
 import type { HandoverAnswer } from './handover/open-handover';
 import { onTractMessage, sendToAgent, sendTypingToAgent } from './handover/relay-to-agent';
+import { sendFileToAgent, sendFileToUser } from './handover/relay-files';
 import { onTractEvent } from './handover/tract-events';
 
 export type { HandoverAnswer, HandoverServiceDeps, TractOutcome };
@@ -59,6 +60,8 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
         handlers: {
             'chat.open': (raw) => openChat(ctx, raw),
             'chat.send_message': (raw, job) => sendToAgent(ctx, raw, job.prefetched),
+            'chat.send_file': (raw, job) => sendFileToAgent(ctx, raw, job.prefetched),
+            'haptik.send_file': (raw) => sendFileToUser(ctx, raw),
             'chat.typing': (raw) => sendTypingToAgent(ctx, raw),
             'chat.end': (raw) => endChat(ctx, raw),
             'handover.timeout': async (raw) => {

@@ -20,8 +20,15 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
+import busboy from 'busboy';
 import { serveOnLoopback } from '../loopback-server';
-import { buildEntry, participantChangedPayload, routingResultPayload, textMessagePayload } from './entries';
+import {
+    attachmentMessagePayload,
+    buildEntry,
+    participantChangedPayload,
+    routingResultPayload,
+    textMessagePayload
+} from './entries';
 import type { ConversationEntry, EntryInput, ParticipantRole, StreamedEvent } from './entries';
 import { agentConsoleRoutes, waitUntil } from '../agent-console';
 import type { AgentConsole } from '../agent-console';
@@ -58,12 +65,45 @@ export interface EnhancedChatEmulatorOptions {
     tokenTtlMs?: number;
     /** Interval of `ping` keep-alives on each SSE connection (default 30 s). */
     pingIntervalMs?: number;
+    /** The deployment's file settings (issue 18). */
+    files?: EnhancedChatFileSettings;
+}
+
+/** What the deployment allows for files, and how long an agent attachment's URL works. */
+export interface EnhancedChatFileSettings {
+    /** The deployment lets end users upload files (default true); off: uploads answer 403. */
+    uploadsEnabled?: boolean;
+    /** Largest upload (default 5 MiB); larger: 413. */
+    maxBytes?: number;
+    /** Allowed upload types (default pictures, PDF, plain text); others: 415. */
+    allowedTypes?: readonly string[];
+    /** Life of an agent attachment's URL (default 1 h); after it: 403. */
+    attachmentUrlTtlMs?: number;
+}
+
+/** A file the end user uploaded, as the agent would see it (its bytes are kept only as a digest). */
+export interface UploadedFile {
+    messageId: string;
+    fileId: string;
+    name: string;
+    contentType: string;
+    size: number;
+    sha256: string;
+    text: string;
+    at: number;
+}
+
+/** What an agent attachment became: the entry's id and the file's id and URL. */
+export interface SentAttachment {
+    messageId: string;
+    attachmentId: string;
+    url: string;
 }
 
 /** One injected failure for the next matching REST call (never the SSE stream or control routes). */
 export type EnhancedChatFailure = {
     /** Which call it hits: default any REST call. */
-    on?: 'token' | 'conversation' | 'message' | 'entry' | 'session' | 'any';
+    on?: 'token' | 'conversation' | 'message' | 'entry' | 'session' | 'file' | 'any';
 } & (
     | { status: 429 | 500 | 502 | 503 }
     /** Drops the connection before handling the call. */
@@ -121,6 +161,18 @@ export interface EnhancedChatEmulator extends AgentConsole {
         activeStreams: number;
     };
     waitFor<T>(probe: (emulator: EnhancedChatEmulator) => T | undefined | false, timeoutMs?: number): Promise<T>;
+    /** Turns the deployment's end-user uploads on or off. */
+    setUploads(enabled: boolean): void;
+    /** Files the end user uploaded to a conversation, in order, each message id once. */
+    filesFrom(conversationId: string): UploadedFile[];
+    /** The agent sends a file (an `Attachments` message; `text` null as Salesforce sends a bare file). */
+    agentAttachment(
+        conversationId: string,
+        file: { name: string; mimeType: string; data: Buffer },
+        text?: string | null
+    ): SentAttachment;
+    /** The Messaging Channel record id the events carry as `channelAddressIdentifier`. */
+    readonly channelId: string;
 }
 
 interface TokenInfo {
@@ -143,6 +195,20 @@ interface Conversation {
     userMessages: UserMessage[];
     messageIds: Set<string>;
     messageTimes: number[];
+    files: UploadedFile[];
+}
+
+interface ParsedUpload {
+    fields: Record<string, string>;
+    file?: { name: string; mimeType: string; size: number; sha256: string; truncated: boolean };
+}
+
+interface StoredAttachment {
+    conversationId: string;
+    name: string;
+    mimeType: string;
+    data: Buffer;
+    expiresAt: number;
 }
 
 interface StreamConnection {
@@ -170,6 +236,9 @@ const jwtExpired = (): HttpError => new HttpError(401, 'JWT_EXPIRED', 'Jwt is ex
 const UUID_LOWER = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const b64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 const sameOrg = (a: string, b: string): boolean => a.slice(0, 15) === b.slice(0, 15);
+const DEFAULT_UPLOAD_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'application/pdf', 'text/plain'];
+const FILE_PATH = /^\/iamessage\/api\/v2\/conversation\/([^/]+)\/file$/;
+const ATTACHMENT_PATH = /^\/iamessage\/api\/v2\/conversation\/([^/]+)\/attachments\/([^/]+)$/;
 const agentSubject = (name: string): string =>
     `005${createHash('sha1').update(name).digest('hex').slice(0, 12).toUpperCase()}`;
 
@@ -191,6 +260,13 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
     let waitSeconds: number | undefined = 30;
     let queuePosition: number | undefined;
     let sessionCounter = 0;
+    let uploadsEnabled = options.files?.uploadsEnabled ?? true;
+    const maxUploadBytes = options.files?.maxBytes ?? 5 * 1024 * 1024;
+    const uploadTypes = new Set(options.files?.allowedTypes ?? DEFAULT_UPLOAD_TYPES);
+    const attachmentTtlMs = options.files?.attachmentUrlTtlMs ?? 3600_000;
+    const attachments = new Map<string, StoredAttachment>();
+    // Salesforce's SSE docs: channelAddressIdentifier is the Messaging Channel's record id (key prefix 0Mj).
+    const channelId = `0Mj${createHash('sha1').update(options.esDeveloperName).digest('hex').slice(0, 12).toUpperCase()}AAA`;
 
     const issueToken = (subject: string): { accessToken: string; exp: number } => {
         const now = Date.now();
@@ -257,7 +333,7 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
             data: {
                 channelPlatformKey: options.esDeveloperName,
                 channelType: 'embedded_messaging',
-                channelAddressIdentifier: conv.subject,
+                channelAddressIdentifier: channelId,
                 conversationId: conv.id,
                 conversationEntry: entry
             }
@@ -401,7 +477,8 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
             events: [],
             userMessages: [],
             messageIds: new Set(),
-            messageTimes: []
+            messageTimes: [],
+            files: []
         };
         conversations.set(id, conv);
         emitStatus(conv, 'Waiting');
@@ -438,6 +515,179 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
         return [202, {}];
     };
 
+    /** Reads a multipart upload as it streams: fields kept, the file only counted and hashed (never held). */
+    const parseUpload = (req: IncomingMessage): Promise<ParsedUpload> =>
+        new Promise((resolve, reject) => {
+            let parser: busboy.Busboy;
+            try {
+                parser = busboy({
+                    headers: req.headers,
+                    limits: { files: 2, fileSize: maxUploadBytes, fields: 4, fieldSize: 64 * 1024 }
+                });
+            } catch {
+                req.resume();
+                reject(new HttpError(400, 'INVALID_INPUT', 'Expected a multipart/form-data body'));
+                return;
+            }
+            const result: ParsedUpload = { fields: {} };
+            const pending: Array<Promise<void>> = [];
+            parser.on('field', (name, value) => {
+                result.fields[name] = value;
+            });
+            parser.on('file', (name, stream, info) => {
+                if (name === 'messageEntry') {
+                    // Browsers' FormData sends a JSON Blob as a file part (filename "blob"): read it as the field.
+                    const chunks: Buffer[] = [];
+                    let size = 0;
+                    stream.on('data', (chunk: Buffer) => {
+                        size += chunk.length;
+                        if (size <= 64 * 1024) chunks.push(chunk);
+                    });
+                    pending.push(
+                        new Promise((done) =>
+                            stream.on('end', () => {
+                                if (size <= 64 * 1024)
+                                    result.fields.messageEntry = Buffer.concat(chunks).toString('utf8');
+                                done();
+                            })
+                        )
+                    );
+                    return;
+                }
+                if (name !== 'fileData' || result.file !== undefined) {
+                    stream.resume();
+                    return;
+                }
+                const file = {
+                    name: info.filename ?? '',
+                    mimeType: info.mimeType,
+                    size: 0,
+                    sha256: '',
+                    truncated: false
+                };
+                result.file = file;
+                const hash = createHash('sha256');
+                stream.on('data', (chunk: Buffer) => {
+                    file.size += chunk.length;
+                    hash.update(chunk);
+                });
+                stream.on('limit', () => {
+                    file.truncated = true;
+                });
+                pending.push(
+                    new Promise((done) =>
+                        stream.on('end', () => {
+                            file.sha256 = hash.digest('hex');
+                            done();
+                        })
+                    )
+                );
+            });
+            parser.on('error', () => {
+                req.unpipe(parser);
+                req.resume();
+                reject(new HttpError(400, 'INVALID_INPUT', 'Malformed multipart body'));
+            });
+            parser.on('close', () => {
+                void Promise.all(pending).then(() => resolve(result));
+            });
+            req.pipe(parser);
+        });
+
+    /** POST …/conversation/{id}/file: one file and its `messageEntry`, as documented (202, 413, 415). */
+    const uploadFile = async (req: IncomingMessage, conversationId: string): Promise<[number, unknown]> => {
+        let conv: Conversation;
+        try {
+            conv = conversationFor(conversationId, authorize(req));
+            if (!uploadsEnabled) {
+                throw new HttpError(403, 'FORBIDDEN', 'File upload is not enabled for this deployment');
+            }
+            if (!/^multipart\/form-data/i.test(req.headers['content-type'] ?? '')) {
+                throw new HttpError(400, 'INVALID_INPUT', 'Expected a multipart/form-data body');
+            }
+        } catch (error) {
+            req.resume();
+            throw error;
+        }
+        const upload = await parseUpload(req);
+        let entry: Record<string, unknown>;
+        try {
+            entry = JSON.parse(upload.fields.messageEntry ?? '') as Record<string, unknown>;
+        } catch {
+            throw new HttpError(400, 'INVALID_INPUT', 'The messageEntry part is missing or not JSON');
+        }
+        const message = (entry.message ?? {}) as Record<string, unknown>;
+        if (entry.esDeveloperName !== options.esDeveloperName) {
+            throw new HttpError(400, 'INVALID_INPUT', 'Invalid esDeveloperName');
+        }
+        const id = message.id;
+        const fileId = message.fileId;
+        if (typeof id !== 'string' || !UUID_LOWER.test(id) || typeof fileId !== 'string' || fileId === '') {
+            throw new HttpError(400, 'INVALID_INPUT', 'message.id (a lower-case UUID) and message.fileId are required');
+        }
+        const file = upload.file;
+        if (file === undefined || file.name === '') {
+            throw new HttpError(400, 'INVALID_INPUT', 'The fileData part with a file name is required');
+        }
+        if (file.truncated) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', 'The file exceeds the maximum size');
+        if (!uploadTypes.has(file.mimeType.toLowerCase())) {
+            throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'The file type is not allowed');
+        }
+        if (conv.messageIds.has(id)) return [202, {}];
+        if (conv.status === 'Ended' || conv.closed) {
+            throw new HttpError(400, 'INVALID_INPUT', 'The messaging session has ended');
+        }
+        if (!withinLimit(conv.messageTimes, messagesPerWindow)) {
+            stats.throttled += 1;
+            throw new HttpError(429, 'TOO_MANY_REQUESTS', 'Message rate limit exceeded for this conversation');
+        }
+        conv.messageIds.add(id);
+        const text = typeof message.text === 'string' ? message.text : '';
+        conv.files.push({
+            messageId: id,
+            fileId,
+            name: file.name,
+            contentType: file.mimeType.toLowerCase(),
+            size: file.size,
+            sha256: file.sha256,
+            text,
+            at: Date.now()
+        });
+        emit(conv, {
+            type: 'CONVERSATION_MESSAGE',
+            entryType: 'Message',
+            payload: attachmentMessagePayload(id, text === '' ? null : text, [
+                {
+                    name: file.name,
+                    id: fileId,
+                    mimeType: file.mimeType,
+                    url: `${server.url}/iamessage/api/v2/conversation/${conv.id}/attachments/${fileId}`
+                }
+            ]),
+            sender: { role: 'EndUser', subject: conv.subject, appType: 'iamessage' },
+            senderDisplayName: 'Guest',
+            identifier: id
+        });
+        return [202, {}];
+    };
+
+    /** GET an agent attachment's URL: the conversation's token, and only until the URL expires. */
+    const serveAttachment = (req: IncomingMessage, res: ServerResponse, conversationId: string, id: string): number => {
+        const conv = conversationFor(conversationId, authorize(req));
+        const stored = attachments.get(id);
+        if (stored === undefined || stored.conversationId !== conv.id) {
+            throw new HttpError(404, 'NOT_FOUND', 'Attachment not found');
+        }
+        if (stored.expiresAt <= Date.now()) throw new HttpError(403, 'FORBIDDEN', 'The attachment URL has expired');
+        res.writeHead(200, {
+            'Content-Type': stored.mimeType,
+            'Content-Length': stored.data.length,
+            'Content-Disposition': `attachment; filename="${stored.name.replace(/["\\]/g, '_')}"`
+        });
+        res.end(stored.data);
+        return 200;
+    };
+
     const listEntries = (conv: Conversation, url: URL): [number, unknown] => {
         const limit = Math.min(50, Math.max(1, Number(url.searchParams.get('limit') ?? 20) || 20));
         const fromEnd = url.searchParams.get('direction') === 'FromEnd';
@@ -449,6 +699,7 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
     const classify = (method: string, path: string): NonNullable<EnhancedChatFailure['on']> => {
         if (path.includes('/authorization/')) return 'token';
         if (path.endsWith('/message')) return 'message';
+        if (path.endsWith('/file')) return 'file';
         if (path.endsWith('/entry')) return 'entry';
         if (method === 'DELETE') return 'session';
         return 'conversation';
@@ -605,10 +856,50 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
     const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
         const url = new URL(req.url ?? '/', 'http://emulator');
         const method = req.method ?? 'GET';
-        const raw = await readBody(req);
         const record = (status: number): void => {
             requests.push({ method, path: url.pathname, status, at: Date.now() });
         };
+        const fileRoute = method === 'POST' ? FILE_PATH.exec(url.pathname) : null;
+        const attachmentRoute = method === 'GET' ? ATTACHMENT_PATH.exec(url.pathname) : null;
+        if (fileRoute !== null || attachmentRoute !== null) {
+            // Files stream: their bodies are never read whole like the JSON calls' bodies.
+            const index = fileRoute ? failures.findIndex((f) => (f.on ?? 'any') === 'any' || f.on === 'file') : -1;
+            const failure = index >= 0 ? failures.splice(index, 1)[0] : undefined;
+            if (failure && 'resetConnection' in failure) {
+                record(-1);
+                req.socket.destroy();
+                return;
+            }
+            if (failure && 'status' in failure) {
+                req.resume();
+                record(failure.status);
+                return send(res, failure.status, { code: 'SERVICE_UNAVAILABLE', message: 'Injected failure' });
+            }
+            try {
+                if (attachmentRoute !== null) {
+                    const id = decodeURIComponent(attachmentRoute[2] ?? '');
+                    record(serveAttachment(req, res, decodeURIComponent(attachmentRoute[1] ?? ''), id));
+                    return;
+                }
+                const [status, answer] = await uploadFile(req, decodeURIComponent(fileRoute?.[1] ?? ''));
+                if (failure && 'dropResponse' in failure) {
+                    // The file is stored; the client never hears so (it must send it again, under the same id).
+                    record(-1);
+                    req.socket.destroy();
+                    return;
+                }
+                record(status);
+                send(res, status, answer);
+            } catch (error) {
+                const e = error instanceof HttpError ? error : new HttpError(500, 'INTERNAL_ERROR', String(error));
+                record(e.status);
+                // A refused upload is answered at once; the connection closes rather than draining a huge body.
+                res.setHeader('Connection', 'close');
+                sendError(res, e);
+            }
+            return;
+        }
+        const raw = await readBody(req);
         let body: Record<string, unknown> = {};
         if (raw !== '') {
             try {
@@ -814,7 +1105,38 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
         events: (conversationId) => [...controlConversation(conversationId).events],
         requests,
         stats,
-        waitFor: (probe, timeoutMs) => waitUntil(() => probe(emulator), timeoutMs)
+        waitFor: (probe, timeoutMs) => waitUntil(() => probe(emulator), timeoutMs),
+        setUploads: (enabled) => {
+            uploadsEnabled = enabled;
+        },
+        filesFrom: (conversationId) => controlConversation(conversationId).files.map((f) => ({ ...f })),
+        agentAttachment: (conversationId, file, text = null) => {
+            const conv = controlConversation(conversationId);
+            const agent = conv.agent;
+            if (!agent) throw new Error('no agent in this conversation');
+            const messageId = randomUUID();
+            const attachmentId = `069${randomUUID().replace(/-/g, '').slice(0, 15).toUpperCase()}`;
+            const fileUrl = `${url}/iamessage/api/v2/conversation/${conv.id}/attachments/${attachmentId}`;
+            attachments.set(attachmentId, {
+                conversationId: conv.id,
+                name: file.name,
+                mimeType: file.mimeType,
+                data: file.data,
+                expiresAt: Date.now() + attachmentTtlMs
+            });
+            emit(conv, {
+                type: 'CONVERSATION_MESSAGE',
+                entryType: 'Message',
+                payload: attachmentMessagePayload(messageId, text, [
+                    { name: file.name, id: attachmentId, mimeType: file.mimeType, url: fileUrl }
+                ]),
+                sender: agentSender(agent),
+                senderDisplayName: agent.name,
+                identifier: messageId
+            });
+            return { messageId, attachmentId, url: fileUrl };
+        },
+        channelId
     };
     return emulator;
 }

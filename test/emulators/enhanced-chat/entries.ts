@@ -121,3 +121,31 @@ export const participantChangedPayload = (
         }
     ]
 });
+
+export interface AttachmentInput {
+    name: string;
+    id: string;
+    mimeType: string;
+    url: string;
+}
+
+/**
+ * An `Attachments` message (issue 18): `staticContent {formatType: "Attachments", text (may be null),
+ * attachments[] {name, id, mimeType, url, referenceId, attachmentUploadResult}}`.
+ */
+export const attachmentMessagePayload = (
+    id: string,
+    text: string | null,
+    attachments: readonly AttachmentInput[]
+): Record<string, unknown> => ({
+    abstractMessage: {
+        messageType: 'StaticContentMessage',
+        id,
+        staticContent: {
+            formatType: 'Attachments',
+            text,
+            attachments: attachments.map((a) => ({ ...a, referenceId: randomUUID(), attachmentUploadResult: null }))
+        }
+    },
+    messageReason: null
+});

@@ -124,6 +124,13 @@ export interface HaptikEmulator {
     waitFor(predicate: (call: RecordedCall) => boolean, timeoutMs?: number): Promise<RecordedCall>;
     reset(): void;
     close(): Promise<void>;
+    /**
+     * Puts a file on the emulator's asset host, as Haptik stores a user's upload (issue 18); returns its public
+     * URL, `GET /assets/<name>` without authentication, like Haptik's asset hosts.
+     */
+    addAsset(name: string, contentType: string, data: Buffer): string;
+    /** How often each asset was downloaded. */
+    assetDownloads(name: string): number;
 }
 
 interface Failure {
@@ -146,6 +153,7 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
     const calls: RecordedCall[] = [];
     const hooks: RegisteredHook[] = [];
     const histories = new Map<string, ChatHistoryScriptEntry[]>();
+    const assets = new Map<string, { contentType: string; data: Buffer; downloads: number }>();
     const failures: Failure[] = [];
     const waiters = new Set<{ predicate: (call: RecordedCall) => boolean; resolve: (call: RecordedCall) => void }>();
     let seq = 0;
@@ -256,6 +264,11 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
         revokeTractTokens() {
             issuer?.revokeAll();
         },
+        addAsset(name, contentType, data) {
+            assets.set(name, { contentType, data, downloads: 0 });
+            return `${emulator.url}/assets/${encodeURIComponent(name)}`;
+        },
+        assetDownloads: (name) => assets.get(name)?.downloads ?? 0,
         setChatHistory(userName, conversationNo, entries) {
             histories.set(historyKey(userName, conversationNo), [...entries]);
         },
@@ -300,6 +313,17 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
 
         if (url.pathname.startsWith('/__emulator/')) {
             control(url, body, send);
+            return;
+        }
+        if (url.pathname.startsWith('/assets/') && req.method === 'GET') {
+            // The asset host: public files, streamed in pieces like a CDN.
+            const asset = assets.get(decodeURIComponent(url.pathname.slice('/assets/'.length)));
+            if (asset === undefined) return send(404, { error: 'not found' });
+            asset.downloads += 1;
+            res.writeHead(200, { 'Content-Type': asset.contentType, 'Content-Length': asset.data.length });
+            for (let at = 0; at < asset.data.length; at += 64 * 1024)
+                res.write(asset.data.subarray(at, at + 64 * 1024));
+            res.end();
             return;
         }
 
@@ -360,6 +384,8 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
                 if (typeof messageBody !== 'string' || !isHsl(safeJson(messageBody))) {
                     return answer(400, { error: 'message_body must be a serialised HSL JSON string' });
                 }
+                const hslError = hslProblem(safeJson(messageBody));
+                if (hslError !== undefined) return answer(400, { error: hslError });
                 if (!SENDERS.has(textField(body, 'sender'))) return answer(400, { error: 'unknown sender' });
                 const metadata = bodyField(body, 'metadata');
                 if (
@@ -597,6 +623,39 @@ function missing(body: unknown, fields: readonly string[]): string | undefined {
         return value === undefined || value === null || value === '';
     });
     return absent.length === 0 ? undefined : `missing ${absent.join(', ')}`;
+}
+
+const isHttpUrl = (value: unknown): boolean =>
+    typeof value === 'string' && /^https?:\/\//i.test(value) && URL.canParse(value);
+
+/**
+ * What Haptik's HSL rules refuse in the elements a file travels in (haptik.md §A6): a CAROUSEL needs items, each
+ * thumbnail image a URL; a `LINK` actionable needs `payload.url`, a URL; a BUTTON needs items.
+ */
+function hslProblem(hsl: unknown): string | undefined {
+    const type = String(bodyField(hsl, 'type')).toUpperCase();
+    const data = bodyField(hsl, 'data');
+    const items = bodyField(data, 'items');
+    const actionables: unknown[] = [];
+    if (type === 'CAROUSEL' || type === 'BUTTON') {
+        if (!Array.isArray(items) || items.length === 0) return `a ${type} needs data.items`;
+        for (const item of items) {
+            if (type === 'CAROUSEL') {
+                const thumbnail = bodyField(item, 'thumbnail');
+                if (thumbnail !== undefined && !isHttpUrl(bodyField(thumbnail, 'image'))) {
+                    return 'a carousel thumbnail.image must be an http(s) URL';
+                }
+                const own = bodyField(item, 'actionables');
+                if (Array.isArray(own)) actionables.push(...(own as unknown[]));
+            } else actionables.push(item);
+        }
+    }
+    for (const actionable of actionables) {
+        if (bodyField(actionable, 'uri') === 'LINK' && !isHttpUrl(bodyField(bodyField(actionable, 'payload'), 'url'))) {
+            return 'a LINK actionable needs payload.url, an http(s) URL';
+        }
+    }
+    return undefined;
 }
 
 function isHsl(value: unknown): boolean {

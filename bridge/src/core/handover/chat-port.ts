@@ -42,6 +42,8 @@ export type ChatEvent =
     | { type: 'queued'; position?: number; estimatedWaitSeconds?: number }
     | { type: 'agent_joined'; agentName: string }
     | { type: 'agent_message'; messageId: string; text: string; agentName?: string }
+    /** An agent sent one or more files (Enhanced Chat `formatType: "Attachments"`), maybe with a caption. */
+    | { type: 'agent_attachment'; messageId: string; attachments: ChatAttachment[]; text?: string; agentName?: string }
     | { type: 'agent_typing'; typing: boolean }
     /** An agent transferred the chat; the session goes on. */
     | { type: 'transferring'; toName?: string }
@@ -50,6 +52,39 @@ export type ChatEvent =
     | { type: 'ended'; by: 'agent' | 'user' | 'system' }
     /** Routing found no agent, or the chat could not be created. */
     | { type: 'failed'; reason: 'no_agents' | 'routing_failed' | 'rejected'; detail?: string };
+
+/** A file an agent sent, as the chat API describes it; the bytes stay in Salesforce until someone opens it. */
+export interface ChatAttachment {
+    /** The attachment's id in the chat. */
+    id: string;
+    name: string;
+    /** `type/subtype` as Salesforce gave it (`application/octet-stream` when it gave none). */
+    contentType: string;
+    /** Where the chat API serves it; needs the chat's credentials and may expire (issue 18). */
+    url: string;
+    referenceId?: string;
+}
+
+/** A user's file to upload into the chat; the body streams, it is never held whole. */
+export interface OutgoingFile {
+    /** The bridge's id of the user's message: stable across retries (the upload's message id derives from it). */
+    messageId: string;
+    fileName: string;
+    contentType: string;
+    /** Known size in bytes, when the source said. */
+    contentLength?: number;
+    /** The bytes (a Node stream is one); read once. */
+    body: AsyncIterable<Uint8Array>;
+    /** A caption sent with the file. */
+    text?: string;
+}
+
+/** A file opened for reading from the chat API. */
+export interface IncomingFile {
+    body: AsyncIterable<Uint8Array>;
+    contentType?: string;
+    contentLength?: number;
+}
 
 /** One event with the stream position after it; the core persists the cursor once the event is handled. */
 export interface ChatEventEnvelope {
@@ -88,6 +123,20 @@ export interface ChatAdapter {
         message: { messageId: string; text: string }
     ): Promise<void>;
     sendTyping(handoverId: string, state: ChatSessionState, typing: boolean): Promise<void>;
+    /**
+     * Uploads a user's file into the chat (Enhanced Chat only; absent where the API has no visitor upload, as
+     * Live Agent: there the core sends the file's link as text). One try per call, since the body streams once:
+     * errors carry `details.retryable`; `bridge_chat_file_too_large` / `bridge_chat_file_type_refused` /
+     * `bridge_chat_file_refused` (uploads off) are final and mean "send a link instead".
+     */
+    sendFile?(handoverId: string, state: ChatSessionState, file: OutgoingFile, signal?: AbortSignal): Promise<void>;
+    /** Opens an agent's attachment with the chat's credentials (for the signed file links). */
+    openAttachment?(
+        handoverId: string,
+        state: ChatSessionState,
+        attachment: Pick<ChatAttachment, 'url'>,
+        signal?: AbortSignal
+    ): Promise<IncomingFile>;
     /** Ends the Salesforce session (the user or the bot ended the chat). */
     end(handoverId: string, state: ChatSessionState): Promise<void>;
     /** Stops the stream of one handover (it ended) without ending it in Salesforce. */

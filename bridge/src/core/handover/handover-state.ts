@@ -1,5 +1,5 @@
 import { BridgeError } from '../errors';
-import type { ChatEvent } from './chat-port';
+import type { ChatAttachment, ChatEvent } from './chat-port';
 import type { NoticeRequest } from './notices';
 
 /**
@@ -52,7 +52,8 @@ export type HandoverEffect =
     | { kind: 'notice'; notice: NoticeRequest }
     /** TRACT event `allocated` (an agent accepted; also after a transfer). */
     | { kind: 'allocated'; agentName: string }
-    | { kind: 'relay_to_user'; messageId: string; text: string; agentName?: string }
+    /** An agent's message; with `attachments` its files follow `text` (a caption, may be empty), in order. */
+    | { kind: 'relay_to_user'; messageId: string; text: string; agentName?: string; attachments?: ChatAttachment[] }
     /** End the Salesforce session (the user or the bridge ended the chat). */
     | { kind: 'end_chat' }
     /** TRACT thread control `pass` back to the bot. */
@@ -192,6 +193,21 @@ function onChatEvent(machine: HandoverMachine, event: ChatEvent, options: Transi
                         kind: 'relay_to_user',
                         messageId: event.messageId,
                         text: event.text,
+                        ...(agentName === undefined ? {} : { agentName })
+                    }
+                ]
+            };
+        }
+        case 'agent_attachment': {
+            const agentName = event.agentName ?? machine.agentName ?? undefined;
+            return {
+                machine: opened,
+                effects: [
+                    {
+                        kind: 'relay_to_user',
+                        messageId: event.messageId,
+                        text: event.text ?? '',
+                        attachments: event.attachments,
                         ...(agentName === undefined ? {} : { agentName })
                     }
                 ]

@@ -35,6 +35,10 @@ export interface NoticeTexts {
     waitUnknown: string;
     /** Ascending by `upToSeconds`; the last may be open-ended. */
     waitTiers: WaitTier[];
+    /** A user's file could not be attached in the chat: the agent got a link to it instead (`{file}`). */
+    fileSentAsLink: string;
+    /** An agent's file cannot be shown on the user's channel (no file links configured; `{file}`). */
+    agentFileUnavailable: string;
 }
 
 export interface NoticeSettings {
@@ -55,7 +59,9 @@ export type NoticeRequest =
     | { key: 'transfer'; agent?: string }
     | { key: 'noAgents' }
     | { key: 'chatEnded' }
-    | { key: 'wait'; position?: number; estimatedWaitSeconds?: number };
+    | { key: 'wait'; position?: number; estimatedWaitSeconds?: number }
+    | { key: 'fileSentAsLink'; file: string }
+    | { key: 'agentFileUnavailable'; file: string };
 
 export const DEFAULT_NOTICE_TEXTS: NoticeTexts = {
     connecting: 'Connecting you to an agent. Please stay on this chat.',
@@ -75,7 +81,11 @@ export const DEFAULT_NOTICE_TEXTS: NoticeTexts = {
         { upToSeconds: 90, text: 'An agent will be with you in a minute.' },
         { upToSeconds: 900, text: 'An agent will be with you in about {minutes} minutes.' },
         { upToSeconds: null, text: 'An agent will be with you in about an hour.' }
-    ]
+    ],
+    fileSentAsLink:
+        'Your file {file} could not be attached in the chat, so the agent received a link to it. Nothing is lost.',
+    agentFileUnavailable:
+        'The agent sent you a file ({file}) that cannot be shown here. Please ask the agent to share it another way.'
 };
 
 export const DEFAULT_NOTICE_SETTINGS: NoticeSettings = {
@@ -160,6 +170,9 @@ export function renderNotice(
             return fill(texts.agentLeft, { agent: notice.agent ?? 'The agent' });
         case 'transfer':
             return notice.agent === undefined ? texts.transfer : fill(texts.transferTo, { agent: notice.agent });
+        case 'fileSentAsLink':
+        case 'agentFileUnavailable':
+            return fill(texts[notice.key], { file: notice.file });
         case 'connecting':
         case 'alreadyConnected':
         case 'noAgents':

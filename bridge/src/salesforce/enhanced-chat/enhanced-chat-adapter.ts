@@ -340,6 +340,48 @@ export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): 
             await turn;
         },
 
+        async sendFile(handoverId, state, file, signal): Promise<void> {
+            assertOpen();
+            const session = sessionFor(handoverId, state);
+            const send = async (): Promise<void> => {
+                const waitMs = session.limiter.tryAcquire();
+                if (waitMs > 0) {
+                    throw new BridgeError('bridge_chat_rate_limited', 'the conversation is at its message rate', {
+                        details: { handoverId, retryable: true, deferMs: waitMs }
+                    });
+                }
+                if (renewAt(session) <= now()) await renewToken(session);
+                try {
+                    await client.sendFile(
+                        session.data.accessToken,
+                        session.data.conversationId,
+                        {
+                            messageId: toChatUuid('message', file.messageId),
+                            fileId: toChatUuid('file', file.messageId),
+                            fileName: file.fileName,
+                            contentType: file.contentType,
+                            body: file.body,
+                            ...(file.text === undefined ? {} : { text: file.text })
+                        },
+                        signal
+                    );
+                } catch (error) {
+                    // The body streamed once and is gone: renew now, and the outbox's next try uploads again.
+                    if (isBridgeError(error, 'bridge_chat_unauthorized')) await renewToken(session);
+                    throw error;
+                }
+            };
+            const turn = session.sendTail.then(send);
+            session.sendTail = turn.catch(() => undefined);
+            await turn;
+        },
+
+        async openAttachment(handoverId, state, attachment, signal) {
+            assertOpen();
+            const session = sessionFor(handoverId, state);
+            return withToken(session, (token) => client.openFile(token, attachment.url, signal));
+        },
+
         async sendTyping(handoverId, state, typing): Promise<void> {
             assertOpen();
             const session = sessionFor(handoverId, state);

@@ -3,7 +3,7 @@
  * Pure: the stream passes in what it knows of the conversation so far (agent present, session ended),
  * because a ParticipantChanged remove means "agent left" during a transfer but nothing after the end.
  */
-import type { ChatEvent } from '../../core/handover/chat-port';
+import type { ChatAttachment, ChatEvent } from '../../core/handover/chat-port';
 
 export interface ConversationView {
     /** The agent currently in the chat, when one joined. */
@@ -59,6 +59,32 @@ function messageText(abstractMessage: Record<string, unknown> | undefined): stri
         .filter((t): t is string => t !== undefined);
     const parts = [title, ...labels.map((l, i) => `${i + 1}. ${l}`)].filter((t): t is string => t !== undefined);
     return parts.length > 0 ? parts.join('\n') : undefined;
+}
+
+/**
+ * The files of an `Attachments` message (issue 18): `staticContent.attachments[] {name, id, mimeType, url,
+ * referenceId, attachmentUploadResult}`. An entry without an id or a URL cannot be fetched and is left out.
+ */
+function attachmentsOf(abstractMessage: Record<string, unknown> | undefined): ChatAttachment[] | undefined {
+    const staticContent = asRecord(abstractMessage?.staticContent);
+    if (staticContent?.formatType !== 'Attachments') return undefined;
+    const list = Array.isArray(staticContent.attachments) ? staticContent.attachments : [];
+    return list.flatMap((raw): ChatAttachment[] => {
+        const item = asRecord(raw);
+        const id = asString(item?.id);
+        const url = asString(item?.url);
+        if (id === undefined || url === undefined) return [];
+        const referenceId = asString(item?.referenceId);
+        return [
+            {
+                id,
+                url,
+                name: asString(item?.name) ?? id,
+                contentType: asString(item?.mimeType)?.toLowerCase() ?? 'application/octet-stream',
+                ...(referenceId === undefined ? {} : { referenceId })
+            }
+        ];
+    });
 }
 
 function endedBy(role: unknown): 'agent' | 'user' | 'system' {
@@ -149,9 +175,25 @@ export function mapEnhancedChatEvent(
         case 'CONVERSATION_MESSAGE': {
             if (typeof role !== 'string' || !REPLY_ROLES.has(role)) return none('not_from_agent');
             const messageId = asString(entry.identifier) ?? asString(payload.id);
-            const text = messageText(asRecord(payload.abstractMessage));
-            if (messageId === undefined || text === undefined) return none('unsupported_message');
+            const abstractMessage = asRecord(payload.abstractMessage);
+            const text = messageText(abstractMessage);
             const agentName = asString(entry.senderDisplayName);
+            const attachments = attachmentsOf(abstractMessage);
+            if (messageId !== undefined && attachments !== undefined && attachments.length > 0) {
+                return {
+                    events: [
+                        {
+                            type: 'agent_attachment',
+                            messageId,
+                            attachments,
+                            ...(text === undefined ? {} : { text }),
+                            ...(agentName === undefined ? {} : { agentName })
+                        }
+                    ],
+                    view
+                };
+            }
+            if (messageId === undefined || text === undefined) return none('unsupported_message');
             return {
                 events: [{ type: 'agent_message', messageId, text, ...(agentName === undefined ? {} : { agentName }) }],
                 view

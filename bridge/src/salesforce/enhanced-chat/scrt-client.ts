@@ -9,7 +9,10 @@
  * outbox tries the job again later rather than holding a slot for minutes).
  */
 import { BridgeError } from '../../core/errors';
+import type { IncomingFile } from '../../core/handover/chat-port';
 import type { Logger } from '../../observability/logger';
+import { openAttachment, uploadFile } from './file-upload';
+import type { FileUpload } from './file-upload';
 
 export type FetchLike = typeof fetch;
 
@@ -49,6 +52,10 @@ export interface ScrtClient {
     sendTyping(accessToken: string, conversationId: string, entryId: string, typing: boolean): Promise<void>;
     endSession(accessToken: string, conversationId: string): Promise<void>;
     closeConversation(accessToken: string, conversationId: string): Promise<void>;
+    /** Uploads one file into the conversation (issue 18); see file-upload.ts. */
+    sendFile(accessToken: string, conversationId: string, upload: FileUpload, signal?: AbortSignal): Promise<void>;
+    /** Opens an agent's attachment URL with the conversation's token (issue 18); see file-upload.ts. */
+    openFile(accessToken: string, url: string, signal?: AbortSignal): Promise<IncomingFile>;
 }
 
 interface CallSpec {
@@ -282,6 +289,23 @@ export function createScrtClient(options: ScrtClientOptions): ScrtClient {
                 accessToken,
                 acceptStatuses: [404]
             });
+        },
+        async sendFile(accessToken, conversationId, upload, signal) {
+            await uploadFile(
+                {
+                    url: `${conversationPath(conversationId)}/file`,
+                    base,
+                    esDeveloperName: options.esDeveloperName,
+                    fetch: options.fetch,
+                    timeoutMs: deadlineMs
+                },
+                accessToken,
+                upload,
+                signal
+            );
+        },
+        openFile(accessToken, url, signal) {
+            return openAttachment({ base, fetch: options.fetch, timeoutMs: deadlineMs }, accessToken, url, signal);
         },
         async closeConversation(accessToken, conversationId) {
             await call({

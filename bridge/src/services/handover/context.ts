@@ -10,6 +10,7 @@ import type { CustomerLookupService } from '../customer-lookup-service';
 import type { StreamOwnership } from '../stream-ownership';
 import type { TranscriptCaseService } from '../transcript-case-service';
 import type { UserNames } from '../user-names';
+import type { HandoverFiles } from './relay-files';
 
 export interface HandoverServiceDeps {
     db: Db;
@@ -23,7 +24,9 @@ export interface HandoverServiceDeps {
     streams: Pick<StreamOwnership, 'claimForOpen' | 'holds' | 'forget'>;
     settings: HandoverSettings;
     businessId: string;
-    haptik: Pick<HaptikClient, 'getChatHistory'>;
+    haptik: Pick<HaptikClient, 'getChatHistory' | 'sendMessage'>;
+    /** Attachments (issue 18); without them a user's file URL goes to the agent as text, as any message. */
+    files?: HandoverFiles | undefined;
     salesforce: Pick<SalesforceClient, 'update'>;
     customerLookup?: CustomerLookupService | undefined;
     /** The bridge's TRACT receiver id, for the handover answer's callback_ops. */

@@ -3,6 +3,8 @@ import { stateFromStored } from '../../core/handover/handover-state';
 import type { HandoverMachine } from '../../core/handover/handover-state';
 import { isEndKeyword, renderUserMessage } from '../../core/handover/user-message';
 import type { TractMessagePayload } from '../../haptik/payloads';
+import { parseUserUpload } from '../../haptik/user-files';
+import type { UserUpload } from '../../haptik/user-files';
 import type { Queryable } from '../../store/db';
 import { getHandoverSession } from '../../store/handover-sessions';
 import type { HandoverSession } from '../../store/handover-sessions';
@@ -14,6 +16,7 @@ import type { HandoverJob } from '../handover-jobs';
 import { applyInput } from './apply-input';
 import { briefingMessageId, briefingOf } from './briefing';
 import type { HandoverContext, TractOutcome } from './context';
+import { enqueueUserFiles, sessionOf, userUploadLogText } from './relay-files';
 import { activeHandoverOf, chatStateOf, isLive } from './session-state';
 import type { CoreState } from './session-state';
 
@@ -60,15 +63,18 @@ async function relayUserMessage(
         });
         return duplicate ? 'duplicate' : 'ignored';
     }
+    const upload = uploadOf(ctx, payload.message_body);
     const rendering = renderUserMessage(payload.message_body);
-    const ending = isEndKeyword(rendering.text, ctx.settings.endKeywords);
+    // A message with files: its caption goes as text, then each file (relay-files.ts), in that order.
+    const text = upload === undefined ? rendering.text : upload.caption;
+    const ending = upload === undefined && isEndKeyword(rendering.text, ctx.settings.endKeywords);
     let duplicate = false;
     await applyInput(ctx, session.id, ending ? { type: 'user_end', source: 'keyword' } : undefined, {
         before: async (tx, current) => {
             // Held until the agent joins where the chat API refuses messages before that (sent then).
             const relayNow =
                 !ending &&
-                rendering.text !== '' &&
+                (text !== '' || upload !== undefined) &&
                 (ctx.chat.sendsBeforeAgentJoins ||
                     stateFromStored(current.state, current.stateReason) === 'with_agent');
             // One statement: the inbox row (stored as processed: handled in this same transaction), the log
@@ -80,21 +86,25 @@ async function relayUserMessage(
                     handoverId: current.id,
                     direction: 'in',
                     sender: 'user',
-                    text: rendering.text,
+                    text: upload === undefined ? rendering.text : userUploadLogText(upload.caption, upload.files),
                     hsl: payload.message_body,
                     externalId: payload.message_id
                 },
-                job: relayNow
-                    ? handoverJob(
-                          'chat.send_message',
-                          agentMessageJob(current.id, userMessageToAgent(payload.message_id, rendering.text))
-                      )
-                    : undefined,
+                job:
+                    relayNow && text !== ''
+                        ? handoverJob(
+                              'chat.send_message',
+                              agentMessageJob(current.id, userMessageToAgent(payload.message_id, text))
+                          )
+                        : undefined,
                 claim: tx.chatClaim
             });
             duplicate = recorded.duplicate;
             if (duplicate) {
                 throw new BridgeError('bridge_handover_duplicate_message', 'message seen before');
+            }
+            if (relayNow && upload !== undefined) {
+                await enqueueUserFiles(tx, current.id, payload.message_id, upload.files, tx.chatClaim);
             }
         },
         beforeClaimsOnly: true
@@ -133,6 +143,14 @@ export async function sendHeldMessages(
     const held = await listMessages(tx, session.conversationKey, { handoverId: session.id });
     for (const message of held) {
         if (message.direction !== 'in' || message.sender !== 'user' || message.externalId === null) continue;
+        const upload = typeof message.hsl === 'string' ? uploadOf(ctx, message.hsl) : undefined;
+        if (upload !== undefined) {
+            if (upload.caption !== '') {
+                await enqueueToAgent(tx, session.id, userMessageToAgent(message.externalId, upload.caption));
+            }
+            await enqueueUserFiles(tx, session.id, message.externalId, upload.files, undefined);
+            continue;
+        }
         if (!isForAgent(ctx, message.text)) continue;
         await enqueueToAgent(tx, session.id, userMessageToAgent(message.externalId, message.text));
     }
@@ -159,6 +177,11 @@ export async function sendTypingToAgent(ctx: HandoverContext, raw: unknown): Pro
     return { sent: true };
 }
 
+/** The files a user's message carries (only where files are wired in). */
+function uploadOf(ctx: HandoverContext, messageBody: string): UserUpload | undefined {
+    return ctx.files === undefined ? undefined : parseUserUpload(messageBody, ctx.files.hosts);
+}
+
 /** Whether a user's text goes to the agent: not empty and not an end keyword (that ends the chat). */
 function isForAgent(ctx: HandoverContext, text: string): boolean {
     return text !== '' && !isEndKeyword(text, ctx.settings.endKeywords);
@@ -179,12 +202,4 @@ function agentMessageJob(handoverId: string, message: AgentMessage): HandoverJob
 
 async function enqueueToAgent(tx: Queryable, handoverId: string, message: AgentMessage): Promise<void> {
     await enqueueHandoverJob(tx, 'chat.send_message', agentMessageJob(handoverId, message));
-}
-
-/** The session handed over with a job (OutboxJobContext.prefetched), if it is this handover's. */
-function sessionOf(prefetched: unknown, handoverId: string): HandoverSession | undefined {
-    const session = prefetched as Partial<HandoverSession> | undefined;
-    return session?.id === handoverId && typeof session.state === 'string' && session.adapterState !== undefined
-        ? (session as HandoverSession)
-        : undefined;
 }

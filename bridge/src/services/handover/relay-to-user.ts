@@ -1,10 +1,12 @@
 import type { HandoverEffect } from '../../core/handover/handover-state';
+import { attachmentLine } from '../../core/transcript';
 import { textHsl } from '../../haptik/hsl';
 import type { HandoverSession } from '../../store/handover-sessions';
 import { recordRelayedMessage } from '../../store/relayed-messages';
 import type { InputTx } from './apply-input';
 import { haptikOrderingKey } from './session-state';
 import type { CoreState } from './session-state';
+import { enqueueAgentFiles } from './relay-files';
 
 export type RelayToUser = Extract<HandoverEffect, { kind: 'relay_to_user' }>;
 
@@ -21,29 +23,49 @@ export async function relayToUser(
     core: CoreState,
     message: RelayToUser
 ): Promise<void> {
-    await recordRelayedMessage(tx, {
+    const files = message.attachments ?? [];
+    const logText = [message.text, ...files.map((file) => attachmentLine('agent', file.name, file.contentType))]
+        .filter((line) => line !== '')
+        .join('\n');
+    const { duplicate } = await recordRelayedMessage(tx, {
         message: {
             conversationKey: session.conversationKey,
             handoverId: session.id,
             direction: 'out',
             sender: 'agent',
-            text: message.text,
+            text: logText,
+            ...(files.length === 0
+                ? {}
+                : { hsl: { attachments: files.map(({ id, name, contentType }) => ({ id, name, contentType })) } }),
             externalId: message.messageId
         },
-        job: {
-            kind: 'haptik.message',
-            orderingKey: haptikOrderingKey(core.userId),
-            idempotencyKey: `haptik-msg:agent:${session.id}:${message.messageId}`,
-            payload: {
-                userId: core.userId,
-                hsl: textHsl(message.text),
-                metadata: {
-                    message_id: message.messageId,
-                    ...(message.agentName === undefined ? {} : { agent_name: message.agentName })
-                }
-            }
-        },
+        // An attachment message's caption (if any) goes first, then its files (relay-files.ts).
+        job:
+            message.text === '' && files.length > 0
+                ? undefined
+                : {
+                      kind: 'haptik.message',
+                      orderingKey: haptikOrderingKey(core.userId),
+                      idempotencyKey: `haptik-msg:agent:${session.id}:${message.messageId}`,
+                      payload: {
+                          userId: core.userId,
+                          hsl: textHsl(message.text),
+                          metadata: {
+                              message_id: message.messageId,
+                              ...(message.agentName === undefined ? {} : { agent_name: message.agentName })
+                          }
+                      }
+                  },
         claim: tx.userClaim,
         cursor: tx.takeCursor()
     });
+    if (!duplicate && files.length > 0) {
+        await enqueueAgentFiles(
+            tx,
+            session,
+            core,
+            { messageId: message.messageId, agentName: message.agentName, attachments: files },
+            tx.userClaim
+        );
+    }
 }
