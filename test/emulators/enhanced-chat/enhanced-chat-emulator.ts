@@ -606,7 +606,13 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
                 throw new HttpError(400, 'INVALID_INPUT', 'Expected a multipart/form-data body');
             }
         } catch (error) {
-            req.resume();
+            // Answered once the body is read, as an HTTP/1.1 server that keeps the connection does: a refusal
+            // sent mid-upload would reach the client as a broken connection instead of a status.
+            await new Promise<void>((resolve) => {
+                req.once('end', resolve);
+                req.once('close', resolve);
+                req.resume();
+            });
             throw error;
         }
         const upload = await parseUpload(req);
