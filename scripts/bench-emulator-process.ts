@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { serveBenchStats } from './bench-process-stats';
 import { httpPost } from './bench-load';
 import { textHsl } from '../bridge/src/haptik/hsl';
-import { startHaptikEmulator } from '../test/emulators/haptik';
+import { startHaptikEmulator, testCertificate } from '../test/emulators/haptik';
 import type { RecordedCall } from '../test/emulators/haptik';
 import { SANDBOX_CREDENTIALS, startEmulators } from '../test/emulators/sandbox';
 import { startSalesforceEmulator } from '../test/emulators/salesforce';
@@ -157,10 +157,16 @@ async function serveWorld(options: { haptikUrl: string; pingIntervalMs?: number 
 }
 
 async function serveHaptik(): Promise<void> {
+    // Issues TRACT tokens as the sandbox does (sandboxEnv gives the bridge the HAPTIK_TRACT_* variables).
     const haptik = await startHaptikEmulator({
         clientId: c.haptikClientId,
         apiToken: c.haptikApiToken,
-        businessId: c.haptikBusinessId
+        businessId: c.haptikBusinessId,
+        tract: {
+            clientIds: [c.tractClientId],
+            fqdn: c.tractFqdn,
+            certificates: { [c.tractCertUuid]: testCertificate('ect-ec.crt') }
+        }
     });
     const counts = new Map<string, number>();
     let arrivals: Array<[string, number]> = [];

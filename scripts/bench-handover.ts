@@ -44,7 +44,7 @@ import {
 } from './bench-children';
 import type { Child } from './bench-children';
 import { epochNow, fmtMs, httpPost, httpRequest, monotonicUs, openLoop, p, sleep } from './bench-load';
-import { ProcessMonitor, askStats, formatPhase, formatPhaseMatrix, invalidity } from './bench-process-stats';
+import { ProcessMonitor, askStats, formatPhase, formatPhaseMatrix, invalidity, procTimes } from './bench-process-stats';
 import type { PhaseStats } from './bench-process-stats';
 import type { BridgeProcessOptions } from './bridge-process';
 import { signHaptikBody, SIGNATURE_HEADERS } from '../bridge/src/http/signature';
@@ -160,7 +160,8 @@ async function main(): Promise<void> {
             ...(database.schema === undefined ? {} : { databaseSchema: database.schema }),
             outbox: { pollIntervalMs: 200, concurrency: OUTBOX_CONCURRENCY },
             chatTuning: { tokenRatePerMinute: 100_000, messageRatePerMinute: 100_000 },
-            logLevel: 'error'
+            logLevel: 'error',
+            countStatements: true
         };
         const bridges = await startBridges(bench.instances, options, bench, profileDir);
         children.push(...bridges);
@@ -304,6 +305,8 @@ async function main(): Promise<void> {
             const agentBatch: Array<[string, string]> = [];
             let failures = 0;
             let messageId = 1_000_000;
+            const statementsBefore = await dbStatements(bridges);
+            const cpuBefore = bridgeCpuTicks(bridges);
             const fromUs = monotonicUs();
             const relay = await phase('relay', () =>
                 openLoop(
@@ -339,6 +342,11 @@ async function main(): Promise<void> {
             progress(`relay sent (${failures} failures), collecting receipts`);
             const toUser = await collectHaptik(hp, toUserDue, toUserDue.size);
             const toAgent = await collectUserMessages(sf, ids, toAgentDue, toAgentDue.size);
+            // Once every message arrived, let the last completions be written before counting.
+            await sleep(500);
+            const statements = (await dbStatements(bridges)) - statementsBefore;
+            // CPU time (not wall time), so a figure that other load on a shared machine skews little.
+            const cpuMs = (bridgeCpuTicks(bridges) - cpuBefore) * 10;
 
             const relayPhase = phases.at(-1)!;
             const lag = p(relay.sendLag);
@@ -348,6 +356,8 @@ async function main(): Promise<void> {
             log(
                 `relay: ${relayCount} messages offered at ${RATE}/s over ${SECONDS} s with ${ids.length} open handovers; ${failures} failed acks`,
                 `- generator: sent late by p50 ${fmtMs(lag.p50)} / p99 ${fmtMs(lag.p99)} / max ${fmtMs(lag.max)} (its own lag: above a few ms the generator, not the bridge, set the pace)`,
+                `- database statements (BEGIN and COMMIT included, background work such as polls and heartbeats too): ${statements} for ${relayCount} messages = ${(statements / relayCount).toFixed(2)} per message, ${((2 * statements) / relayCount).toFixed(1)} per user/agent message pair`,
+                `- bridge CPU from the first send until the last receipt: ${(cpuMs / 1000).toFixed(1)} s = ${(cpuMs / relayCount).toFixed(2)} ms per message${database.postgresProcesses === undefined ? ' (the embedded database included)' : ''}`,
                 `- delivered user → agent: ${toAgent.latencies.length} of ${relayCount / 2} at ${achieved(toAgent.latencies.length, toAgent.lastAt, firstDue)}/s; agent → user: ${toUser.latencies.length} of ${relayCount / 2} at ${achieved(toUser.latencies.length, toUser.lastAt, firstDue)}/s (offered ${RATE / 2}/s each way)`,
                 ''
             );
@@ -494,6 +504,17 @@ async function collectedMemory(bridges: readonly Child[]): Promise<Memory> {
         rssKb: stats.reduce((sum, s) => sum + (s?.rss ?? 0), 0) / 1024,
         heapKb: stats.reduce((sum, s) => sum + (s?.heapUsed ?? 0), 0) / 1024
     };
+}
+
+/** CPU ticks (10 ms) the bridge processes used so far, summed. */
+function bridgeCpuTicks(bridges: readonly Child[]): number {
+    return bridges.reduce((sum, b) => sum + (procTimes(b.child.pid!)?.ticks ?? 0), 0);
+}
+
+/** Database statements the bridges sent so far, summed (each counts them: BridgeProcessOptions.countStatements). */
+async function dbStatements(bridges: readonly Child[]): Promise<number> {
+    const stats = await Promise.all(bridges.map((b) => askStats(b.child, 30_000)));
+    return stats.reduce((sum, s) => sum + (s?.dbStatements ?? 0), 0);
 }
 
 /** Waits for `expected` of the texts in `due` to reach Haptik; latencies (receipt − due) and the last receipt. */

@@ -26,6 +26,8 @@ export interface NodeSelfStats {
     elu: EventLoopUtilization;
     rss: number;
     heapUsed: number;
+    /** Database statements sent so far (BEGIN and COMMIT included), where the process counts them. */
+    dbStatements?: number;
 }
 
 export function nodeSelfStats(): NodeSelfStats {
@@ -38,14 +40,14 @@ export function nodeSelfStats(): NodeSelfStats {
  * Exits when the parent goes away. Does nothing without an IPC channel (a bridge process started by a test with
  * plain pipes).
  */
-export function serveBenchStats(): void {
+export function serveBenchStats(extra: () => Partial<NodeSelfStats> = () => ({})): void {
     if (process.send === undefined) return;
     process.on('message', (message: unknown) => {
         if (typeof message === 'object' && message !== null && 'benchStats' in message) {
             const { benchStats, gc } = message as { benchStats: number; gc?: boolean };
             // With --expose-gc, a memory measurement can start from a collected heap (start-up garbage freed).
             if (gc === true) (globalThis as { gc?: () => void }).gc?.();
-            process.send?.({ benchStats, stats: nodeSelfStats() });
+            process.send?.({ benchStats, stats: { ...nodeSelfStats(), ...extra() } });
         }
     });
     // A benchmark that dies must not leave its children running.

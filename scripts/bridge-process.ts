@@ -11,6 +11,7 @@ import { loadConfig } from '../bridge/src/config/env';
 import { parseSettings } from '../bridge/src/config/mapping-file';
 import { createLogger, logDestination } from '../bridge/src/observability/logger';
 import { createMetrics } from '../bridge/src/observability/metrics';
+import { countingDb, newStatementCount } from '../bridge/src/store/counting-db';
 import { serveBenchStats } from './bench-process-stats';
 
 export interface BridgeProcessOptions {
@@ -26,11 +27,14 @@ export interface BridgeProcessOptions {
     logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
     /** Where log lines go (default stdout); a benchmark sends the production logger's lines to /dev/null. */
     logFile?: string;
+    /** Count the database statements (a benchmark asks for the count with its stats). */
+    countStatements?: boolean;
 }
 
 async function main(): Promise<void> {
     const options = JSON.parse(process.env['BRIDGE_PROCESS_OPTIONS'] ?? '{}') as BridgeProcessOptions;
     const config = loadConfig(options.env);
+    const statements = newStatementCount();
     const bridge = await startBridge({
         config,
         settings: parseSettings(options.mapping ?? {}),
@@ -45,10 +49,11 @@ async function main(): Promise<void> {
         ...(options.chatTuning === undefined ? {} : { enhancedChat: options.chatTuning }),
         ...(options.legacyChatTuning === undefined ? {} : { legacyChat: options.legacyChatTuning }),
         ...(options.byocTuning === undefined ? {} : { byocChat: options.byocTuning }),
-        ...(options.streams === undefined ? {} : { streams: options.streams })
+        ...(options.streams === undefined ? {} : { streams: options.streams }),
+        ...(options.countStatements === true ? { instrumentDb: (db) => countingDb(db, statements) } : {})
     });
     // A benchmark forks this process with an IPC channel and asks it for its event-loop utilisation.
-    serveBenchStats();
+    serveBenchStats(() => (options.countStatements === true ? { dbStatements: statements.statements } : {}));
     process.stdout.write(`READY ${bridge.url}\n`);
     process.once('SIGTERM', () => {
         void bridge.stop().then(() => process.exit(0));

@@ -80,6 +80,8 @@ export interface BridgeOptions {
     streams?: Pick<StreamOwnershipOptions, 'instanceId' | 'leaseMs' | 'tickMs'>;
     /** Retention's interval in ms (tests shorten it); default BRIDGE_RETENTION_INTERVAL_MINUTES. */
     retentionIntervalMs?: number;
+    /** Wraps the database once it is open (the benchmark counts statements with store/counting-db.ts). */
+    instrumentDb?: (db: Db) => Db;
     /** Salesforce REST deadlines and retries (tests shorten them): per exchange, per call. */
     salesforceTiming?: Pick<SalesforceClientDeps, 'timeoutMs' | 'deadlineMs' | 'retry'>;
 }
@@ -205,7 +207,8 @@ function lookupRequestOf(request: HaptikIntegrationRequest): LookupRequest {
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
     const { config, settings, logger, metrics } = options;
     const clock = options.clock ?? systemClock;
-    const db = await openDb({ ...config.database, schema: options.databaseSchema }, logger);
+    const opened = await openDb({ ...config.database, schema: options.databaseSchema }, logger);
+    const db = options.instrumentDb === undefined ? opened : options.instrumentDb(opened);
 
     const salesforce = createSalesforceClient(config.salesforce, {
         logger,
@@ -277,7 +280,12 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
             ? undefined
             : createHandoverService({
                   db,
-                  outbox: { notify: () => outbox.notify() },
+                  // A relayed message's job runs here right after its commit (the outbox is its retry path).
+                  outbox: {
+                      notify: () => outbox.notify(),
+                      directClaim: () => outbox.directClaim(),
+                      dispatch: (claim, prefetched) => outbox.dispatch(claim, prefetched)
+                  },
                   chat,
                   streams,
                   settings: settings.handover,

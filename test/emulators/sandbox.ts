@@ -95,6 +95,8 @@ export interface SandboxOptions {
     retentionIntervalMs?: number;
     /** The bridge's Salesforce REST deadlines and retries. */
     salesforceTiming?: BridgeOptions['salesforceTiming'];
+    /** Wraps the bridge's database (a test counts statements with store/counting-db.ts). */
+    instrumentDb?: BridgeOptions['instrumentDb'];
 }
 
 export interface Sandbox<Chat extends AgentConsole = EnhancedChatEmulator> {
@@ -297,7 +299,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             ...(options.legacyChatTuning ? { legacyChat: options.legacyChatTuning } : {}),
             ...(options.byocTuning ? { byocChat: options.byocTuning } : {}),
             ...(options.retentionIntervalMs === undefined ? {} : { retentionIntervalMs: options.retentionIntervalMs }),
-            ...(options.salesforceTiming ? { salesforceTiming: options.salesforceTiming } : {})
+            ...(options.salesforceTiming ? { salesforceTiming: options.salesforceTiming } : {}),
+            ...(options.instrumentDb ? { instrumentDb: options.instrumentDb } : {})
         });
         const send = createHaptikSender(bridge.url, { secret: c.webhookSecret, hookToken: c.hookToken }, haptik);
         return {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BridgeError } from '../core/errors';
 import type { Queryable } from '../store/db';
 import { enqueue } from '../store/outbox';
+import type { NewOutboxJob } from '../store/outbox';
 
 /**
  * The outbox job kinds of live-agent handover: calls to the chat adapter (in order per handover, key
@@ -54,12 +55,24 @@ export function chatOrderingKey(handoverId: string): string {
 /** Calls on the live chat session: they run in the instance that reads the chat's stream, while it lives. */
 const STREAM_BOUND: ReadonlySet<HandoverJobKind> = new Set(['chat.send_message', 'chat.typing', 'chat.end']);
 
+export type HandoverJob<K extends HandoverJobKind> = {
+    orderingKey: string;
+    idempotencyKey: string;
+    payload: HandoverJobPayload<K>;
+    runAt?: Date;
+};
+
+/** The outbox job of a handover kind, bound to the chat's stream where its kind needs that. */
+export function handoverJob<K extends HandoverJobKind>(kind: K, job: HandoverJob<K>): NewOutboxJob {
+    return { kind, ...job, ...(STREAM_BOUND.has(kind) ? { streamId: job.payload.handoverId } : {}) };
+}
+
 export function enqueueHandoverJob<K extends HandoverJobKind>(
     q: Queryable,
     kind: K,
-    job: { orderingKey: string; idempotencyKey: string; payload: HandoverJobPayload<K>; runAt?: Date }
+    job: HandoverJob<K>
 ): Promise<{ id: string; duplicate: boolean }> {
-    return enqueue(q, { kind, ...job, ...(STREAM_BOUND.has(kind) ? { streamId: job.payload.handoverId } : {}) });
+    return enqueue(q, handoverJob(kind, job));
 }
 
 export function parseHandoverJob<K extends HandoverJobKind>(kind: K, raw: unknown): HandoverJobPayload<K> {

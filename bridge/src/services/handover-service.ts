@@ -58,7 +58,7 @@ export function createHandoverService(deps: HandoverServiceDeps): HandoverServic
         resumeStream: (handoverId) => resumeStream(ctx, handoverId),
         handlers: {
             'chat.open': (raw) => openChat(ctx, raw),
-            'chat.send_message': (raw) => sendToAgent(ctx, raw),
+            'chat.send_message': (raw, job) => sendToAgent(ctx, raw, job.prefetched),
             'chat.typing': (raw) => sendTypingToAgent(ctx, raw),
             'chat.end': (raw) => endChat(ctx, raw),
             'handover.timeout': async (raw) => {

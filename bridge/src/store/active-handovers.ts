@@ -23,7 +23,19 @@ export async function findActiveHandoverForUser(
     return id === undefined ? undefined : getHandoverSession(q, id);
 }
 
-/** Locks the session row for the rest of the transaction (several bridge processes may share a database). */
-export function lockHandoverSession(q: Queryable, id: string): Promise<HandoverSession | undefined> {
-    return getHandoverSession(q, id, { forUpdate: true });
+/**
+ * Locks the session row for the rest of the transaction (several bridge processes may share a database).
+ * With `userLockPrefix`, also takes a transaction advisory lock on `<prefix><the session's Haptik user id>`,
+ * in the same statement: it serialises the transactions of all of that user's handovers, which lets jobs
+ * ordered per Haptik user be enqueued already claimed (outbox.ts DirectClaim).
+ */
+export function lockHandoverSession(
+    q: Queryable,
+    id: string,
+    options: { userLockPrefix?: string | undefined } = {}
+): Promise<HandoverSession | undefined> {
+    return getHandoverSession(q, id, {
+        forUpdate: true,
+        ...(options.userLockPrefix === undefined ? {} : { lockKeyPrefix: options.userLockPrefix })
+    });
 }

@@ -104,11 +104,16 @@ export async function getActiveHandover(q: Queryable, conversationKey: string): 
 export async function getHandoverSession(
     q: Queryable,
     id: string,
-    options: { forUpdate?: boolean } = {}
+    options: { forUpdate?: boolean; lockKeyPrefix?: string } = {}
 ): Promise<HandoverSession | undefined> {
+    // The advisory lock is taken in the same statement as the row lock: no round trip of its own.
+    const advisory =
+        options.lockKeyPrefix === undefined
+            ? ''
+            : `, pg_advisory_xact_lock(hashtext($2 || (adapter_state #>> '{core,userId}'))) AS user_locked`;
     const result = await q.query<HandoverRow>(
-        `SELECT * FROM handover_sessions WHERE id = $1${options.forUpdate === true ? ' FOR UPDATE' : ''}`,
-        [id]
+        `SELECT *${advisory} FROM handover_sessions WHERE id = $1${options.forUpdate === true ? ' FOR UPDATE' : ''}`,
+        options.lockKeyPrefix === undefined ? [id] : [id, options.lockKeyPrefix]
     );
     const row = result.rows[0];
     return row === undefined ? undefined : toSession(row);
@@ -173,6 +178,14 @@ export async function updateHandoverSession(
     );
     const row = result.rows[0];
     return row === undefined ? undefined : toSession(row);
+}
+
+/** Stores a new stream position and nothing else (an agent message's input changes no other column). */
+export async function setHandoverCursor(q: Queryable, id: string, lastEventId: string | null): Promise<void> {
+    await q.query('UPDATE handover_sessions SET last_event_id = $2, updated_at = now() WHERE id = $1', [
+        id,
+        lastEventId
+    ]);
 }
 
 export async function listHandoversByConversation(q: Queryable, conversationKey: string): Promise<HandoverSession[]> {

@@ -16,7 +16,7 @@ import {
     renewJobLeases,
     rescheduleJob
 } from './outbox';
-import type { ClaimedJob, JobError, OutboxDepth, OutboxJob } from './outbox';
+import type { ClaimedJob, DirectClaim, JobError, OutboxDepth, OutboxJob } from './outbox';
 
 export interface OutboxClock {
     now(): Date;
@@ -31,6 +31,12 @@ export interface OutboxJobContext {
     /** 1 for the first attempt. */
     attempt: number;
     logger: Logger;
+    /**
+     * What the code that enqueued the job already held when it handed the job over in this process right
+     * after its commit (`dispatch`), e.g. the session row it had locked; undefined when the job was claimed
+     * from the table. A handler may use it instead of reading the same row again, and must check it.
+     */
+    prefetched?: unknown;
 }
 
 /** Runs one job; what it resolves with (JSON-serialisable) is kept as the job's result (see awaitJob). */
@@ -97,6 +103,17 @@ export interface OutboxWorker {
     stop(): Promise<void>;
     /** A job was enqueued: look now rather than at the next poll. */
     notify(): void;
+    /**
+     * Lease terms for one transaction's enqueues that this worker is to run itself right after the commit
+     * (outbox.ts DirectClaim); undefined while the worker is not running (then jobs are enqueued `pending`).
+     */
+    directClaim(): DirectClaim | undefined;
+    /**
+     * After the commit of the transaction that enqueued with `claim`: runs its claimed jobs in this process
+     * (as slots free up, in the order given) and wakes the claim path if a job was left pending. Not to be
+     * called when the transaction rolled back.
+     */
+    dispatch(claim: DirectClaim, prefetched?: unknown): void;
     /** Claims one batch of due jobs and runs it to the end; returns how many ran. */
     runOnce(): Promise<number>;
     /** Runs batches until no job is due (by the clock); returns how many ran. */
@@ -166,6 +183,13 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     let renewTimer: NodeJS.Timeout | undefined;
     let unlisten: Promise<(() => Promise<void>) | undefined> | undefined;
     const inFlight = new Set<Promise<void>>();
+    /** Claimed jobs handed over by dispatch() while every slot was taken: they run as slots free up. */
+    const handedOver: Unit[] = [];
+    /** Handed-over jobs running now, and whether a claim ran meanwhile (it may have left a later job of their key). */
+    let directRunning = 0;
+    let claimBehindDirect = false;
+    /** A claim was skipped because every slot was taken: the next slot that frees must look. */
+    let slotsWereFull = false;
     const completions: Completion[] = [];
     let completing = false;
     /**
@@ -241,14 +265,20 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         return units;
     }
 
-    function contextOf(job: OutboxJob): OutboxJobContext {
+    function contextOf(job: OutboxJob, prefetched?: unknown): OutboxJobContext {
+        // A job's own logger is made only when its handler logs: most never do, and a child logger per job costs.
+        let jobLogger: Logger | undefined;
         return {
             jobId: job.id,
             kind: job.kind,
             orderingKey: job.orderingKey,
             idempotencyKey: job.idempotencyKey ?? `outbox:${job.id}`,
             attempt: job.attempts,
-            logger: logger.child({ jobId: job.id, kind: job.kind })
+            get logger() {
+                jobLogger ??= logger.child({ jobId: job.id, kind: job.kind });
+                return jobLogger;
+            },
+            ...(prefetched === undefined ? {} : { prefetched })
         };
     }
 
@@ -273,7 +303,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
     async function runUnitNow(unit: Unit): Promise<void> {
         if (unit.batch === undefined) {
-            for (const job of unit.jobs) await execute(job);
+            for (const job of unit.jobs) await execute(job, unit.prefetched);
             return;
         }
         const { jobs } = unit;
@@ -360,7 +390,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         }
     }
 
-    async function execute(job: OutboxJob): Promise<void> {
+    async function execute(job: OutboxJob, prefetched?: unknown): Promise<void> {
         const handler = handlers[job.kind];
         let failure: unknown;
         let succeeded = false;
@@ -371,7 +401,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
                     new BridgeError('bridge_outbox_unknown_kind', `no outbox handler for job kind "${job.kind}"`)
                 );
             }
-            result = await handler(job.payload, contextOf(job));
+            result = await handler(job.payload, contextOf(job, prefetched));
             succeeded = true;
         } catch (error) {
             failure = error;
@@ -435,9 +465,20 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
 
     function launch(unit: Unit): void {
+        if (unit.direct === true) directRunning += 1;
         const done: Promise<void> = runUnit(unit).finally(() => {
             inFlight.delete(done);
-            kick();
+            let claimNow = unit.direct !== true;
+            if (unit.direct === true) {
+                directRunning -= 1;
+                // A handed-over job ends without a claim query, unless a claim ran while it held its key.
+                claimNow = claimBehindDirect;
+                if (directRunning === 0) claimBehindDirect = false;
+            }
+            // A slot freed: jobs already claimed and handed over go first (even while stopping: they are leased).
+            const next = handedOver.shift();
+            if (next !== undefined) launch(next);
+            if (claimNow || (next === undefined && slotsWereFull)) kick();
         });
         inFlight.add(done);
     }
@@ -445,11 +486,17 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     async function pump(): Promise<void> {
         do {
             again = false;
-            const free = concurrency - inFlight.size;
-            if (free <= 0) return;
+            const free = concurrency - inFlight.size - handedOver.length;
+            if (free <= 0) {
+                slotsWereFull = true;
+                return;
+            }
+            slotsWereFull = false;
             let units: Unit[];
+            const behindDirect = directRunning > 0;
             try {
                 units = await claim(free);
+                if (behindDirect || directRunning > 0) claimBehindDirect = true;
             } catch (error) {
                 logger.warn({ errorMessage: errorOf(error).message }, 'could not claim outbox jobs; will poll again');
                 return;
@@ -546,10 +593,35 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
             unlisten = undefined;
             await stopListening?.();
             if (pumping !== undefined) await pumping;
+            // Handed-over jobs are launched as running ones finish, so this also waits for them.
             while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
         },
         notify() {
             kick();
+        },
+        directClaim() {
+            if (!running) return undefined;
+            return { workerId, leaseMs, now: clock.now(), claimed: [], pending: false };
+        },
+        dispatch(claim, prefetched) {
+            if (claim.pending) kick();
+            if (claim.claimed.length === 0) return;
+            if (!running) {
+                // Stopped between the enqueue and its commit: give the jobs back rather than leave them leased.
+                for (const job of claim.claimed) {
+                    const now = clock.now();
+                    void deferJob(db, job, { now, runAt: now }).catch((error: unknown) =>
+                        logger.warn({ errorMessage: errorOf(error).message }, 'could not give back an outbox job')
+                    );
+                }
+                return;
+            }
+            hold(claim.claimed);
+            for (const job of claim.claimed) {
+                const unit: Unit = { jobs: [job], direct: true, prefetched };
+                if (inFlight.size < concurrency) launch(unit);
+                else handedOver.push(unit);
+            }
         },
         runOnce,
         async drain() {
@@ -575,6 +647,10 @@ interface Completion {
 interface Unit {
     jobs: OutboxJob[];
     batch?: { kind: string; handler: OutboxBatchHandler };
+    /** Claimed at enqueue and handed over by dispatch(), not claimed from the table. */
+    direct?: boolean;
+    /** What the enqueuer handed over with it (OutboxJobContext.prefetched). */
+    prefetched?: unknown;
 }
 
 function compareIds(a: string, b: string): number {

@@ -17,7 +17,9 @@ import { asDate, asOptionalDate, jsonParam, storableJsonParam, timeParam } from 
  * - Outcome writes are fenced by the attempt number, so a worker whose lease was taken over cannot
  *   overwrite the newer attempt's outcome.
  * - After the enqueuing transaction commits, call the worker's `notify()` so the job starts now
- *   rather than at the next poll.
+ *   rather than at the next poll; or, where a lock serialises the key's enqueues, insert it already
+ *   claimed (DirectClaim) and hand it to the worker after the commit (`dispatch`): it then runs in this
+ *   process at once, and a crash leaves a leased job that a worker takes over after the lease.
  */
 export type OutboxState = 'pending' | 'running' | 'done' | 'dead';
 
@@ -97,28 +99,144 @@ const MAX_ERROR_TEXT = 2000;
 /** NOTIFY channel (per schema) that wakes the outbox workers of every instance. */
 export const OUTBOX_CHANNEL = 'bridge_outbox';
 
-/** Adds a job inside the caller's transaction. */
-export async function enqueue(q: Queryable, job: NewOutboxJob): Promise<{ id: string; duplicate: boolean }> {
-    const inserted = await q.query<{ id: string }>(
-        `INSERT INTO outbox_jobs (kind, ordering_key, payload, idempotency_key, run_at, stream_id)
-         VALUES ($1, $2, $3::jsonb, $4, $5::timestamptz, $6)
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id`,
-        [
-            job.kind,
-            job.orderingKey,
-            jsonParam(job.payload ?? null),
-            job.idempotencyKey ?? null,
-            timeParam(job.runAt),
-            job.streamId ?? null
-        ]
-    );
-    const row = inserted.rows[0];
-    if (row !== undefined && job.streamId !== undefined) {
-        // Another instance may read this chat's stream and so be the one to run the job: wake it at commit.
-        await q.query(`SELECT pg_notify('${OUTBOX_CHANNEL}:' || current_schema(), '')`);
+/**
+ * Lease terms under which `enqueue` inserts a job already claimed by a worker of this process, so that the
+ * worker runs it right after the commit (`OutboxWorker.dispatch`) without a claim query, a NOTIFY or a poll:
+ * the outbox is then only the retry path. Get one from `OutboxWorker.directClaim()` per transaction.
+ *
+ * Only for enqueues made under a lock that serialises every enqueue of the job's ordering key (e.g. a
+ * handover's session row for its chat's jobs): the insert checks for an earlier unfinished job of the key
+ * and claims only when there is none, which proves the order only if no other transaction can add one in
+ * between. A job of a chat's stream may be claimed so only where this instance reads that stream.
+ */
+export interface DirectClaim {
+    readonly workerId: string;
+    readonly leaseMs: number;
+    readonly now: Date;
+    /** Filled by `enqueue`: jobs inserted claimed (`running`, attempt 1), to run after the commit. */
+    readonly claimed: OutboxJob[];
+    /** Set by `enqueue` when a job was left `pending` for the claim path (the worker must be woken). */
+    pending: boolean;
+}
+
+/** What the INSERT of a job (jobInsert) answers. */
+export interface InsertedJobRow {
+    id: string;
+    state: OutboxState;
+    created_at: unknown;
+}
+
+/**
+ * The INSERT of one job, for `enqueue` and for statements that write a job together with other rows (e.g.
+ * a relayed message and its job, as data-modifying CTEs): its SQL with parameters numbered from `first`,
+ * its parameters, and `gate`, an optional `FROM`-able relation that must have a row for the job to be
+ * written (e.g. the CTE of the message it relays, empty when that was a duplicate). The statement answers
+ * InsertedJobRow (`RETURNING`), no row for a repeated idempotency key (or a closed gate); pass that row
+ * to `afterInsert`.
+ */
+export function jobInsert(
+    job: NewOutboxJob,
+    claim: DirectClaim | undefined,
+    first = 1,
+    gate?: string
+): { sql: string; params: unknown[]; payload: string } {
+    const payload = jsonParam(job.payload ?? null)!;
+    const $ = (n: number): string => `$${first + n - 1}`;
+    const params: unknown[] = [
+        job.kind,
+        job.orderingKey,
+        payload,
+        job.idempotencyKey ?? null,
+        timeParam(job.runAt),
+        job.streamId ?? null
+    ];
+    const due = claim !== undefined && (job.runAt === undefined || job.runAt <= claim.now);
+    if (!due) {
+        const values = `${$(1)}, ${$(2)}, ${$(3)}::jsonb, ${$(4)}, ${$(5)}::timestamptz, ${$(6)}`;
+        return {
+            sql: `INSERT INTO outbox_jobs (kind, ordering_key, payload, idempotency_key, run_at, stream_id)
+                  ${gate === undefined ? `VALUES (${values})` : `SELECT ${values} FROM ${gate}`}
+                  ON CONFLICT (idempotency_key) DO NOTHING
+                  RETURNING id, state, created_at`,
+            params,
+            payload
+        };
     }
-    if (row !== undefined) return { id: String(row.id), duplicate: false };
+    params.push(new Date(claim.now.getTime() + claim.leaseMs).toISOString(), claim.workerId, claim.now.toISOString());
+    // Claimed only when no earlier job of its key is unfinished: the caller's lock keeps another from coming in between.
+    return {
+        sql: `INSERT INTO outbox_jobs (kind, ordering_key, payload, idempotency_key, run_at, stream_id,
+                  state, attempts, locked_until, locked_by, updated_at)
+              SELECT ${$(1)}, ${$(2)}, ${$(3)}::jsonb, ${$(4)}, ${$(5)}::timestamptz, ${$(6)},
+                  CASE WHEN free THEN 'running' ELSE 'pending' END, CASE WHEN free THEN 1 ELSE 0 END,
+                  CASE WHEN free THEN ${$(7)}::timestamptz END, CASE WHEN free THEN ${$(8)} END, ${$(9)}::timestamptz
+              FROM (SELECT NOT EXISTS (
+                  SELECT 1 FROM outbox_jobs open
+                  WHERE open.ordering_key = ${$(2)} AND open.state IN ('pending', 'running'))) AS f(free)
+              ${gate === undefined ? '' : `, ${gate}`}
+              ON CONFLICT (idempotency_key) DO NOTHING
+              RETURNING id, state, created_at`,
+        params,
+        payload
+    };
+}
+
+/**
+ * Books a freshly inserted job (jobInsert's row): a claimed one joins `claim.claimed`, one left pending
+ * sets `claim.pending`. Answers whether a stream-bound job was left pending, i.e. whether the statement
+ * must also wake the other instances (a NOTIFY at commit, see enqueue).
+ */
+export function afterInsert(
+    job: NewOutboxJob,
+    row: InsertedJobRow,
+    payload: string,
+    claim: DirectClaim | undefined
+): { notify: boolean } {
+    if (row.state === 'running' && claim !== undefined) {
+        claim.claimed.push({
+            id: String(row.id),
+            kind: job.kind,
+            orderingKey: job.orderingKey,
+            // What a claim would read back: the payload as stored (cleaned by jsonParam).
+            payload: JSON.parse(payload) as unknown,
+            idempotencyKey: job.idempotencyKey ?? null,
+            state: 'running',
+            attempts: 1,
+            runAt: job.runAt ?? null,
+            lockedUntil: new Date(claim.now.getTime() + claim.leaseMs),
+            lastError: null,
+            lastErrorCode: null,
+            result: null,
+            createdAt: asDate(row.created_at),
+            updatedAt: claim.now,
+            finishedAt: null
+        });
+        return { notify: false };
+    }
+    if (claim !== undefined) claim.pending = true;
+    return { notify: job.streamId !== undefined };
+}
+
+/** The call that wakes every instance's outbox worker when the transaction commits (`SELECT` it). */
+export const OUTBOX_NOTIFY_CALL = `pg_notify('${OUTBOX_CHANNEL}:' || current_schema(), '')`;
+
+/**
+ * Adds a job inside the caller's transaction. With `claim` (see DirectClaim) a due job with no earlier
+ * unfinished job of its key is inserted already leased to that worker and added to `claim.claimed`; a
+ * job that must wait stays `pending` and sets `claim.pending`.
+ */
+export async function enqueue(
+    q: Queryable,
+    job: NewOutboxJob,
+    claim?: DirectClaim
+): Promise<{ id: string; duplicate: boolean }> {
+    const insert = jobInsert(job, claim);
+    const row = (await q.query<InsertedJobRow>(insert.sql, insert.params)).rows[0];
+    if (row !== undefined) {
+        // Another instance may read this chat's stream and so be the one to run the job: wake it at commit.
+        if (afterInsert(job, row, insert.payload, claim).notify) await q.query(`SELECT ${OUTBOX_NOTIFY_CALL}`);
+        return { id: String(row.id), duplicate: false };
+    }
     const existing = await q.query<{ id: string }>('SELECT id FROM outbox_jobs WHERE idempotency_key = $1', [
         job.idempotencyKey ?? null
     ]);

@@ -5,6 +5,7 @@ import type { ThreadControlDirectory } from '../../haptik/thread-control';
 import type { Logger } from '../../observability/logger';
 import type { SalesforceClient } from '../../salesforce/salesforce-client';
 import type { Db } from '../../store/db';
+import type { OutboxWorker } from '../../store/outbox-worker';
 import type { CustomerLookupService } from '../customer-lookup-service';
 import type { StreamOwnership } from '../stream-ownership';
 import type { TranscriptCaseService } from '../transcript-case-service';
@@ -12,7 +13,11 @@ import type { UserNames } from '../user-names';
 
 export interface HandoverServiceDeps {
     db: Db;
-    outbox: { notify(): void };
+    /**
+     * The outbox worker: woken after a commit; with `directClaim` and `dispatch`, a relayed message's job is
+     * inserted already claimed and run here right after the commit (outbox.ts DirectClaim).
+     */
+    outbox: Pick<OutboxWorker, 'notify'> & Partial<Pick<OutboxWorker, 'directClaim' | 'dispatch'>>;
     chat: ChatAdapter;
     /** Which chats' streams this instance reads (several instances may share the database). */
     streams: Pick<StreamOwnership, 'claimForOpen' | 'holds' | 'forget'>;

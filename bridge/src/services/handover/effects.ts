@@ -1,6 +1,6 @@
 import type { HandoverEffect } from '../../core/handover/handover-state';
-import type { Queryable } from '../../store/db';
 import type { HandoverSession } from '../../store/handover-sessions';
+import type { InputTx } from './apply-input';
 import type { HandoverContext } from './context';
 import { enqueueEndChat, enqueueEventCase, enqueuePassToBot } from './end-handover';
 import { enqueueAllocatedEvent, enqueueNotice } from './notices';
@@ -13,7 +13,7 @@ import type { CoreState } from './session-state';
  */
 export async function applyEffects(
     ctx: HandoverContext,
-    tx: Queryable,
+    tx: InputTx,
     session: HandoverSession,
     core: CoreState,
     effects: readonly HandoverEffect[]

@@ -7,8 +7,10 @@ import type { Queryable } from '../../store/db';
 import { getHandoverSession } from '../../store/handover-sessions';
 import type { HandoverSession } from '../../store/handover-sessions';
 import { markInboundProcessed, recordInboundEvent } from '../../store/inbox';
-import { appendMessage, listMessages } from '../../store/message-log';
-import { chatOrderingKey, enqueueHandoverJob, parseHandoverJob } from '../handover-jobs';
+import { listMessages } from '../../store/message-log';
+import { recordRelayedMessage } from '../../store/relayed-messages';
+import { chatOrderingKey, enqueueHandoverJob, handoverJob, parseHandoverJob } from '../handover-jobs';
+import type { HandoverJob } from '../handover-jobs';
 import { applyInput } from './apply-input';
 import { briefingMessageId, briefingOf } from './briefing';
 import type { HandoverContext, TractOutcome } from './context';
@@ -63,31 +65,39 @@ async function relayUserMessage(
     let duplicate = false;
     await applyInput(ctx, session.id, ending ? { type: 'user_end', source: 'keyword' } : undefined, {
         before: async (tx, current) => {
-            // Handled in this same transaction, so stored as processed at once.
-            const recorded = await recordInboundEvent(tx, { ...inbound, payload, processed: true });
+            // Held until the agent joins where the chat API refuses messages before that (sent then).
+            const relayNow =
+                !ending &&
+                rendering.text !== '' &&
+                (ctx.chat.sendsBeforeAgentJoins ||
+                    stateFromStored(current.state, current.stateReason) === 'with_agent');
+            // One statement: the inbox row (stored as processed: handled in this same transaction), the log
+            // entry and the chat job, claimed at once where this instance reads the chat's stream.
+            const recorded = await recordRelayedMessage(tx, {
+                inbound: { ...inbound, payload },
+                message: {
+                    conversationKey: current.conversationKey,
+                    handoverId: current.id,
+                    direction: 'in',
+                    sender: 'user',
+                    text: rendering.text,
+                    hsl: payload.message_body,
+                    externalId: payload.message_id
+                },
+                job: relayNow
+                    ? handoverJob(
+                          'chat.send_message',
+                          agentMessageJob(current.id, userMessageToAgent(payload.message_id, rendering.text))
+                      )
+                    : undefined,
+                claim: tx.chatClaim
+            });
             duplicate = recorded.duplicate;
             if (duplicate) {
                 throw new BridgeError('bridge_handover_duplicate_message', 'message seen before');
             }
-            await appendMessage(tx, {
-                conversationKey: current.conversationKey,
-                handoverId: current.id,
-                direction: 'in',
-                sender: 'user',
-                text: rendering.text,
-                hsl: payload.message_body,
-                externalId: payload.message_id
-            });
-            if (ending || rendering.text === '') return;
-            // Held until the agent joins where the chat API refuses messages before that (sent then).
-            if (
-                !ctx.chat.sendsBeforeAgentJoins &&
-                stateFromStored(current.state, current.stateReason) !== 'with_agent'
-            ) {
-                return;
-            }
-            await enqueueToAgent(tx, current.id, userMessageToAgent(payload.message_id, rendering.text));
-        }
+        },
+        beforeClaimsOnly: true
     }).catch((error: unknown) => {
         if (isBridgeError(error, 'bridge_handover_duplicate_message')) return { applied: false };
         throw error;
@@ -128,10 +138,13 @@ export async function sendHeldMessages(
     }
 }
 
-/** Outbox job `chat.send_message`: sends one message on the chat while the handover lives. */
-export async function sendToAgent(ctx: HandoverContext, raw: unknown): Promise<unknown> {
+/**
+ * Outbox job `chat.send_message`: sends one message on the chat while the handover lives. A job run right
+ * after the commit that queued it gets the session as committed (`prefetched`) and does not read it again.
+ */
+export async function sendToAgent(ctx: HandoverContext, raw: unknown, prefetched?: unknown): Promise<unknown> {
     const p = parseHandoverJob('chat.send_message', raw);
-    const session = await getHandoverSession(ctx.db, p.handoverId);
+    const session = sessionOf(prefetched, p.handoverId) ?? (await getHandoverSession(ctx.db, p.handoverId));
     if (!isLive(session)) return { skipped: 'not active' };
     await ctx.chat.sendMessage(p.handoverId, chatStateOf(session), { messageId: p.messageId, text: p.text });
     return { sent: true };
@@ -156,10 +169,22 @@ function userMessageToAgent(haptikMessageId: string, text: string): AgentMessage
     return { key: haptikMessageId, messageId: `haptik-${haptikMessageId}`, text };
 }
 
-async function enqueueToAgent(tx: Queryable, handoverId: string, message: AgentMessage): Promise<void> {
-    await enqueueHandoverJob(tx, 'chat.send_message', {
+function agentMessageJob(handoverId: string, message: AgentMessage): HandoverJob<'chat.send_message'> {
+    return {
         orderingKey: chatOrderingKey(handoverId),
         idempotencyKey: `chat.msg:${handoverId}:${message.key}`,
         payload: { handoverId, messageId: message.messageId, text: message.text }
-    });
+    };
+}
+
+async function enqueueToAgent(tx: Queryable, handoverId: string, message: AgentMessage): Promise<void> {
+    await enqueueHandoverJob(tx, 'chat.send_message', agentMessageJob(handoverId, message));
+}
+
+/** The session handed over with a job (OutboxJobContext.prefetched), if it is this handover's. */
+function sessionOf(prefetched: unknown, handoverId: string): HandoverSession | undefined {
+    const session = prefetched as Partial<HandoverSession> | undefined;
+    return session?.id === handoverId && typeof session.state === 'string' && session.adapterState !== undefined
+        ? (session as HandoverSession)
+        : undefined;
 }

@@ -57,9 +57,11 @@ export function chatRecordIdOf(state: ChatSessionState | undefined): string | un
     return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+export const HAPTIK_USER_KEY_PREFIX = 'haptik:user:';
+
 /** Haptik calls of one user go out in order (messages, events, thread control). */
 export function haptikOrderingKey(userId: string): string {
-    return `haptik:user:${userId}`;
+    return `${HAPTIK_USER_KEY_PREFIX}${userId}`;
 }
 
 /** The user's active handover: of the named conversation if it has one, else of any conversation. */
