@@ -2,8 +2,9 @@
  * An emulator in a process of its own for the benchmarks (started by bench-children's forkChild), so its work
  * neither slows the load generator nor counts as the bridge's. `node bench-emulator-process.js <role> [json]`:
  *
- *   salesforce  the Salesforce emulator with the Enhanced Chat and Live Agent emulators (they keep their
- *               MessagingSession and transcript records in it, so they share its process); `{ seedLookup: n }`
+ *   salesforce  the Salesforce emulator with the Enhanced Chat, Live Agent and BYOC emulators (they keep their
+ *               MessagingSession and transcript records in it, so they share its process; the BYOC bridge's
+ *               environment comes back in `ready`, as its JWT key pair is this process's); `{ seedLookup: n }`
  *               seeds n contacts and n/6 leads for the lookup benchmark, as an administrator rather than the
  *               integration user
  *   haptik      the Haptik emulator, timing each message it receives as it records the call
@@ -19,7 +20,8 @@ import { httpPost } from './bench-load';
 import { textHsl } from '../bridge/src/haptik/hsl';
 import { startHaptikEmulator, testCertificate } from '../test/emulators/haptik';
 import type { RecordedCall } from '../test/emulators/haptik';
-import { SANDBOX_CREDENTIALS, startEmulators } from '../test/emulators/sandbox';
+import { SANDBOX_CREDENTIALS, byocEnv, startEmulators } from '../test/emulators/sandbox';
+import type { ChatApi } from '../test/emulators/sandbox';
 import { startSalesforceEmulator } from '../test/emulators/salesforce';
 import type { AgentConsole } from '../test/emulators/agent-console';
 
@@ -93,10 +95,14 @@ async function serveWorld(options: { haptikUrl: string; pingIntervalMs?: number 
             ...(options.pingIntervalMs === undefined ? {} : { pingIntervalMs: options.pingIntervalMs })
         }
     });
-    const consoles: Record<'enhanced' | 'legacy', AgentConsole> = { enhanced: world.chat, legacy: world.liveAgent };
+    const consoles: Record<ChatApi, AgentConsole> = {
+        enhanced: world.chat,
+        legacy: world.liveAgent,
+        byoc: world.byoc.interactions
+    };
     const haptikHeaders = { 'client-id': c.haptikClientId, Authorization: `Bearer ${c.haptikApiToken}` };
     serveCommands({
-        conversations: ({ chat }: { chat: 'enhanced' | 'legacy' }) =>
+        conversations: ({ chat }: { chat: ChatApi }) =>
             consoles[chat].conversations().map((x) => ({
                 conversationId: x.conversationId,
                 status: x.status,
@@ -106,10 +112,10 @@ async function serveWorld(options: { haptikUrl: string; pingIntervalMs?: number 
                         ? x.routingAttributes['Haptik_Conversation']
                         : undefined)
             })),
-        accept: ({ chat, items }: { chat: 'enhanced' | 'legacy'; items: Array<[string, string]> }) => {
+        accept: ({ chat, items }: { chat: ChatApi; items: Array<[string, string]> }) => {
             for (const [conv, agent] of items) consoles[chat].accept(conv, agent);
         },
-        agentMessages: ({ chat, items }: { chat: 'enhanced' | 'legacy'; items: Array<[string, string]> }) => {
+        agentMessages: ({ chat, items }: { chat: ChatApi; items: Array<[string, string]> }) => {
             for (const [conv, text] of items) consoles[chat].agentMessage(conv, text);
         },
         /** The agent → user hop without the bridge: this process posts straight to the Haptik emulator. */
@@ -128,12 +134,14 @@ async function serveWorld(options: { haptikUrl: string; pingIntervalMs?: number 
             }
         },
         /** What users sent, per conversation: [text, epoch ms received][]. */
-        userMessages: ({ chat, convs }: { chat: 'enhanced' | 'legacy'; convs: string[] }) =>
+        userMessages: ({ chat, convs }: { chat: ChatApi; convs: string[] }) =>
             convs.map((conv) => [conv, consoles[chat].messagesFrom(conv).map((m) => [m.text, m.at])]),
-        openStreams: ({ chat }: { chat: 'enhanced' | 'legacy' }) =>
+        openStreams: ({ chat }: { chat: ChatApi }) =>
             chat === 'enhanced'
                 ? world.chat.stats.activeStreams
-                : world.liveAgent.conversations().filter((x) => x.status !== 'Ended').length,
+                : chat === 'byoc'
+                  ? world.byoc.pubsub.stats.activeSubscriptions
+                  : world.liveAgent.conversations().filter((x) => x.status !== 'Ended').length,
         caseKeys: ({ field }: { field: string }) => world.salesforce.records('Case').map((r) => String(r[field])),
         caseCount: () => world.salesforce.records('Case').length,
         hasCase: ({ field, key }: { field: string; key: string }) =>
@@ -151,7 +159,8 @@ async function serveWorld(options: { haptikUrl: string; pingIntervalMs?: number 
             salesforceUrl: world.salesforce.url,
             chatUrl: world.chat.url,
             liveAgentUrl: world.liveAgent.url,
-            liveAgentEndpoint: world.liveAgent.endpoint
+            liveAgentEndpoint: world.liveAgent.endpoint,
+            byocEnv: byocEnv(world.byoc)
         }
     });
 }

@@ -25,7 +25,8 @@
  * (Date.now() in their processes) against the due time on this process's (epoch with sub-ms resolution).
  * Options: --db pglite|postgres, --instances N (round-robin, several bridges on one PostgreSQL), --cpu-prof (profile
  * the bridges; "where the time goes" of the relay or idle phase is printed), --chat legacy (Live Agent, one long
- * poll per chat), --scenario relay|idle|all; BENCH_ACTIVE, BENCH_IDLE, BENCH_RATE, BENCH_SECONDS,
+ * poll per chat), --chat byoc (Bring Your Own Channel: one Pub/Sub stream for all chats; idle scenario only),
+ * --scenario relay|idle|all; BENCH_ACTIVE, BENCH_IDLE, BENCH_RATE, BENCH_SECONDS,
  * BENCH_IDLE_SECONDS, BENCH_OPEN_CONCURRENCY, BENCH_OUTBOX_CONCURRENCY, BENCH_BRIDGE_NODE_ARGS, BENCH_WRITE=0.
  */
 import { mkdtemp } from 'node:fs/promises';
@@ -55,6 +56,7 @@ import {
     SANDBOX_LIVE_AGENT,
     sandboxEnv
 } from '../test/emulators/sandbox';
+import type { ChatApi } from '../test/emulators/sandbox';
 
 const ACTIVE = Number(process.env['BENCH_ACTIVE'] ?? 2000);
 const IDLE = Number(process.env['BENCH_IDLE'] ?? 11000);
@@ -64,7 +66,13 @@ const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 10);
 const OPEN_CONCURRENCY = Number(process.env['BENCH_OPEN_CONCURRENCY'] ?? 32);
 /** Outbox jobs run at once in the bridge (each of a different user or chat). */
 const OUTBOX_CONCURRENCY = Number(process.env['BENCH_OUTBOX_CONCURRENCY'] ?? 32);
-const CHAT: 'enhanced' | 'legacy' = argValue('--chat') === 'legacy' ? 'legacy' : 'enhanced';
+const CHAT_ARG = argValue('--chat') ?? 'enhanced';
+const CHAT: ChatApi = CHAT_ARG === 'legacy' || CHAT_ARG === 'byoc' ? CHAT_ARG : 'enhanced';
+const CHAT_LABEL: Record<ChatApi, string> = {
+    enhanced: 'Enhanced Chat',
+    legacy: 'legacy Chat REST (Live Agent)',
+    byoc: 'Bring Your Own Channel (Interaction Service API + one Pub/Sub stream)'
+};
 const SCENARIO = argValue('--scenario') ?? process.env['BENCH_SCENARIO'] ?? 'relay';
 const BASELINE_SECONDS = Math.min(SECONDS, 10);
 /** A generator that sends later than this (p99) set the pace itself, or could not get a CPU in time. */
@@ -78,6 +86,8 @@ interface World {
     chatUrl: string;
     liveAgentUrl: string;
     liveAgentEndpoint: string;
+    /** The bridge's SF_CHAT_API=byoc variables (the JWT key pair is the emulator process's). */
+    byocEnv: Record<string, string>;
 }
 
 async function inBatches(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
@@ -104,6 +114,8 @@ const verdict = (ok: boolean): string => (ok ? 'met' : '**NOT met**');
 async function main(): Promise<void> {
     const bench = benchOptions();
     if (!['relay', 'idle', 'all'].includes(SCENARIO)) throw new Error('--scenario takes relay, idle or all');
+    if (!['enhanced', 'legacy', 'byoc'].includes(CHAT_ARG)) throw new Error('--chat takes enhanced, legacy or byoc');
+    if (CHAT === 'byoc' && SCENARIO !== 'idle') throw new Error('--chat byoc takes --scenario idle');
     const relayScenario = SCENARIO !== 'idle';
     const idleScenario = SCENARIO !== 'relay';
     const children: Child[] = [];
@@ -147,6 +159,7 @@ async function main(): Promise<void> {
                           SF_LIVEAGENT_BUTTON_ID: SANDBOX_LIVE_AGENT.buttonId
                       }
                     : {}),
+                ...(CHAT === 'byoc' ? world.ready.byocEnv : {}),
                 ...database.env
             },
             mapping: {
@@ -195,7 +208,7 @@ async function main(): Promise<void> {
                 .loadavg()
                 .map((x) => x.toFixed(1))
                 .join(' ')}`,
-            `Database: ${database.label}; bridge instances: ${bench.instances}; chat API: ${CHAT === 'legacy' ? 'legacy Chat REST (Live Agent)' : 'Enhanced Chat'}`,
+            `Database: ${database.label}; bridge instances: ${bench.instances}; chat API: ${CHAT_LABEL[CHAT]}`,
             ''
         );
 
@@ -437,8 +450,9 @@ async function main(): Promise<void> {
             const rssPer = (after.rssKb - rssAtStart) / IDLE;
             const rssMore = more > 0 ? (after.rssKb - before.rssKb) / more : Number.NaN;
             const heapPer = more > 0 ? (after.heapKb - before.heapKb) / more : Number.NaN;
+            const streams = await sf.call<number>('openStreams', { chat: CHAT });
             log(
-                `idle with ${IDLE} open handovers: bridge RSS ${(after.rssKb / 1024).toFixed(0)} MB (${(rssAtStart / 1024).toFixed(0)} MB before the first handover) = ${rssPer.toFixed(1)} KB per handover; the last ${more} opened added ${rssMore.toFixed(1)} KB RSS and ${heapPer.toFixed(1)} KB of JavaScript heap each; CPU ${cpu.toFixed(1)} % of one core`,
+                `idle with ${IDLE} open handovers (chat ${CHAT === 'legacy' ? 'long polls' : 'streams'} open on the emulator: ${streams}): bridge RSS ${(after.rssKb / 1024).toFixed(0)} MB (${(rssAtStart / 1024).toFixed(0)} MB before the first handover) = ${rssPer.toFixed(1)} KB per handover; the last ${more} opened added ${rssMore.toFixed(1)} KB RSS and ${heapPer.toFixed(1)} KB of JavaScript heap each; CPU ${cpu.toFixed(1)} % of one core`,
                 ''
             );
             const atLoad =
@@ -476,7 +490,7 @@ async function main(): Promise<void> {
     if (bench.write) {
         const flags = [
             ...optionFlags(bench),
-            ...(CHAT === 'legacy' ? ['--chat legacy'] : []),
+            ...(CHAT === 'enhanced' ? [] : [`--chat ${CHAT}`]),
             `--scenario ${SCENARIO}`
         ];
         const id = `handover:${bench.db}:${CHAT}:i${bench.instances}:${SCENARIO}`;
