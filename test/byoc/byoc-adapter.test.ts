@@ -1,8 +1,10 @@
 /**
  * What only the BYOC adapter does, end to end on the emulators: the bot history imported into the Messaging session
  * where the org allows it (BYOC for CCaaS), delivery acknowledgements of agent messages, and a
- * burst of agent events read through numRequested flow control, nothing lost, nothing twice, in order.
+ * burst of agent events read through numRequested flow control, nothing lost, nothing twice, in order; and what
+ * reading the org's events costs while chats sit idle.
  */
+import { countingDb, newStatementCount } from '../../bridge/src/store/counting-db';
 import { FAST_BYOC, requestAgent, sendUserText, startHandoverSandbox, waitForText } from '../handover/harness';
 import type { HandoverSandbox } from '../handover/harness';
 import type { InteractionServiceEmulator } from '../emulators/byoc';
@@ -12,8 +14,13 @@ describe('BYOC adapter', () => {
     let sandbox: HandoverSandbox;
     let agent: InteractionServiceEmulator;
 
+    const count = newStatementCount();
+    let seen: string[] = [];
+
     beforeAll(async () => {
+        count.onStatement = (sql) => seen.push(sql.replace(/\s+/g, ' ').trim());
         sandbox = await startHandoverSandbox({
+            instrumentDb: (db) => countingDb(db, count),
             chatApi: 'byoc',
             byoc: { product: 'ccaas', keepAliveMs: 500 },
             byocTuning: { ...FAST_BYOC, subscription: { ...FAST_BYOC.subscription, batch: 5 } }
@@ -94,5 +101,37 @@ describe('BYOC adapter', () => {
         expect(sandbox.byoc.pubsub.stats.maxPendingRequested).toBeLessThanOrEqual(5);
         expect(sandbox.byoc.pubsub.stats.maxBatch).toBeLessThanOrEqual(5);
         expect(sandbox.byoc.pubsub.stats.activeSubscriptions).toBe(1);
+    });
+
+    it('looks at the org events with one indexed read however many chats are open, and each chat still gets its own', async () => {
+        const users = Array.from({ length: 6 }, (_, i) => `u-idle-${i}`);
+        const started = [];
+        for (const userId of users) started.push(await requestAgent(sandbox, { userId }));
+        for (const [i, chat] of started.entries()) agent.accept(chat.conversationId, `Agent ${i}`);
+        for (const [i, userId] of users.entries())
+            await waitForText(sandbox, userId, `You are now chatting with Agent ${i}.`);
+
+        seen = [];
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const reads = seen.filter((sql) => /FROM byoc_events/.test(sql));
+        // pollMs is 50: about twenty looks in that second, each the same single read after the last seen event.
+        expect(reads.length).toBeGreaterThanOrEqual(5);
+        expect(reads.filter((sql) => /unnest/.test(sql))).toEqual([]);
+        expect(new Set(reads)).toEqual(
+            new Set(['SELECT seq, end_user_id, payload FROM byoc_events WHERE seq > $1 ORDER BY seq LIMIT $2'])
+        );
+
+        // Messages to every chat, interleaved, reach the right user in order.
+        for (let round = 1; round <= 3; round++)
+            for (const [i, chat] of started.entries()) agent.agentMessage(chat.conversationId, `to ${i}: ${round}`);
+        for (const [i, userId] of users.entries()) {
+            await waitForText(sandbox, userId, `to ${i}: 3`);
+            expect(
+                sandbox.haptik
+                    .messagesTo(userId)
+                    .filter((m) => m.text.startsWith('to '))
+                    .map((m) => m.text)
+            ).toEqual([`to ${i}: 1`, `to ${i}: 2`, `to ${i}: 3`]);
+        }
     });
 });

@@ -126,27 +126,51 @@ export async function latestEventSeq(q: Queryable): Promise<number> {
     return Number(result.rows[0]?.seq ?? 0);
 }
 
-/** Events for these chats after each one's cursor, oldest first. */
+/**
+ * Events after `after`, for every chat of the org, oldest first: the one look an instance takes per tick.
+ * `seq` follows commit order because one writer at a time stores events, serialised by the fence row's lock
+ * in storeEvents (a stale holder blocks on it, then finds its epoch gone), so nothing commits below a seq
+ * already seen.
+ */
+export async function readEventsAfter(q: Queryable, after: number, limit: number): Promise<StoredByocEvent[]> {
+    const result = await q.query<EventRow>(
+        `SELECT seq, end_user_id, payload FROM byoc_events WHERE seq > $1 ORDER BY seq LIMIT $2`,
+        [after, limit]
+    );
+    return result.rows.map(toEvent);
+}
+
+/** Events for these chats after each one's cursor and up to `upTo`, oldest first (chats catching up). */
 export async function readEventsFor(
     q: Queryable,
     cursors: ReadonlyArray<{ endUserId: string; after: number }>,
+    upTo: number,
     limit: number
 ): Promise<StoredByocEvent[]> {
     if (cursors.length === 0) return [];
-    const result = await q.query<{ seq: string | number; end_user_id: string; payload: unknown }>(
+    const result = await q.query<EventRow>(
         `SELECT e.seq, e.end_user_id, e.payload
          FROM byoc_events e
          JOIN unnest($1::text[], $2::bigint[]) AS c(end_user_id, after) ON e.end_user_id = c.end_user_id AND e.seq > c.after
+         WHERE e.seq <= $3
          ORDER BY e.seq
-         LIMIT $3`,
-        [cursors.map((c) => c.endUserId), cursors.map((c) => c.after), limit]
+         LIMIT $4`,
+        [cursors.map((c) => c.endUserId), cursors.map((c) => c.after), upTo, limit]
     );
-    return result.rows.map((row) => ({
-        seq: Number(row.seq),
-        endUserId: row.end_user_id,
-        payload: (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as Record<string, unknown>
-    }));
+    return result.rows.map(toEvent);
 }
+
+interface EventRow {
+    seq: string | number;
+    end_user_id: string;
+    payload: unknown;
+}
+
+const toEvent = (row: EventRow): StoredByocEvent => ({
+    seq: Number(row.seq),
+    endUserId: row.end_user_id,
+    payload: (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as Record<string, unknown>
+});
 
 /** Deletes events older than `olderThanMs` (every chat reading them has long moved on). */
 export async function pruneEvents(q: Queryable, olderThanMs: number): Promise<number> {

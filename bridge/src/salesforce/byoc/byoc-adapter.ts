@@ -24,7 +24,13 @@ import type { ConversationView } from '../enhanced-chat/event-mapping';
 import { toChatUuid } from '../enhanced-chat/chat-ids';
 import type { Logger } from '../../observability/logger';
 import type { Db } from '../../store/db';
-import { BYOC_EVENTS_CHANNEL, latestEventSeq, readEventsFor, subscriptionReady } from '../../store/byoc-events';
+import {
+    BYOC_EVENTS_CHANNEL,
+    latestEventSeq,
+    readEventsAfter,
+    readEventsFor,
+    subscriptionReady
+} from '../../store/byoc-events';
 import type { StoredByocEvent } from '../../store/byoc-events';
 import { getConversation } from '../../store/conversations';
 import type { ByocAuth } from './byoc-auth';
@@ -95,6 +101,8 @@ const stateOf = (a: { data: ByocChatData; cursor: number }): ChatSessionState =>
 
 /** /conversationHistory takes entries of the last 24 hours only (inbound-interaction-api.yaml; code 10046). */
 const HISTORY_WINDOW_MS = 23 * 3600_000;
+/** Events read per query; a full page means there may be more, read at once. */
+const PAGE = 1000;
 
 const historyEntries = (messages: BotContextMessage[], now: number): HistoryEntry[] =>
     messages
@@ -118,6 +126,9 @@ export function createByocAdapter(options: ByocAdapterOptions): ChatAdapter {
     let pollTimer: NodeJS.Timeout | undefined;
     let polling: Promise<void> | undefined;
     let pollAgain = false;
+    /** byoc_events.seq up to which every attached chat not in `behind` has been offered its events. */
+    let scanned: number | undefined;
+    const behind = new Set<Attached>();
     let unlisten: (() => Promise<void>) | undefined;
 
     const subscription = createOrgSubscription({
@@ -191,33 +202,65 @@ export function createByocAdapter(options: ByocAdapterOptions): ChatAdapter {
         }
     };
 
-    /** One look at byoc_events for every chat this instance reads. */
+    /**
+     * Hands these events to their chats (in `byUser`), oldest first; a chat whose event the core could not take
+     * is left out of the rest of the run and returned, to catch up from its cursor at the next look.
+     */
+    const offer = async (rows: StoredByocEvent[], byUser: Map<string, Attached>): Promise<Attached[]> => {
+        const failed: Attached[] = [];
+        for (const row of rows) {
+            const chat = byUser.get(row.endUserId);
+            if (chat === undefined || attached.get(chat.handoverId) !== chat || row.seq <= chat.cursor) continue;
+            try {
+                await deliver(chat, row);
+            } catch (error) {
+                // The core could not take it (database busy): the same event comes again at the next look.
+                logger.warn(
+                    { handoverId: chat.handoverId, code: asBridgeError(error, 'bridge_chat_event_failed').code },
+                    'BYOC chat event not handled; trying again'
+                );
+                byUser.delete(row.endUserId);
+                failed.push(chat);
+            }
+        }
+        return failed;
+    };
+
+    /**
+     * One look at byoc_events. Every chat this instance reads is either caught up to `scanned` (it has had
+     * every event of its own up to there) or `behind` (attached with an older cursor, or an event failed): so
+     * a look reads only the org's events after `scanned` plus, for the few chats behind, their own events up
+     * to it. An idle look is one indexed read whatever the number of open chats.
+     */
     const poll = async (): Promise<void> => {
         do {
             pollAgain = false;
-            const chats = [...attached.values()];
-            if (chats.length === 0 || sink === undefined) return;
-            const rows = await readEventsFor(
-                db,
-                chats.map((c) => ({ endUserId: c.data.endUserId, after: c.cursor })),
-                1000
-            );
-            const byUser = new Map(chats.map((c) => [c.data.endUserId, c]));
-            for (const row of rows) {
-                const chat = byUser.get(row.endUserId);
-                if (chat === undefined || attached.get(chat.handoverId) !== chat || row.seq <= chat.cursor) continue;
-                try {
-                    await deliver(chat, row);
-                } catch (error) {
-                    // The core could not take it (database busy): the same event comes again at the next look.
-                    logger.warn(
-                        { handoverId: chat.handoverId, code: asBridgeError(error, 'bridge_chat_event_failed').code },
-                        'BYOC chat event not handled; trying again'
-                    );
-                    byUser.delete(row.endUserId);
-                }
+            if (attached.size === 0 || sink === undefined) return;
+            if (scanned === undefined) {
+                scanned = await latestEventSeq(db);
+                for (const chat of attached.values()) if (chat.cursor < scanned) behind.add(chat);
             }
-            if (rows.length === 1000) pollAgain = true;
+            const upTo = scanned;
+            if (behind.size > 0) {
+                const chats = [...behind].filter((chat) => attached.get(chat.handoverId) === chat);
+                behind.clear();
+                const rows = await readEventsFor(
+                    db,
+                    chats.map((c) => ({ endUserId: c.data.endUserId, after: c.cursor })),
+                    upTo,
+                    PAGE
+                );
+                const failed = await offer(rows, new Map(chats.map((c) => [c.data.endUserId, c])));
+                for (const chat of rows.length === PAGE ? chats : failed) behind.add(chat);
+                if (rows.length === PAGE) pollAgain = true;
+            }
+            const fresh = await readEventsAfter(db, upTo, PAGE);
+            if (fresh.length === 0) continue;
+            const byUser = new Map<string, Attached>();
+            for (const chat of attached.values()) if (!behind.has(chat)) byUser.set(chat.data.endUserId, chat);
+            for (const chat of await offer(fresh, byUser)) behind.add(chat);
+            scanned = fresh[fresh.length - 1]!.seq;
+            if (fresh.length === PAGE) pollAgain = true;
         } while (pollAgain && !closed);
     };
 
@@ -249,14 +292,22 @@ export function createByocAdapter(options: ByocAdapterOptions): ChatAdapter {
         pollTimer.unref();
     };
 
+    const forget = (handoverId: string): void => {
+        const chat = attached.get(handoverId);
+        if (chat === undefined) return;
+        attached.delete(handoverId);
+        behind.delete(chat);
+    };
+
     const attach = (handoverId: string, data: ByocChatData, cursor: number): Attached => {
         // One open chat per end user at a time: a newer handover of the same user replaces an older one here.
         for (const [id, other] of attached)
-            if (other.data.endUserId === data.endUserId && id !== handoverId) attached.delete(id);
+            if (other.data.endUserId === data.endUserId && id !== handoverId) forget(id);
         const known = attached.get(handoverId);
         if (known) return known;
         const chat: Attached = { handoverId, data, cursor, view: { finished: false } };
         attached.set(handoverId, chat);
+        if (scanned !== undefined && cursor < scanned) behind.add(chat);
         wake();
         return chat;
     };
@@ -416,7 +467,7 @@ export function createByocAdapter(options: ByocAdapterOptions): ChatAdapter {
         async end(handoverId, state): Promise<void> {
             assertOpen();
             const data = attached.get(handoverId)?.data ?? readData(handoverId, state);
-            attached.delete(handoverId);
+            forget(handoverId);
             if (data.conversationIdentifier === undefined) {
                 logger.warn(
                     { handoverId },
@@ -434,7 +485,7 @@ export function createByocAdapter(options: ByocAdapterOptions): ChatAdapter {
         },
 
         detach(handoverId: string): void {
-            attached.delete(handoverId);
+            forget(handoverId);
         },
 
         onEvent(next: ChatEventSink): void {
@@ -462,6 +513,7 @@ export function createByocAdapter(options: ByocAdapterOptions): ChatAdapter {
             await polling;
             await unlisten?.();
             attached.clear();
+            behind.clear();
         }
     };
 }
