@@ -16,7 +16,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serveBenchStats } from './bench-process-stats';
-import { httpPost } from './bench-load';
+import { httpPost, httpRequest } from './bench-load';
+import { signTokenRequest, tokenFromAnswer } from '../bridge/src/haptik/tract-auth';
 import { textHsl } from '../bridge/src/haptik/hsl';
 import { startHaptikEmulator, testCertificate } from '../test/emulators/haptik';
 import type { RecordedCall } from '../test/emulators/haptik';
@@ -87,6 +88,24 @@ async function serveLookupSalesforce(contacts: number): Promise<void> {
     process.send?.({ ready: { url: salesforce.url, phones } });
 }
 
+/** A TRACT token from the Haptik emulator's signed issue route, with the sandbox's TRACT credentials. */
+async function issueTractToken(haptikUrl: string): Promise<string> {
+    const now = new Date();
+    const request = signTokenRequest(
+        {
+            clientId: c.tractClientId,
+            fqdn: c.tractFqdn,
+            privateKey: testCertificate('ect-ec.key'),
+            certificate: { uuid: c.tractCertUuid }
+        },
+        haptikUrl,
+        now
+    );
+    const answer = await httpRequest('POST', request.url, request.body, request.headers);
+    if (answer.status !== 200) throw new Error(`TRACT token issue answered ${answer.status}`);
+    return tokenFromAnswer(JSON.parse(answer.body), now).token;
+}
+
 async function serveWorld(options: { haptikUrl: string; pingIntervalMs?: number }): Promise<void> {
     // startEmulators also starts a Haptik emulator here; the bridges are pointed at the one in its own process.
     const world = await startEmulators({
@@ -100,7 +119,9 @@ async function serveWorld(options: { haptikUrl: string; pingIntervalMs?: number 
         legacy: world.liveAgent,
         byoc: world.byoc.interactions
     };
-    const haptikHeaders = { 'client-id': c.haptikClientId, Authorization: `Bearer ${c.haptikApiToken}` };
+    // Issued ahead, so the direct phase's first messages do not wait for it (the phase runs first, well within its life).
+    const tractBearer = issueTractToken(options.haptikUrl);
+    tractBearer.catch((error: unknown) => console.error(`bench emulator: TRACT token: ${String(error)}`));
     serveCommands({
         conversations: ({ chat }: { chat: ChatApi }) =>
             consoles[chat].conversations().map((x) => ({
@@ -118,8 +139,12 @@ async function serveWorld(options: { haptikUrl: string; pingIntervalMs?: number 
         agentMessages: ({ chat, items }: { chat: ChatApi; items: Array<[string, string]> }) => {
             for (const [conv, text] of items) consoles[chat].agentMessage(conv, text);
         },
-        /** The agent → user hop without the bridge: this process posts straight to the Haptik emulator. */
-        directToHaptik: ({ items }: { items: string[] }) => {
+        /**
+         * The agent → user hop without the bridge: this process posts straight to the Haptik emulator, with a
+         * TRACT token issued once as the bridge's is (the emulator refuses TRACT calls without one).
+         */
+        directToHaptik: async ({ items }: { items: string[] }) => {
+            const headers = { 'client-id': c.haptikClientId, Authorization: `Bearer ${await tractBearer}` };
             for (const text of items) {
                 void httpPost(
                     `${options.haptikUrl}/tract/message/send/`,
@@ -129,7 +154,7 @@ async function serveWorld(options: { haptikUrl: string; pingIntervalMs?: number 
                         sender: 'aeu',
                         metadata: { message_id: text }
                     }),
-                    haptikHeaders
+                    headers
                 ).catch((error: unknown) => console.error(`bench emulator: direct post failed: ${String(error)}`));
             }
         },
