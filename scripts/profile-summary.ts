@@ -57,7 +57,7 @@ const SPECIAL: Record<string, string> = {
 /** The module or package a script URL belongs to: `pg`, `@jsforce/jsforce-node`, `node: net`, `bridge/store`, ... */
 export function moduleOf(url: string): string {
     if (url === '') return '';
-    if (url.startsWith('wasm://')) return 'WebAssembly (PGlite)';
+    if (url.startsWith('wasm://')) return 'WebAssembly (PGlite, or llhttp: undici parses HTTP in WebAssembly)';
     if (url.startsWith('node:')) {
         const rest = url.slice('node:'.length).replace(/^internal\//, '');
         const parts = rest.split('/');

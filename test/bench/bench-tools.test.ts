@@ -34,7 +34,7 @@ describe('profile summary', () => {
         expect(moduleOf('node:internal/streams/writable')).toBe('node: streams');
         expect(moduleOf('node:internal/deps/undici/undici')).toBe('node: deps/undici');
         expect(moduleOf('file:///w/dist/bridge/src/store/outbox.js')).toBe('bridge/store');
-        expect(moduleOf('wasm://wasm/022a9842')).toBe('WebAssembly (PGlite)');
+        expect(moduleOf('wasm://wasm/022a9842')).toBe('WebAssembly (PGlite, or llhttp: undici parses HTTP in WebAssembly)');
     });
 
     it('adds self time per module, leaves idle out of busy, and charges native code to its callers', () => {
