@@ -171,7 +171,9 @@ async function main(): Promise<void> {
                 }
             },
             ...(database.schema === undefined ? {} : { databaseSchema: database.schema }),
-            outbox: { pollIntervalMs: 200, concurrency: OUTBOX_CONCURRENCY },
+            // The relay polls often (jobs queued behind a running one of their key wait for a poll); the idle
+            // scenario alone runs the product's default poll (1 s), as an idle production bridge does.
+            outbox: { pollIntervalMs: relayScenario ? 200 : 1000, concurrency: OUTBOX_CONCURRENCY },
             chatTuning: { tokenRatePerMinute: 100_000, messageRatePerMinute: 100_000 },
             logLevel: 'error',
             countStatements: true
@@ -439,7 +441,9 @@ async function main(): Promise<void> {
             );
             await sleep(3000);
             const fromUs = monotonicUs();
+            const kindsBefore = await dbStatementKinds(bridges);
             await phase(`idle, ${IDLE} handovers`, () => sleep(IDLE_SECONDS * 1000));
+            const idleStatements = statementKindsSince(kindsBefore, await dbStatementKinds(bridges));
             profileWindow ??= { fromUs, toUs: monotonicUs(), phase: `idle with ${IDLE} handovers` };
             const after = await collectedMemory(bridges);
             const cpu = phases
@@ -453,6 +457,17 @@ async function main(): Promise<void> {
             const streams = await sf.call<number>('openStreams', { chat: CHAT });
             log(
                 `idle with ${IDLE} open handovers (chat ${CHAT === 'legacy' ? 'long polls' : 'streams'} open on the emulator: ${streams}): bridge RSS ${(after.rssKb / 1024).toFixed(0)} MB (${(rssAtStart / 1024).toFixed(0)} MB before the first handover) = ${rssPer.toFixed(1)} KB per handover; the last ${more} opened added ${rssMore.toFixed(1)} KB RSS and ${heapPer.toFixed(1)} KB of JavaScript heap each; CPU ${cpu.toFixed(1)} % of one core`,
+                ''
+            );
+            const idleTotal = idleStatements.reduce((sum, [, n]) => sum + n, 0);
+            log(
+                `database statements while idle: ${(idleTotal / IDLE_SECONDS).toFixed(1)}/s; the most frequent:`,
+                '',
+                '| statement (first 100 characters) | per second |',
+                '| --- | --- |',
+                ...idleStatements
+                    .slice(0, 8)
+                    .map(([sql, n]) => `| \`${sql.replace(/\|/g, '\\|')}\` | ${(n / IDLE_SECONDS).toFixed(1)} |`),
                 ''
             );
             const atLoad =
@@ -523,6 +538,23 @@ async function collectedMemory(bridges: readonly Child[]): Promise<Memory> {
 /** CPU ticks (10 ms) the bridge processes used so far, summed. */
 function bridgeCpuTicks(bridges: readonly Child[]): number {
     return bridges.reduce((sum, b) => sum + (procTimes(b.child.pid!)?.ticks ?? 0), 0);
+}
+
+/** The bridges' statements so far by statement text, summed over the bridges. */
+async function dbStatementKinds(bridges: readonly Child[]): Promise<Map<string, number>> {
+    const stats = await Promise.all(bridges.map((b) => askStats(b.child, 30_000)));
+    const kinds = new Map<string, number>();
+    for (const s of stats)
+        for (const [sql, n] of Object.entries(s?.dbStatementKinds ?? {})) kinds.set(sql, (kinds.get(sql) ?? 0) + n);
+    return kinds;
+}
+
+/** What was sent between two readings of dbStatementKinds, most frequent first. */
+function statementKindsSince(before: Map<string, number>, after: Map<string, number>): Array<[string, number]> {
+    return [...after]
+        .map(([sql, n]): [string, number] => [sql, n - (before.get(sql) ?? 0)])
+        .filter(([, n]) => n > 0)
+        .sort((a, b) => b[1] - a[1]);
 }
 
 /** Database statements the bridges sent so far, summed (each counts them: BridgeProcessOptions.countStatements). */

@@ -28,6 +28,8 @@ export interface NodeSelfStats {
     heapUsed: number;
     /** Database statements sent so far (BEGIN and COMMIT included), where the process counts them. */
     dbStatements?: number;
+    /** The same by statement (its text, whitespace folded, cut at 100 characters): what a phase's work is. */
+    dbStatementKinds?: Record<string, number>;
 }
 
 export function nodeSelfStats(): NodeSelfStats {

@@ -35,6 +35,13 @@ async function main(): Promise<void> {
     const options = JSON.parse(process.env['BRIDGE_PROCESS_OPTIONS'] ?? '{}') as BridgeProcessOptions;
     const config = loadConfig(options.env);
     const statements = newStatementCount();
+    const kinds = new Map<string, number>();
+    if (options.countStatements === true) {
+        statements.onStatement = (sql) => {
+            const kind = sql.replace(/\s+/g, ' ').trim().slice(0, 100);
+            kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+        };
+    }
     const bridge = await startBridge({
         config,
         settings: parseSettings(options.mapping ?? {}),
@@ -53,7 +60,11 @@ async function main(): Promise<void> {
         ...(options.countStatements === true ? { instrumentDb: (db) => countingDb(db, statements) } : {})
     });
     // A benchmark forks this process with an IPC channel and asks it for its event-loop utilisation.
-    serveBenchStats(() => (options.countStatements === true ? { dbStatements: statements.statements } : {}));
+    serveBenchStats(() =>
+        options.countStatements === true
+            ? { dbStatements: statements.statements, dbStatementKinds: Object.fromEntries(kinds) }
+            : {}
+    );
     process.stdout.write(`READY ${bridge.url}\n`);
     process.once('SIGTERM', () => {
         void bridge.stop().then(() => process.exit(0));

@@ -90,6 +90,14 @@ describe.each(databaseTargets())('outbox on $name', (target) => {
         expect((await getOutboxJob(db, first.id))!.payload).toEqual({ text: 'hi' });
     });
 
+    it('counts open and dead jobs by state, whatever the finished jobs', async () => {
+        for (const [i, state] of ['pending', 'pending', 'running', 'dead', 'done', 'done', 'done'].entries()) {
+            const { id } = await enqueue(db, { kind: 'send', orderingKey: `depth-${i}`, payload: {} });
+            if (state !== 'pending') await db.query('UPDATE outbox_jobs SET state = $2 WHERE id = $1', [id, state]);
+        }
+        expect(await outboxDepth(db)).toEqual({ pending: 2, running: 1, dead: 1 });
+    });
+
     it('runs due jobs, passes the idempotency key, and counts them', async () => {
         const seen: Array<{ payload: unknown; key: string; attempt: number }> = [];
         const w = worker({

@@ -34,7 +34,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
         }),
         outboxDepth: new Gauge({
             name: 'bridge_outbox_jobs',
-            help: 'Outbox jobs by state (pending, running, dead)',
+            help: 'Outbox jobs by state (pending, running, dead), read every 10 s',
             labelNames: ['state'],
             registers: [registry]
         }),

@@ -517,15 +517,20 @@ export async function retryAllDead(q: Queryable): Promise<number> {
     return result.affectedRows;
 }
 
+/**
+ * How many jobs are open and dead. Counted through the partial indexes of open and dead jobs, so the
+ * cost follows those, not the finished jobs kept for the retention period (a `state <> 'done'` filter
+ * read the whole table: ~30 ms at 100,000 finished jobs on PGlite, on every poll).
+ */
 export async function outboxDepth(q: Queryable): Promise<OutboxDepth> {
-    const result = await q.query<{ state: OutboxState; count: string }>(
-        `SELECT state, count(*)::text AS count FROM outbox_jobs WHERE state <> 'done' GROUP BY state`
+    const result = await q.query<{ pending: string; running: string; dead: string }>(
+        `SELECT count(*) FILTER (WHERE state = 'pending')::text AS pending,
+                count(*) FILTER (WHERE state = 'running')::text AS running,
+                (SELECT count(*) FROM outbox_jobs WHERE state = 'dead')::text AS dead
+         FROM outbox_jobs WHERE state IN ('pending', 'running')`
     );
-    const depth: OutboxDepth = { pending: 0, running: 0, dead: 0 };
-    for (const row of result.rows) {
-        if (row.state !== 'done') depth[row.state] = Number(row.count);
-    }
-    return depth;
+    const row = result.rows[0];
+    return { pending: Number(row?.pending ?? 0), running: Number(row?.running ?? 0), dead: Number(row?.dead ?? 0) };
 }
 
 /** Deletes finished jobs older than the given time; returns how many. */
