@@ -118,7 +118,9 @@ export type LegacyChatTuning = Partial<
     >
 >;
 
-export interface ByocChatTuning extends Partial<Pick<ByocAdapterOptions, 'pollMs' | 'subscription' | 'instanceId'>> {
+export interface ByocChatTuning extends Partial<
+    Pick<ByocAdapterOptions, 'pollMs' | 'subscription' | 'instanceId' | 'attachmentTypes'>
+> {
     retry?: { attempts: number; baseMs: number; maxMs: number };
 }
 
@@ -159,6 +161,7 @@ function chatAdapterFor(
                 channelDefinition: chat.channelDefinition,
                 auth: byocAuth,
                 logger: byocLogger,
+                fileTimeoutMs: config.files.timeoutMs,
                 ...(retry === undefined ? {} : { retry })
             }),
             orgId: config.salesforce.orgId,

@@ -22,7 +22,7 @@ import { startLiveAgentEmulator } from './live-agent';
 import type { LiveAgentEmulator, LiveAgentEmulatorOptions } from './live-agent';
 import type { AgentConsole } from './agent-console';
 import { SANDBOX_BYOC, startByocEmulators } from './byoc';
-import type { ByocEmulators, InteractionServiceEmulator } from './byoc';
+import type { ByocEmulators, ByocFileSettings, InteractionServiceEmulator } from './byoc';
 import { generateTestKeyPair } from './salesforce/keys';
 import type { TestKeyPair } from './salesforce/keys';
 import type { ByocChatTuning } from '../../bridge/src/bridge';
@@ -173,6 +173,8 @@ export function byocEnv(byoc: ByocEmulators): Record<string, string> {
 
 export interface ByocEmulatorTuning {
     product?: 'messaging' | 'ccaas';
+    /** The channel's file limits and how agents' links are served (issue 18). */
+    files?: ByocFileSettings;
     keepAliveMs?: number;
     interactionsPort?: number;
     pubsubPort?: number;

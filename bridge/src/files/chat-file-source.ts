@@ -24,7 +24,12 @@ export function createChatFileSource(deps: ChatFileSourceDeps): FileSource {
             if (deps.adapter.openAttachment === undefined) throw gone('adapter_without_files');
             const state = await deps.loadChatState(claims.handoverId);
             if (state === undefined) throw gone('chat_unknown');
-            const file = await deps.adapter.openAttachment(claims.handoverId, state, { url: claims.url }, signal);
+            const file = await deps.adapter.openAttachment(
+                claims.handoverId,
+                state,
+                { url: claims.url, contentType: claims.contentType },
+                signal
+            );
             return {
                 body: file.body,
                 ...(file.contentType === undefined ? {} : { contentType: file.contentType }),

@@ -10,8 +10,12 @@ import type { MessagingSessionStore } from '../enhanced-chat';
 
 export { startInteractionServiceEmulator } from './interaction-service-emulator';
 export type {
+    ByocAttachmentDownload,
     ByocConversationView,
     ByocFailure,
+    ByocFileSettings,
+    ByocSentAttachment,
+    ByocUploadedFile,
     InteractionServiceEmulator,
     InteractionServiceEmulatorOptions
 } from './interaction-service-emulator';
@@ -37,6 +41,7 @@ export async function startByocEmulators(options: {
     orgId: string;
     salesforce: MessagingSessionStore & { accessTokenScopes(token: string): string[] | undefined };
     product?: InteractionServiceEmulatorOptions['product'];
+    files?: InteractionServiceEmulatorOptions['files'];
     keepAliveMs?: number;
     interactionsPort?: number;
     pubsubPort?: number;
@@ -60,6 +65,7 @@ export async function startByocEmulators(options: {
             salesforce: options.salesforce,
             host: '127.0.0.1',
             ...(options.product === undefined ? {} : { product: options.product }),
+            ...(options.files === undefined ? {} : { files: options.files }),
             ...(options.interactionsPort === undefined ? {} : { port: options.interactionsPort })
         });
         return {

@@ -19,14 +19,35 @@
  *   (the documented text example, no conversationIdentifier) and nested under `payload` next to
  *   `conversationIdentifier` otherwise; the event type field says `Interaction`.
  *
+ * - files (issue 18): an end user's file is an `AttachmentInteraction` `{timestamp, interactionType, id,
+ *   attachmentIndex, contentLength, text?}` with one binary `attachments` part (README "Interaction request with
+ *   file attachment"; the yaml's `InteractionRequest.attachments` maxItems 1); the developer guide's "File
+ *   Attachment Interaction" page: at most 25 MB, its list of image/PDF/audio/video types; ERRORCODES.md 10007 (no
+ *   id), 10008 (too large), 10009 (empty), 10010 (no contentLength), 10011 (interactions and files do not match),
+ *   10051 (contentLength wrong), 10095 (MIME type). The body is read as it streams, the file only counted and
+ *   hashed, and every answer waits for the whole body (a status sent mid-upload reaches a client as a broken
+ *   connection). An agent's file goes out as the documented attachment example: a `Message` nested under
+ *   `payload`, `staticContent {formatType: "Attachments", text, attachments: [{name, id, mimeType, url,
+ *   referenceId, attachmentUploadResult}]}`, its url a Content Delivery link (`/sfc/dist/version/download/?oid=…
+ *   &ids=068…&d=…&asPdf=false`) this server answers.
+ *
  * Choices where nothing is documented: HTTP statuses per code (400 input, 401 token, 403 scope/context/CCaaS,
  * 404 unknown path); one conversation per end user and channel, new sessions in it after an end; no agent
- * available leaves the session Waiting (Omni-Channel keeps it queued).
+ * available leaves the session Waiting (Omni-Channel keeps it queued); a type outside the documented list is
+ * refused at once with 10095 (Salesforce may instead take it and report the failure later in `MessageUpdated`);
+ * an agent's link needs no credentials (`attachmentAuth: 'bearer'` plays an org that wants the channel's token),
+ * and once expired answers an HTML page, as a browser is shown, not the file.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import busboy from 'busboy';
 import { serveOnLoopback } from '../loopback-server';
-import { participantChangedPayload, routingResultPayload, textMessagePayload } from '../enhanced-chat/entries';
+import {
+    attachmentMessagePayload,
+    participantChangedPayload,
+    routingResultPayload,
+    textMessagePayload
+} from '../enhanced-chat/entries';
 import type { ParticipantRole } from '../enhanced-chat/entries';
 import { agentConsoleRoutes, waitUntil } from '../agent-console';
 import type { AgentConsole, AgentChatStatus, SharedChatFailure } from '../agent-console';
@@ -47,13 +68,51 @@ export interface InteractionServiceEmulatorOptions {
     salesforce?: MessagingSessionStore;
     /** BYOC for Messaging refuses history import (10057); BYOC for CCaaS takes it. Default `messaging`. */
     product?: 'messaging' | 'ccaas';
+    files?: ByocFileSettings;
     port?: number;
     host?: string;
 }
 
-export interface ByocFailure {
-    on?: 'interaction' | 'message' | 'history' | 'any';
-    status: 500 | 503;
+/** What the channel takes from end users, and how an agent's file is served. */
+export interface ByocFileSettings {
+    /** Largest end-user file (default 25 MB); larger: 400, code 10008. */
+    maxBytes?: number;
+    /** Types taken (default the developer guide's list); others: 400, code 10095. */
+    allowedTypes?: readonly string[];
+    /** Life of an agent attachment's link (default 1 h); after it the link answers an HTML page. */
+    attachmentUrlTtlMs?: number;
+    /** `public` (default; the documented Content Delivery link) or `bearer` (the link wants the channel's token). */
+    attachmentAuth?: 'public' | 'bearer';
+}
+
+/** One injected failure of the next matching call: an error status, or the call handled and its answer lost. */
+export type ByocFailure = { on?: 'interaction' | 'message' | 'attachment' | 'history' | 'any' } & (
+    { status: 500 | 503 } | { dropResponse: true }
+);
+
+/** An end user's file as the agent would see it (its bytes are kept only as a digest). */
+export interface ByocUploadedFile {
+    id: string;
+    name: string;
+    contentType: string;
+    size: number;
+    sha256: string;
+    text: string;
+    at: number;
+}
+
+/** What an agent attachment became: the message's id, the attachment's id and its link. */
+export interface ByocSentAttachment {
+    messageId: string;
+    attachmentId: string;
+    url: string;
+}
+
+/** One request for an agent attachment's link, and whether it carried a token. */
+export interface ByocAttachmentDownload {
+    versionId: string;
+    withToken: boolean;
+    status: number;
 }
 
 export interface ByocConversationView {
@@ -76,6 +135,20 @@ export interface InteractionServiceEmulator extends AgentConsole {
     failNext(count: number, failure: ByocFailure | SharedChatFailure): void;
     /** Sets the product: `ccaas` accepts /conversationHistory. */
     setProduct(product: 'messaging' | 'ccaas'): void;
+    /** Files the end user sent to a conversation, in order, each interaction id once. */
+    filesFrom(conversationId: string): ByocUploadedFile[];
+    /** Everything the end user sent to a conversation, texts and files, in the order the service took it. */
+    entriesFrom(conversationId: string): Array<{ kind: 'text' | 'file'; id: string }>;
+    /** The agent sends a file (an `Attachments` message; `text` null as Salesforce sends a bare file). */
+    agentAttachment(
+        conversationId: string,
+        file: { name: string; mimeType: string; data: Buffer },
+        text?: string | null
+    ): ByocSentAttachment;
+    setAttachmentAuth(mode: 'public' | 'bearer'): void;
+    /** Every agent attachment's link expires now (as the org's Content Delivery expiry would). */
+    expireAttachmentLinks(): void;
+    readonly attachmentDownloads: ReadonlyArray<ByocAttachmentDownload>;
     readonly capabilities: unknown[];
     waitFor<T>(probe: (emulator: InteractionServiceEmulator) => T | undefined | false, timeoutMs?: number): Promise<T>;
 }
@@ -96,8 +169,33 @@ interface Conversation {
     agent?: { name: string; subject: string };
     userTyping: boolean;
     messages: Array<{ id: string; text: string; at: number }>;
+    files: ByocUploadedFile[];
+    entries: Array<{ kind: 'text' | 'file'; id: string }>;
     messageIds: Set<string>;
     acknowledgements: Array<{ type: string; entryId: string }>;
+}
+
+interface ReceivedFile {
+    name: string;
+    mimeType: string;
+    size: number;
+    sha256: string;
+    truncated: boolean;
+}
+
+/** A multipart `/interactions` body: its `json` part and its files (counted and hashed, never held). */
+interface InteractionBody {
+    json?: string;
+    files: ReceivedFile[];
+    malformed: boolean;
+}
+
+interface Distribution {
+    secret: string;
+    name: string;
+    mimeType: string;
+    data: Buffer;
+    expiresAt: number;
 }
 
 class ApiError extends Error {
@@ -111,6 +209,24 @@ class ApiError extends Error {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** "Supported File Types for File Attachments" (developer guide, File Attachment Interaction). */
+const DOCUMENTED_TYPES = [
+    'image/jpeg',
+    'image/gif',
+    'image/bmp',
+    'image/png',
+    'application/pdf',
+    'video/3gpp2',
+    'audio/3gpp2',
+    'video/3gpp',
+    'audio/3gpp',
+    'video/mpeg',
+    'audio/mpeg',
+    'video/mp4',
+    'audio/mp4'
+];
+const DISTRIBUTION_PATH = '/sfc/dist/version/download/';
+const JSON_PART_LIMIT = 64 * 1024;
 const agentSubject = (name: string): string =>
     `005${createHash('sha1').update(name).digest('hex').slice(0, 12).toUpperCase()}`;
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
@@ -131,6 +247,12 @@ export async function startInteractionServiceEmulator(
     const failures: Array<ByocFailure | SharedChatFailure> = [];
     const requests: Array<{ method: string; path: string; status: number; at: number }> = [];
     const capabilities: unknown[] = [];
+    const maxFileBytes = options.files?.maxBytes ?? 25 * 1024 * 1024;
+    const fileTypes = new Set((options.files?.allowedTypes ?? DOCUMENTED_TYPES).map((t) => t.toLowerCase()));
+    const attachmentTtlMs = options.files?.attachmentUrlTtlMs ?? 3600_000;
+    let attachmentAuth = options.files?.attachmentAuth ?? 'public';
+    const distributions = new Map<string, Distribution>();
+    const attachmentDownloads: ByocAttachmentDownload[] = [];
 
     const byId = (id: string): Conversation => {
         const conv = [...conversations.values()].find((c) => c.id === id.toLowerCase());
@@ -145,7 +267,9 @@ export async function startInteractionServiceEmulator(
         entryPayload: Record<string, unknown>,
         sender: { role: ParticipantRole; subject: string; appType: string },
         senderDisplayName: string,
-        identifier: string = randomUUID()
+        identifier: string = randomUUID(),
+        /** The documented attachment example is nested; the text example flat. */
+        nested = entryType !== 'Message'
     ): string => {
         const at = Date.now();
         const entry = {
@@ -159,15 +283,14 @@ export async function startInteractionServiceEmulator(
             clientDuration: 0
         };
         const recipient = { appType: 'custom', subject: conv.endUserId, role: 'EndUser' };
-        const body =
-            entryType === 'Message'
-                ? { channelAddressIdentifier: options.channelAddress, recipient, ...entry }
-                : {
-                      conversationIdentifier: conv.id,
-                      channelAddressIdentifier: options.channelAddress,
-                      recipient,
-                      payload: entry
-                  };
+        const body = !nested
+            ? { channelAddressIdentifier: options.channelAddress, recipient, ...entry }
+            : {
+                  conversationIdentifier: conv.id,
+                  channelAddressIdentifier: options.channelAddress,
+                  recipient,
+                  payload: entry
+              };
         options.pubsub.publish(options.event.topicName, {
             [options.event.payloadField]: JSON.stringify(body),
             [options.event.eventTypeField]: 'Interaction'
@@ -261,6 +384,8 @@ export async function startInteractionServiceEmulator(
                 endUserId,
                 userTyping: false,
                 messages: [],
+                files: [],
+                entries: [],
                 messageIds: new Set(),
                 acknowledgements: []
             };
@@ -333,7 +458,23 @@ export async function startInteractionServiceEmulator(
         }
     };
 
-    const postInteraction = (json: Record<string, unknown>): [number, unknown] => {
+    /** The session an end user's entry goes to: the open one, or a new one it starts (and routes). */
+    const sessionFor = (conv: Conversation, routingAttributes: Record<string, unknown>): void => {
+        let session = conv.session;
+        if (!session || session.status === 'Ended') session = newSession(conv, routingAttributes);
+        else if (Object.keys(routingAttributes).length > 0 && !session.routed)
+            session.routingAttributes = routingAttributes;
+        if (!session.routed) {
+            session.routed = true;
+            emitStatus(conv, 'Waiting');
+            emitRouting(conv, 'Initial');
+            if (available && queuePosition !== undefined) {
+                publish(conv, 'QueuePosition', { queuePosition }, ROUTER, 'Router');
+            }
+        }
+    };
+
+    const postInteraction = (json: Record<string, unknown>, files: ReceivedFile[]): [number, unknown] => {
         checkChannel(json['to']);
         const from = json['from'];
         if (typeof from !== 'string' || from === '' || from.length > 255) {
@@ -344,6 +485,20 @@ export async function startInteractionServiceEmulator(
             throw new ApiError(400, 10029, "The provided interaction list isn't valid.");
         }
         const interaction = asRecord(interactions[0]);
+        const routingAttributes = asRecord(json['routingAttributes']) ?? {};
+        if (interaction?.['interactionType'] === 'AttachmentInteraction') {
+            if (typeof interaction['timestamp'] !== 'number') {
+                throw new ApiError(400, 10029, "The provided interaction list isn't valid.");
+            }
+            return postAttachment(conversationOf(from), interaction, files, routingAttributes);
+        }
+        if (files.length > 0) {
+            throw new ApiError(
+                400,
+                10011,
+                'The number of interactions of type AttachmentInteraction does not match the number of attachment files.'
+            );
+        }
         const payload = asRecord(interaction?.['payload']);
         if (
             interaction?.['interactionType'] !== 'EntryInteraction' ||
@@ -356,16 +511,7 @@ export async function startInteractionServiceEmulator(
         if (typeof id !== 'string' || id === '')
             throw new ApiError(400, 10059, 'Interaction ID or Message ID is empty.');
         const conv = conversationOf(from);
-        const routingAttributes = asRecord(json['routingAttributes']) ?? {};
-        const answer = (): [number, unknown] => [
-            202,
-            {
-                conversationIdentifier: conv.id,
-                id,
-                workItemIds: conv.session ? [conv.session.messagingSessionId] : [],
-                success: true
-            }
-        ];
+        const answer = (): [number, unknown] => accepted(conv, id);
         switch (payload['entryType']) {
             case 'Message': {
                 const message = asRecord(payload['abstractMessage']);
@@ -386,19 +532,9 @@ export async function startInteractionServiceEmulator(
                     throw new ApiError(400, 10073, 'Invalid message ID. Provide a unique ID for each message entry.');
                 }
                 conv.messageIds.add(id);
-                let session = conv.session;
-                if (!session || session.status === 'Ended') session = newSession(conv, routingAttributes);
-                else if (Object.keys(routingAttributes).length > 0 && !session.routed)
-                    session.routingAttributes = routingAttributes;
+                sessionFor(conv, routingAttributes);
                 conv.messages.push({ id, text: content['text'], at: Date.now() });
-                if (!session.routed) {
-                    session.routed = true;
-                    emitStatus(conv, 'Waiting');
-                    emitRouting(conv, 'Initial');
-                    if (available && queuePosition !== undefined) {
-                        publish(conv, 'QueuePosition', { queuePosition }, ROUTER, 'Router');
-                    }
-                }
+                conv.entries.push({ kind: 'text', id });
                 return answer();
             }
             case 'TypingStartedIndicator':
@@ -418,6 +554,67 @@ export async function startInteractionServiceEmulator(
             default:
                 throw new ApiError(400, 10045, 'Provide a valid message entry format.');
         }
+    };
+
+    const accepted = (conv: Conversation, id: string): [number, unknown] => [
+        202,
+        {
+            conversationIdentifier: conv.id,
+            id,
+            workItemIds: conv.session ? [conv.session.messagingSessionId] : [],
+            success: true
+        }
+    ];
+
+    /** An `AttachmentInteraction` and its one `attachments` part, checked as ERRORCODES.md lists. */
+    const postAttachment = (
+        conv: Conversation,
+        interaction: Record<string, unknown>,
+        files: ReceivedFile[],
+        routingAttributes: Record<string, unknown>
+    ): [number, unknown] => {
+        const id = interaction['id'];
+        if (typeof id !== 'string' || id === '') throw new ApiError(400, 10007, 'The file ID field is empty.');
+        const contentLength = interaction['contentLength'];
+        if (typeof contentLength !== 'number') {
+            throw new ApiError(400, 10010, 'The interaction contentLength field is empty.');
+        }
+        const file = files[0];
+        if (files.length !== 1 || file === undefined || interaction['attachmentIndex'] !== 0) {
+            throw new ApiError(
+                400,
+                10011,
+                'The number of interactions of type AttachmentInteraction does not match the number of attachment files.'
+            );
+        }
+        if (file.truncated) throw new ApiError(400, 10008, 'The file size exceeds the maximum limit of 25 MB.');
+        if (file.size === 0) throw new ApiError(400, 10009, 'The file is empty or doesn’t exist.');
+        if (file.size !== contentLength) {
+            throw new ApiError(400, 10051, 'The file size (in bytes) of uploaded attachment is incorrect.');
+        }
+        if (!fileTypes.has(file.mimeType.toLowerCase())) {
+            throw new ApiError(
+                400,
+                10095,
+                'The MIME type of the uploaded file cannot be determined. Please check the file and try again.'
+            );
+        }
+        if (conv.messageIds.has(id)) {
+            throw new ApiError(400, 10073, 'Invalid message ID. Provide a unique ID for each message entry.');
+        }
+        conv.messageIds.add(id);
+        sessionFor(conv, routingAttributes);
+        conv.files.push({
+            id,
+            name: file.name,
+            contentType: file.mimeType.toLowerCase(),
+            size: file.size,
+            sha256: file.sha256,
+            text: text(interaction['text']),
+            at: Date.now()
+        });
+        conv.entries.push({ kind: 'file', id });
+        return accepted(conv, id);
     };
 
     const postHistory = (body: Record<string, unknown>): [number, unknown] => {
@@ -525,6 +722,7 @@ export async function startInteractionServiceEmulator(
         if (path.endsWith('/conversationHistory')) return 'history';
         if (path.endsWith('/interactions')) {
             const interaction = asRecord((json?.['interactions'] as unknown[] | undefined)?.[0]);
+            if (interaction?.['interactionType'] === 'AttachmentInteraction') return 'attachment';
             return asRecord(interaction?.['payload'])?.['entryType'] === 'Message' ? 'message' : 'interaction';
         }
         return 'any';
@@ -542,30 +740,139 @@ export async function startInteractionServiceEmulator(
         res.end(text);
     };
 
-    /** The `json` part of a multipart body, parsed as the service does (WHATWG FormData). */
-    const jsonPart = async (req: IncomingMessage, raw: Buffer): Promise<Record<string, unknown>> => {
-        const type = req.headers['content-type'] ?? '';
-        if (!type.startsWith('multipart/form-data')) {
-            throw new ApiError(
-                400,
-                10100,
-                "A request body is required and can't be empty. Provide a valid payload and ensure data is included and correctly formatted."
-            );
-        }
-        let part: string | Blob | null;
-        try {
-            part = (await new Response(raw, { headers: { 'content-type': type } }).formData()).get('json');
-        } catch {
-            throw new ApiError(
-                400,
-                10100,
-                "A request body is required and can't be empty. Provide a valid payload and ensure data is included and correctly formatted."
-            );
-        }
-        const text = typeof part === 'string' ? part : part === null ? undefined : await part.text();
-        const parsed = text === undefined ? undefined : asRecord(safeJson(text));
+    const emptyBody = (): ApiError =>
+        new ApiError(
+            400,
+            10100,
+            "A request body is required and can't be empty. Provide a valid payload and ensure data is included and correctly formatted."
+        );
+
+    /**
+     * Reads a multipart `/interactions` body as it streams: the `json` part (a field, or a file part as a JSON
+     * Blob arrives from FormData) and the `attachments` files, counted and hashed up to the size limit.
+     */
+    const parseMultipart = (req: IncomingMessage): Promise<InteractionBody> =>
+        new Promise((resolve) => {
+            const result: InteractionBody = { files: [], malformed: false };
+            const drain = (): void => {
+                result.malformed = true;
+                req.once('end', () => resolve(result));
+                req.once('close', () => resolve(result));
+                req.resume();
+            };
+            if (!/^multipart\/form-data/i.test(req.headers['content-type'] ?? '')) return drain();
+            let parser: busboy.Busboy;
+            try {
+                parser = busboy({
+                    headers: req.headers,
+                    limits: { files: 4, fileSize: maxFileBytes, fields: 4, fieldSize: JSON_PART_LIMIT }
+                });
+            } catch {
+                return drain();
+            }
+            const pending: Array<Promise<void>> = [];
+            parser.on('field', (name, value) => {
+                if (name === 'json') result.json = value;
+            });
+            parser.on('file', (name, stream, info) => {
+                if (name === 'json') {
+                    const chunks: Buffer[] = [];
+                    let size = 0;
+                    stream.on('data', (chunk: Buffer) => {
+                        size += chunk.length;
+                        if (size <= JSON_PART_LIMIT) chunks.push(chunk);
+                    });
+                    pending.push(
+                        new Promise((done) =>
+                            stream.on('end', () => {
+                                if (size <= JSON_PART_LIMIT) result.json = Buffer.concat(chunks).toString('utf8');
+                                done();
+                            })
+                        )
+                    );
+                    return;
+                }
+                if (name !== 'attachments') {
+                    stream.resume();
+                    return;
+                }
+                const file: ReceivedFile = {
+                    name: info.filename ?? '',
+                    mimeType: info.mimeType,
+                    size: 0,
+                    sha256: '',
+                    truncated: false
+                };
+                result.files.push(file);
+                const hash = createHash('sha256');
+                stream.on('data', (chunk: Buffer) => {
+                    file.size += chunk.length;
+                    hash.update(chunk);
+                });
+                stream.on('limit', () => {
+                    file.truncated = true;
+                });
+                pending.push(
+                    new Promise((done) =>
+                        stream.on('end', () => {
+                            file.sha256 = hash.digest('hex');
+                            done();
+                        })
+                    )
+                );
+            });
+            parser.on('error', () => {
+                req.unpipe(parser);
+                drain();
+            });
+            parser.on('close', () => {
+                void Promise.all(pending).then(() => resolve(result));
+            });
+            req.pipe(parser);
+        });
+
+    /** The `json` part, parsed as the service does. */
+    const jsonPart = (body: InteractionBody): Record<string, unknown> => {
+        if (body.malformed || body.json === undefined) throw emptyBody();
+        const parsed = asRecord(safeJson(body.json));
         if (!parsed) throw new ApiError(400, 10029, "The provided interaction list isn't valid.");
         return parsed;
+    };
+
+    /** GET an agent attachment's Content Delivery link: the link's own secret, until it expires. */
+    const serveDistribution = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
+        const versionId = url.searchParams.get('ids') ?? '';
+        const stored = distributions.get(versionId);
+        const auth = req.headers.authorization ?? '';
+        const page = (status: number, message: string): number => {
+            const html = `<!DOCTYPE html><html><body><p>${message}</p></body></html>`;
+            res.writeHead(status, {
+                'Content-Type': 'text/html;charset=UTF-8',
+                'Content-Length': Buffer.byteLength(html)
+            });
+            res.end(html);
+            return status;
+        };
+        let status: number;
+        if (stored === undefined || url.searchParams.get('d') !== `/a/${stored.secret}`) {
+            status = page(404, 'The requested file does not exist.');
+        } else if (
+            attachmentAuth === 'bearer' &&
+            !(auth.startsWith('Bearer ') && options.tokenScopes(auth.slice(7)) !== undefined)
+        ) {
+            status = page(401, 'Authentication required.');
+        } else if (stored.expiresAt <= Date.now()) {
+            status = page(200, 'This link has expired.');
+        } else {
+            res.writeHead(200, {
+                'Content-Type': stored.mimeType,
+                'Content-Length': stored.data.length,
+                'Content-Disposition': `attachment; filename="${stored.name.replace(/["\\]/g, '_')}"`
+            });
+            res.end(stored.data);
+            status = 200;
+        }
+        attachmentDownloads.push({ versionId, withToken: auth !== '', status });
     };
 
     const safeJson = (text: string): unknown => {
@@ -579,7 +886,11 @@ export async function startInteractionServiceEmulator(
     const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
         const url = new URL(req.url ?? '/', 'http://emulator');
         const method = req.method ?? 'GET';
-        const raw = await readBody(req);
+        if (method === 'GET' && url.pathname === DISTRIBUTION_PATH) return serveDistribution(req, res, url);
+        // An interaction (a file, maybe) is read as it streams; the rest whole.
+        const multipart =
+            method === 'POST' && url.pathname === '/api/v1/interactions' ? await parseMultipart(req) : undefined;
+        const raw = multipart === undefined ? await readBody(req) : Buffer.alloc(0);
         const record = (status: number): void => {
             requests.push({ method, path: url.pathname, status, at: Date.now() });
         };
@@ -597,8 +908,8 @@ export async function startInteractionServiceEmulator(
             if (!url.pathname.startsWith('/api/v1/')) throw new ApiError(404, 404, 'Resource not found');
             checkHeaders(req);
             const json =
-                path === '/interactions' && method === 'POST'
-                    ? await jsonPart(req, raw)
+                multipart !== undefined
+                    ? jsonPart(multipart)
                     : raw.length === 0
                       ? {}
                       : (asRecord(safeJson(raw.toString('utf8'))) ?? undefined);
@@ -606,14 +917,14 @@ export async function startInteractionServiceEmulator(
             const kind = classify(path, json);
             const index = failures.findIndex((f) => (f.on ?? 'any') === 'any' || f.on === kind);
             const failure = index >= 0 ? failures.splice(index, 1)[0] : undefined;
-            if (failure)
+            if (failure && 'status' in failure)
                 throw new ApiError(
                     failure.status,
                     500,
                     'An internal server error occurred. Please contact Salesforce Support.'
                 );
             let answer: [number, unknown];
-            if (path === '/interactions' && method === 'POST') answer = postInteraction(json);
+            if (path === '/interactions' && method === 'POST') answer = postInteraction(json, multipart?.files ?? []);
             else if (path === '/conversationHistory' && method === 'POST') answer = postHistory(json);
             else if (path === '/acknowledgement' && method === 'POST') answer = postAcknowledgement(json);
             else if (path === '/messagingSession' && method === 'POST') answer = postMessagingSession(json);
@@ -621,6 +932,12 @@ export async function startInteractionServiceEmulator(
                 capabilities.push(json['capabilities'] ?? json);
                 answer = [200, { success: true }];
             } else throw new ApiError(404, 404, 'Resource not found');
+            if (failure && 'dropResponse' in failure) {
+                // Handled; the client never hears so (it must send again, under the same id).
+                record(-1);
+                req.socket.destroy();
+                return;
+            }
             record(answer[0]);
             send(res, answer[0], answer[1]);
         } catch (error) {
@@ -634,14 +951,32 @@ export async function startInteractionServiceEmulator(
         agentConsoleRoutes(
             emulator,
             () => ({ conversations: conversations.size, pubsub: options.pubsub.stats }),
-            (verb, { what }, data) => {
+            (verb, { what, id, action }, data) => {
                 if (verb === 'POST' && what === 'fail-next') {
                     const status = data['status'] === 500 ? 500 : 503;
                     const on = typeof data['on'] === 'string' ? (data['on'] as ByocFailure['on']) : undefined;
-                    emulator.failNext(typeof data['count'] === 'number' ? data['count'] : 1, {
-                        status,
-                        ...(on === undefined ? {} : { on })
-                    });
+                    const scope = on === undefined ? {} : { on };
+                    emulator.failNext(
+                        typeof data['count'] === 'number' ? data['count'] : 1,
+                        data['dropResponse'] === true ? { ...scope, dropResponse: true } : { ...scope, status }
+                    );
+                    return [200, {}];
+                }
+                if (verb === 'POST' && what === 'conversations' && id !== undefined && action === 'attachment') {
+                    const name = data['name'];
+                    const mimeType = data['mimeType'];
+                    const base64 = data['data'];
+                    if (typeof name !== 'string' || typeof mimeType !== 'string' || typeof base64 !== 'string') {
+                        throw new Error('name, mimeType and data (base64) are required');
+                    }
+                    const caption = typeof data['text'] === 'string' ? data['text'] : null;
+                    return [
+                        200,
+                        emulator.agentAttachment(id, { name, mimeType, data: Buffer.from(base64, 'base64') }, caption)
+                    ];
+                }
+                if (verb === 'POST' && what === 'attachment-auth') {
+                    emulator.setAttachmentAuth(data['mode'] === 'bearer' ? 'bearer' : 'public');
                     return [200, {}];
                 }
                 if (verb === 'POST' && what === 'product') {
@@ -740,6 +1075,48 @@ export async function startInteractionServiceEmulator(
                 };
             }),
         messagesFrom: (conversationId) => byId(conversationId).messages.map((m) => ({ ...m })),
+        filesFrom: (conversationId) => byId(conversationId).files.map((f) => ({ ...f })),
+        entriesFrom: (conversationId) => byId(conversationId).entries.map((e) => ({ ...e })),
+        agentAttachment: (conversationId, file, caption = null) => {
+            const conv = byId(conversationId);
+            const agent = conv.agent;
+            if (!agent) throw new Error('no agent in this conversation');
+            const messageId = randomUUID();
+            const attachmentId = randomUUID();
+            const versionId = `068${randomBytes(8).toString('hex').slice(0, 12).toUpperCase()}`;
+            const secret = randomBytes(24).toString('base64url');
+            distributions.set(versionId, {
+                secret,
+                name: file.name,
+                mimeType: file.mimeType,
+                data: file.data,
+                expiresAt: Date.now() + attachmentTtlMs
+            });
+            const link = new URL(`${server.url}${DISTRIBUTION_PATH}`);
+            link.searchParams.set('oid', options.orgId.slice(0, 15));
+            link.searchParams.set('ids', versionId);
+            link.searchParams.set('d', `/a/${secret}`);
+            link.searchParams.set('asPdf', 'false');
+            publish(
+                conv,
+                'Message',
+                attachmentMessagePayload(messageId, caption, [
+                    { name: file.name, id: attachmentId, mimeType: file.mimeType, url: link.toString() }
+                ]),
+                agentSender(agent),
+                agent.name,
+                messageId,
+                true
+            );
+            return { messageId, attachmentId, url: link.toString() };
+        },
+        setAttachmentAuth: (mode) => {
+            attachmentAuth = mode;
+        },
+        expireAttachmentLinks: () => {
+            for (const stored of distributions.values()) stored.expiresAt = 0;
+        },
+        attachmentDownloads,
         requests,
         capabilities,
         waitFor: (probe, timeoutMs) => waitUntil(() => probe(emulator), timeoutMs)

@@ -126,9 +126,10 @@ export interface HaptikEmulator {
     close(): Promise<void>;
     /**
      * Puts a file on the emulator's asset host, as Haptik stores a user's upload (issue 18); returns its public
-     * URL, `GET /assets/<name>` without authentication, like Haptik's asset hosts.
+     * URL, `GET /assets/<name>` without authentication, like Haptik's asset hosts. `chunked`: served without a
+     * Content-Length (chunked transfer), as a host that streams a file it transforms on the way.
      */
-    addAsset(name: string, contentType: string, data: Buffer): string;
+    addAsset(name: string, contentType: string, data: Buffer, options?: { chunked?: boolean }): string;
     /** How often each asset was downloaded. */
     assetDownloads(name: string): number;
 }
@@ -153,7 +154,7 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
     const calls: RecordedCall[] = [];
     const hooks: RegisteredHook[] = [];
     const histories = new Map<string, ChatHistoryScriptEntry[]>();
-    const assets = new Map<string, { contentType: string; data: Buffer; downloads: number }>();
+    const assets = new Map<string, { contentType: string; data: Buffer; downloads: number; chunked: boolean }>();
     const failures: Failure[] = [];
     const waiters = new Set<{ predicate: (call: RecordedCall) => boolean; resolve: (call: RecordedCall) => void }>();
     let seq = 0;
@@ -264,8 +265,8 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
         revokeTractTokens() {
             issuer?.revokeAll();
         },
-        addAsset(name, contentType, data) {
-            assets.set(name, { contentType, data, downloads: 0 });
+        addAsset(name, contentType, data, options) {
+            assets.set(name, { contentType, data, downloads: 0, chunked: options?.chunked === true });
             return `${emulator.url}/assets/${encodeURIComponent(name)}`;
         },
         assetDownloads: (name) => assets.get(name)?.downloads ?? 0,
@@ -320,7 +321,10 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
             const asset = assets.get(decodeURIComponent(url.pathname.slice('/assets/'.length)));
             if (asset === undefined) return send(404, { error: 'not found' });
             asset.downloads += 1;
-            res.writeHead(200, { 'Content-Type': asset.contentType, 'Content-Length': asset.data.length });
+            res.writeHead(200, {
+                'Content-Type': asset.contentType,
+                ...(asset.chunked ? {} : { 'Content-Length': asset.data.length })
+            });
             for (let at = 0; at < asset.data.length; at += 64 * 1024)
                 res.write(asset.data.subarray(at, at + 64 * 1024));
             res.end();

@@ -42,7 +42,7 @@ export type ChatEvent =
     | { type: 'queued'; position?: number; estimatedWaitSeconds?: number }
     | { type: 'agent_joined'; agentName: string }
     | { type: 'agent_message'; messageId: string; text: string; agentName?: string }
-    /** An agent sent one or more files (Enhanced Chat `formatType: "Attachments"`), maybe with a caption. */
+    /** An agent sent one or more files (a `formatType: "Attachments"` message), maybe with a caption. */
     | { type: 'agent_attachment'; messageId: string; attachments: ChatAttachment[]; text?: string; agentName?: string }
     | { type: 'agent_typing'; typing: boolean }
     /** An agent transferred the chat; the session goes on. */
@@ -124,17 +124,20 @@ export interface ChatAdapter {
     ): Promise<void>;
     sendTyping(handoverId: string, state: ChatSessionState, typing: boolean): Promise<void>;
     /**
-     * Uploads a user's file into the chat (Enhanced Chat only; absent where the API has no visitor upload, as
+     * Uploads a user's file into the chat (Enhanced Chat and BYOC; absent where the API has no visitor upload, as
      * Live Agent: there the core sends the file's link as text). One try per call, since the body streams once:
      * errors carry `details.retryable`; `bridge_chat_file_too_large` / `bridge_chat_file_type_refused` /
-     * `bridge_chat_file_refused` (uploads off) are final and mean "send a link instead".
+     * `bridge_chat_file_empty` / `bridge_chat_file_refused` (uploads off) are final and mean "send a link instead".
      */
     sendFile?(handoverId: string, state: ChatSessionState, file: OutgoingFile, signal?: AbortSignal): Promise<void>;
-    /** Opens an agent's attachment with the chat's credentials (for the signed file links). */
+    /**
+     * Opens an agent's attachment with the chat's credentials (for the signed file links); `contentType` is the
+     * type the chat event gave, when known (BYOC tells a file from a "link no longer works" page by it).
+     */
     openAttachment?(
         handoverId: string,
         state: ChatSessionState,
-        attachment: Pick<ChatAttachment, 'url'>,
+        attachment: Pick<ChatAttachment, 'url'> & Partial<Pick<ChatAttachment, 'contentType'>>,
         signal?: AbortSignal
     ): Promise<IncomingFile>;
     /** Ends the Salesforce session (the user or the bot ended the chat). */

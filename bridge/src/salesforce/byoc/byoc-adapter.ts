@@ -14,6 +14,11 @@
  * Messaging session; the core's own briefing send that follows is then already done.
  *
  * Agent messages are acknowledged `Delivered` once the core has taken them (handed to Haptik's outbox).
+ *
+ * Files (issue 18): a user's file goes as an `AttachmentInteraction` under an id derived from the bridge's message
+ * id (a repeat answers 10073: taken before); the API needs its size first, so a file whose source gave none is
+ * measured on disk (files/file-spool.ts), never in memory. An agent's file arrives in an `Attachments` message
+ * (event-mapping.ts) and is opened through its URL for the signed file links (interaction-client.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { BridgeError, asBridgeError, isBridgeError } from '../../core/errors';
@@ -33,9 +38,12 @@ import {
 } from '../../store/byoc-events';
 import type { StoredByocEvent } from '../../store/byoc-events';
 import { getConversation } from '../../store/conversations';
+import { spoolFile } from '../../files/file-spool';
+import type { SpooledFile } from '../../files/file-spool';
 import type { ByocAuth } from './byoc-auth';
 import { mapByocEvent } from './event-mapping';
 import type { ByocEvent } from './event-mapping';
+import { DOCUMENTED_ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES } from './interaction-client';
 import type { HistoryEntry, InteractionClient } from './interaction-client';
 import { createOrgSubscription } from './org-subscription';
 import type { OrgSubscriptionOptions } from './org-subscription';
@@ -55,6 +63,8 @@ export interface ByocAdapterOptions {
     /** How often each instance looks for events of its chats written by another one (default 500 ms). */
     pollMs?: number;
     subscription?: Pick<OrgSubscriptionOptions, 'leaseMs' | 'tickMs' | 'batch' | 'reconnect'>;
+    /** Types sent as files (default Salesforce's documented list); any other reaches the agent as a link. */
+    attachmentTypes?: readonly string[];
     clock?: { now(): number };
 }
 
@@ -120,6 +130,9 @@ export function createByocAdapter(options: ByocAdapterOptions): ChatAdapter {
     const now = (): number => (options.clock ? options.clock.now() : Date.now());
     const instanceId = options.instanceId ?? randomUUID();
     const pollMs = options.pollMs ?? 500;
+    const attachmentTypes = new Set(
+        (options.attachmentTypes ?? DOCUMENTED_ATTACHMENT_TYPES).map((t) => t.toLowerCase())
+    );
     const attached = new Map<string, Attached>();
     let sink: ChatEventSink | undefined;
     let closed = false;
@@ -187,7 +200,8 @@ export function createByocAdapter(options: ByocAdapterOptions): ChatAdapter {
         chat.cursor = event.seq;
         chat.view = mapped.view;
         for (const out of list) {
-            if (out.type !== 'agent_message' || chat.data.conversationIdentifier === undefined) continue;
+            if (out.type !== 'agent_message' && out.type !== 'agent_attachment') continue;
+            if (chat.data.conversationIdentifier === undefined) continue;
             const conversation = chat.data.conversationIdentifier;
             client
                 .acknowledge(conversation, chat.data.endUserId, [
@@ -456,6 +470,68 @@ export function createByocAdapter(options: ByocAdapterOptions): ChatAdapter {
                 if (isBridgeError(error, 'bridge_chat_rejected') && error.details['code'] === 10073) return;
                 throw error;
             }
+        },
+
+        async sendFile(handoverId, state, file, signal): Promise<void> {
+            assertOpen();
+            const data = attached.get(handoverId)?.data ?? readData(handoverId, state);
+            const tooLarge = (size: number | undefined) =>
+                new BridgeError('bridge_chat_file_too_large', 'the file is larger than BYOC attachments may be', {
+                    details: { handoverId, retryable: false, ...(size === undefined ? {} : { size }) }
+                });
+            if (!attachmentTypes.has(file.contentType.toLowerCase())) {
+                throw new BridgeError('bridge_chat_file_type_refused', 'BYOC attachments do not take this file type', {
+                    details: { handoverId, retryable: false }
+                });
+            }
+            if (file.contentLength !== undefined && file.contentLength > MAX_ATTACHMENT_BYTES) {
+                throw tooLarge(file.contentLength);
+            }
+            let spooled: SpooledFile | undefined;
+            let contentLength = file.contentLength;
+            let body = file.body;
+            if (contentLength === undefined) {
+                spooled = await spoolFile(file.body, MAX_ATTACHMENT_BYTES);
+                if (spooled === undefined) throw tooLarge(undefined);
+                contentLength = spooled.size;
+                body = spooled.open();
+            }
+            try {
+                if (contentLength === 0) {
+                    throw new BridgeError('bridge_chat_file_empty', 'an empty file cannot be attached', {
+                        details: { handoverId, retryable: false }
+                    });
+                }
+                await client.sendAttachment(
+                    data.endUserId,
+                    {
+                        id: toChatUuid('message', file.messageId),
+                        fileName: file.fileName,
+                        contentType: file.contentType,
+                        contentLength,
+                        body,
+                        ...(file.text === undefined ? {} : { text: file.text }),
+                        at: now()
+                    },
+                    signal
+                );
+            } catch (error) {
+                // 10073: an earlier try of this same file was taken (its answer was lost).
+                if (isBridgeError(error, 'bridge_chat_rejected') && error.details['code'] === 10073) return;
+                throw error;
+            } finally {
+                await spooled?.dispose();
+            }
+        },
+
+        openAttachment(_handoverId, _state, attachment, signal) {
+            try {
+                assertOpen();
+            } catch (error) {
+                return Promise.reject(asBridgeError(error, 'bridge_chat_closed'));
+            }
+            // The channel's credentials, not the chat's: any instance can open any chat's file.
+            return client.openAttachment(attachment.url, attachment.contentType, signal);
         },
 
         async sendTyping(handoverId, state, typing): Promise<void> {

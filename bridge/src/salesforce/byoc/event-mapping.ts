@@ -11,7 +11,11 @@
  * channelAddressIdentifier, recipient, payload:{…the entry…}}`); both are read.
  *
  * The entries are the same conversation entries Enhanced Chat streams (one Messaging platform), so the mapping
- * itself is Enhanced Chat's (enhanced-chat/event-mapping.ts), fed with the entry under its SSE event name.
+ * itself is Enhanced Chat's (enhanced-chat/event-mapping.ts), fed with the entry under its SSE event name. That
+ * includes an agent's files: the documented attachment example is a `Message` whose `staticContent` is
+ * `{formatType: "Attachments", text, attachments: [{name, id, mimeType, url, referenceId, attachmentUploadResult}]}`,
+ * which becomes an `agent_attachment` (an attachment without an id or a URL is left out). `MessageUpdated` (the
+ * asynchronous result of an end user's upload) is not read: the bridge has nothing to tell the user from it.
  */
 import { mapEnhancedChatEvent } from '../enhanced-chat/event-mapping';
 import type { ConversationView, MappedEvent } from '../enhanced-chat/event-mapping';

@@ -17,7 +17,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { BridgeError } from '../../core/errors';
 import type { BridgeErrorCode } from '../../core/errors';
 import type { IncomingFile } from '../../core/handover/chat-port';
-import { safeFileName } from '../../files/file-names';
+import { bridgeCause, multipartBody } from '../multipart-upload';
 import type { FetchLike } from './scrt-client';
 
 export interface FileUpload {
@@ -47,48 +47,6 @@ const SALESFORCE_FILE_DOMAINS = ['.salesforce.com', '.force.com', '.salesforce-s
 
 const chatError = (code: BridgeErrorCode, message: string, details: Record<string, unknown>, cause?: unknown) =>
     new BridgeError(code, message, { details, ...(cause === undefined ? {} : { cause }) });
-
-/** The BridgeError a stream raised inside fetch (fetch wraps it in `TypeError: fetch failed`). */
-function bridgeCause(error: unknown): BridgeError | undefined {
-    let current: unknown = error;
-    for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
-        if (current instanceof BridgeError) return current;
-        current = (current as { cause?: unknown }).cause;
-    }
-    return undefined;
-}
-
-/** A quoted multipart parameter value: no quotes, backslashes or line breaks can break out of it. */
-function quoted(value: string): string {
-    return `"${value.replace(/["\\\r\n]/g, '_')}"`;
-}
-
-async function* multipartBody(
-    boundary: string,
-    entry: unknown,
-    upload: FileUpload,
-    failed: (error: unknown) => void
-): AsyncGenerator<Uint8Array> {
-    const name = safeFileName(upload.fileName);
-    const type = /^[\w.+-]+\/[\w.+-]+$/.test(upload.contentType) ? upload.contentType : 'application/octet-stream';
-    yield Buffer.from(
-        `--${boundary}\r\n` +
-            'Content-Disposition: form-data; name="messageEntry"\r\n' +
-            'Content-Type: application/json\r\n\r\n' +
-            `${JSON.stringify(entry)}\r\n` +
-            `--${boundary}\r\n` +
-            `Content-Disposition: form-data; name="fileData"; filename=${quoted(name)}; filename*=UTF-8''${encodeURIComponent(name)}\r\n` +
-            `Content-Type: ${type}\r\n\r\n`,
-        'utf8'
-    );
-    try {
-        for await (const chunk of upload.body) yield chunk;
-    } catch (error) {
-        failed(error);
-        throw error;
-    }
-    yield Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
-}
 
 /** Sends one file; resolves on 2xx, else throws with `details.retryable` (see the header). */
 export async function uploadFile(
@@ -122,9 +80,14 @@ export async function uploadFile(
                 'Content-Type': `multipart/form-data; boundary=${boundary}`
             },
             body: Readable.from(
-                multipartBody(boundary, entry, upload, (error) => {
-                    sourceError = error;
-                })
+                multipartBody(
+                    boundary,
+                    { part: 'messageEntry', value: entry },
+                    { part: 'fileData', fileName: upload.fileName, contentType: upload.contentType, body: upload.body },
+                    (error) => {
+                        sourceError = error;
+                    }
+                )
             ),
             duplex: 'half',
             signal: combined
@@ -200,10 +163,13 @@ export function attachmentUrlAllowed(base: string, raw: string): boolean {
     return url.protocol === 'https:' && SALESFORCE_FILE_DOMAINS.some((domain) => host.endsWith(domain));
 }
 
-/** Opens an attachment with the conversation's token; the body streams, within `timeoutMs` in all. */
+/**
+ * Opens an attachment with the conversation's token (none: no Authorization header, for a public link such as
+ * BYOC's); the body streams, within `timeoutMs` in all.
+ */
 export async function openAttachment(
     context: { base: string; fetch: FetchLike; timeoutMs: number },
-    accessToken: string,
+    accessToken: string | undefined,
     url: string,
     signal?: AbortSignal
 ): Promise<IncomingFile> {
@@ -221,7 +187,10 @@ export async function openAttachment(
     try {
         response = await context.fetch(url, {
             method: 'GET',
-            headers: { Authorization: `Bearer ${accessToken}`, Accept: '*/*' },
+            headers: {
+                ...(accessToken === undefined ? {} : { Authorization: `Bearer ${accessToken}` }),
+                Accept: '*/*'
+            },
             signal: combined
         });
     } catch (error) {

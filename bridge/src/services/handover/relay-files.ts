@@ -111,6 +111,7 @@ const REFUSALS: Record<string, string> = {
     bridge_files_type_refused: 'its file type is not accepted',
     bridge_chat_file_type_refused: 'its file type is not accepted',
     bridge_chat_file_refused: 'uploads are turned off for this chat',
+    bridge_chat_file_empty: 'it is empty',
     bridge_files_host_refused: 'it is not on an allowed file host',
     bridge_files_address_refused: 'it is not on an allowed file host',
     bridge_files_redirect_refused: 'it is not on an allowed file host',
