@@ -29,6 +29,7 @@
  * --scenario relay|idle|all; BENCH_ACTIVE, BENCH_IDLE, BENCH_RATE, BENCH_SECONDS,
  * BENCH_IDLE_SECONDS, BENCH_OPEN_CONCURRENCY, BENCH_OUTBOX_CONCURRENCY, BENCH_BRIDGE_NODE_ARGS, BENCH_WRITE=0.
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,7 +112,95 @@ async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, 
 
 const verdict = (ok: boolean): string => (ok ? 'met' : '**NOT met**');
 
+/** What one idle run printed about its handovers (the `idle with N open handovers …` line). */
+interface IdleFigures {
+    chat: ChatApi;
+    streams: number;
+    rssKb: number;
+    heapKb: number;
+    cpu: number;
+    openSeconds: number;
+}
+
+const IDLE_LINE =
+    /idle with (\d+) open handovers \(chat (?:streams|long polls) open on the emulator: (\d+)\): .* = ([\d.]+) KB per handover; the last \d+ opened added [\d.]+ KB RSS and ([\d.]+) KB of JavaScript heap each; CPU ([\d.]+) %/;
+
+/** Runs this benchmark once with `--chat chat` in a process of its own (nothing shared with the other run). */
+function runIdleFor(chat: ChatApi): Promise<IdleFigures> {
+    const args = process.argv.slice(2);
+    const at = args.indexOf('--chat');
+    if (at >= 0) args.splice(at, 2);
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [__filename, ...args, '--chat', chat], {
+            env: { ...process.env, BENCH_WRITE: '0' },
+            stdio: ['ignore', 'pipe', 'inherit']
+        });
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+            out += chunk.toString();
+            process.stdout.write(chunk);
+        });
+        child.on('error', reject);
+        child.on('close', (code) => {
+            const idle = IDLE_LINE.exec(out);
+            const open = /open: \d+ more handovers requested, routed and accepted in ([\d.]+) s/.exec(out);
+            if (code !== 0 || idle === null) {
+                reject(new Error(`the ${chat} run failed (exit ${code ?? 'signal'})`));
+                return;
+            }
+            resolve({
+                chat,
+                streams: Number(idle[2]),
+                rssKb: Number(idle[3]),
+                heapKb: Number(idle[4]),
+                cpu: Number(idle[5]),
+                openSeconds: Number(open?.[1] ?? Number.NaN)
+            });
+        });
+    });
+}
+
+/**
+ * `--chat enhanced,byoc` (idle scenario): the two chat APIs one after the other in the same invocation, each in
+ * a fresh set of processes, and their per-handover memory and idle CPU side by side.
+ */
+async function compareIdle(chats: ChatApi[]): Promise<void> {
+    const bench = benchOptions();
+    const figures: IdleFigures[] = [];
+    for (const chat of chats) figures.push(await runIdleFor(chat));
+    const column = (f: (x: IdleFigures) => string): string => `| ${figures.map(f).join(' | ')} |`;
+    const report = [
+        `${IDLE} idle handovers per chat API, ${bench.db === 'postgres' ? 'PostgreSQL' : 'PGlite'}, one bridge process, run one after the other:`,
+        '',
+        `| measure | ${chats.map((c) => CHAT_LABEL[c]).join(' | ')} |`,
+        `| --- | ${chats.map(() => '---').join(' | ')} |`,
+        `| chat streams open on the emulator ${column((x) => String(x.streams))}`,
+        `| RSS per handover (target ≤ ${TARGET.idleKb} KB) ${column((x) => `${x.rssKb.toFixed(1)} KB`)}`,
+        `| JavaScript heap per handover ${column((x) => `${x.heapKb.toFixed(1)} KB`)}`,
+        `| bridge CPU while idle (target ≤ ${TARGET.idleCpu} % of a core) ${column((x) => `${x.cpu.toFixed(1)} %`)}`,
+        `| opening them (requested, routed, accepted) ${column((x) => `${x.openSeconds.toFixed(1)} s`)}`,
+        ''
+    ].map((line) => line.replace(/^\| ([^|]+) \| /, '| $1 | '));
+    console.log(['', '### Idle handovers by chat API', '', ...report].join('\n'));
+    if (bench.write) {
+        const command = `BENCH_IDLE=${IDLE} BENCH_IDLE_SECONDS=${IDLE_SECONDS} npm run bench:handover -- ${[...optionFlags(bench), `--chat ${chats.join(',')}`, '--scenario idle'].join(' ')}`;
+        writeBenchmarkSection(
+            `handover:${bench.db}:${chats.join('-')}:idle-compare`,
+            [`Command: \`${command}\``, '', ...report].join('\n'),
+            `### Idle handovers by chat API, ${bench.db}: ${chats.join(' vs ')}`
+        );
+    }
+}
+
 async function main(): Promise<void> {
+    if (CHAT_ARG.includes(',')) {
+        const chats = CHAT_ARG.split(',').map((c) => c.trim());
+        if (SCENARIO !== 'idle' || !chats.every((c): c is ChatApi => ['enhanced', 'legacy', 'byoc'].includes(c))) {
+            throw new Error('--chat with several APIs (e.g. enhanced,byoc) takes --scenario idle');
+        }
+        await compareIdle(chats);
+        return;
+    }
     const bench = benchOptions();
     if (!['relay', 'idle', 'all'].includes(SCENARIO)) throw new Error('--scenario takes relay, idle or all');
     if (!['enhanced', 'legacy', 'byoc'].includes(CHAT_ARG)) throw new Error('--chat takes enhanced, legacy or byoc');
