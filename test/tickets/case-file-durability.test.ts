@@ -8,7 +8,11 @@ import { parseSettings } from '../../bridge/src/config/mapping-file';
 import { BridgeError, isBridgeError } from '../../bridge/src/core/errors';
 import { createRedactor } from '../../bridge/src/core/redaction';
 import { silentLogger } from '../../bridge/src/observability/logger';
-import { CASE_FILE_JOB, createTranscriptCaseService } from '../../bridge/src/services/transcript-case-service';
+import {
+    CASE_FILE_JOB,
+    createTranscriptCaseService,
+    notAttachedText
+} from '../../bridge/src/services/transcript-case-service';
 import type { CaseFilePayload, TranscriptFilesDeps } from '../../bridge/src/services/transcript-case-service';
 import { upsertConversation } from '../../bridge/src/store/conversations';
 import type { Db } from '../../bridge/src/store/db';
@@ -152,6 +156,13 @@ describe('a file on the transcript Case: given up, not retried forever', () => {
         const job = await caseFileJob('agent');
         expect(await attach(job, context(1))).toEqual({ notAttached: 'bridge_files_too_large' });
         expect(emulator.records('ContentVersion')).toEqual([]);
+    });
+
+    it("an agent's file where no chat can open it any more (no chat adapter) is given up, and says so", async () => {
+        const attach = handler({ agentFiles: undefined });
+        const job = await caseFileJob('agent');
+        expect(await attach(job, context(1))).toEqual({ notAttached: 'bridge_files_chat_unreachable' });
+        expect(notAttachedText('bridge_files_chat_unreachable')).toBe("the chat's files can no longer be opened");
     });
 
     it('when Salesforce cannot be asked whether the file is there already, nothing is fetched or sent', async () => {

@@ -201,6 +201,7 @@ const NOT_ATTACHED: Record<string, string> = {
     bridge_files_redirect_refused: 'it is not on an allowed file host',
     bridge_files_url_invalid: 'it is not on an allowed file host',
     bridge_chat_unauthorized: "the chat's files can no longer be opened",
+    bridge_files_chat_unreachable: "the chat's files can no longer be opened",
     bridge_salesforce_api_error: 'Salesforce refused it'
 };
 
@@ -239,6 +240,9 @@ export function caseFilePath(file: Pick<HandoverFile, 'id' | 'name' | 'contentTy
 
 /** A final refusal (retrying cannot help) or, after `attempts` tries, any failure: the code the file is given up with. */
 function giveUpReason(error: unknown, attempt: number, attempts: number): string | undefined {
+    // Not the file gone, but the way to it: a chat API without files, or a handover the bridge no longer knows.
+    const reason = error instanceof BridgeError ? error.details['reason'] : undefined;
+    if (reason === 'adapter_without_files' || reason === 'chat_unknown') return 'bridge_files_chat_unreachable';
     if (error instanceof BridgeError && error.details['retryable'] === false) return error.code;
     return attempt >= attempts ? 'bridge_files_unavailable' : undefined;
 }
@@ -601,7 +605,7 @@ export function createTranscriptCaseService(deps: TranscriptCaseServiceDeps): Tr
         }
         if (files.agentFiles === undefined || file.sourceId === undefined) {
             throw new BridgeError('bridge_files_gone', 'The chat that holds the file cannot be reached', {
-                details: { retryable: false }
+                details: { retryable: false, reason: 'adapter_without_files' }
             });
         }
         const opened = await files.agentFiles.open(
