@@ -1,4 +1,5 @@
 import type { BridgeConfig } from './config/env';
+import { errorSummary } from './core/errors';
 import type { BridgeSettings } from './config/mapping-file';
 import { createHaptikClient } from './haptik/haptik-client';
 import { tractBearerFor } from './haptik/tract-auth';
@@ -45,6 +46,7 @@ import { createOutboxWorker } from './store/outbox-worker';
 import { createChatFileSource } from './files/chat-file-source';
 import { createFileFetcher } from './files/file-fetcher';
 import { createFileLinks } from './files/file-links';
+import { noteAgentFileSize } from './store/handover-files';
 import { getHandoverSession } from './store/handover-sessions';
 import { chatStateOf } from './services/handover/session-state';
 import type { OutboxWorker } from './store/outbox-worker';
@@ -246,16 +248,6 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     });
     const redact = createRedactor(settings.redaction.rules);
     const userNames = createUserNames({ db, haptik, businessId, logger });
-    const transcripts = createTranscriptCaseService({
-        db,
-        haptik,
-        userNames,
-        salesforce,
-        settings: settings.transcript,
-        businessId,
-        redact,
-        logger
-    });
     const customerLookup = createCustomerLookupService({
         directory: createCrmDirectory(salesforce, { personAccounts: settings.lookup.personAccounts }),
         rules: settings.lookup,
@@ -300,6 +292,51 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
                   ttlSeconds: config.files.linkTtlSeconds,
                   now: () => clock.now().getTime()
               });
+    // One way to an agent's file, for the signed links and for the transcript Case: with the chat's credentials, an
+    // ended chat's session let go again once the file is read, and the size learnt on the way kept for the transcript.
+    const chatFiles =
+        chat === undefined
+            ? undefined
+            : createChatFileSource({
+                  adapter: chat,
+                  loadChatState: async (handoverId) => {
+                      // An ended chat's file stays reachable as far as Salesforce still serves it (a label sent just
+                      // before the agent closed the chat; the transcript Case's copy).
+                      const session = await getHandoverSession(db, handoverId);
+                      return session === undefined ? undefined : chatStateOf(session);
+                  },
+                  onSize: ({ handoverId, attachmentId }, size) => {
+                      noteAgentFileSize(db, handoverId, attachmentId, size).catch((error: unknown) => {
+                          logger.warn({ handoverId, error: errorSummary(error) }, "could not record a file's size");
+                      });
+                  },
+                  release: (handoverId) => {
+                      getHandoverSession(db, handoverId)
+                          .then((session) => {
+                              if (session?.state === 'ended' || session?.state === 'failed') chat.detach(handoverId);
+                          })
+                          .catch(() => undefined);
+                  }
+              });
+    const transcripts = createTranscriptCaseService({
+        db,
+        haptik,
+        userNames,
+        salesforce,
+        settings: settings.transcript,
+        businessId,
+        redact,
+        logger,
+        files: {
+            mode: config.files.transcriptFiles,
+            userFiles: fileFetcher,
+            agentFiles: chatFiles,
+            maxBytes: config.files.maxBytes,
+            timeoutMs: config.files.timeoutMs,
+            // A file is given up before its job would be dead-lettered, so the transcript can say so.
+            attempts: Math.max(1, Math.min(5, (options.outbox?.maxAttempts ?? 8) - 1))
+        }
+    });
     if (chat !== undefined && fileLinks === undefined) {
         logger.warn(
             "BRIDGE_PUBLIC_URL is not set: an agent's file reaches the user as a note naming it, not as the file"
@@ -458,21 +495,9 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         metrics,
         haptik: handlers,
         files:
-            fileLinks === undefined || chat === undefined
+            fileLinks === undefined || chatFiles === undefined
                 ? undefined
-                : {
-                      links: fileLinks,
-                      logger,
-                      source: createChatFileSource({
-                          adapter: chat,
-                          loadChatState: async (handoverId) => {
-                              // An ended chat's file stays reachable for the link's lifetime (a label sent just
-                              // before the agent closed the chat), as far as Salesforce still serves it.
-                              const session = await getHandoverSession(db, handoverId);
-                              return session === undefined ? undefined : chatStateOf(session);
-                          }
-                      })
-                  },
+                : { links: fileLinks, logger, source: chatFiles },
         readiness: [
             { name: 'database', check: async () => void (await db.query('SELECT 1')) },
             // Judged by the last real call; polls never turn into token requests (salesforce-readiness.ts).

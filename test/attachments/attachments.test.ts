@@ -123,10 +123,16 @@ describe('attachments both ways (Enhanced Chat)', () => {
         expect(chat().filesFrom(conversationId)).toHaveLength(1);
         expect(sandbox.haptik.assetDownloads('parcel.jpg')).toBe(1);
 
-        // The transcript Case lists the file under the user's message, with its time.
+        // The transcript Case lists the file under the user's message, with its time, its type and size as the
+        // download told them; files are not put on the Case unless BRIDGE_TRANSCRIPT_FILES=link.
         expect(String(await transcriptOf(sandbox, userId))).toMatch(
-            /\[[0-9-]+ [0-9:]+ UTC\] [^:\n]+: \[user file\] parcel\.jpg \(image\)/
+            /\[[0-9-]+ [0-9:]+ UTC\] [^:\n]+: \[user file\] parcel\.jpg \(image\/jpeg, 300 KB\)(\n|$)/
         );
+        const stored = await sandbox.bridge.db.query<{ size_bytes: string; content_type: string }>(
+            `SELECT size_bytes, content_type FROM handover_files WHERE name = 'parcel.jpg'`
+        );
+        expect(stored.rows.map((r) => [Number(r.size_bytes), r.content_type])).toEqual([[photo.length, 'image/jpeg']]);
+        expect(sandbox.salesforce.records('ContentVersion')).toEqual([]);
     });
 
     it('an upload whose answer is lost is sent again under the same message id: the agent has the file once', async () => {
@@ -267,9 +273,11 @@ describe('attachments both ways (Enhanced Chat)', () => {
                 '[agent file] how-to-pack.png (image/png)'
             ])
         );
+        // With the sizes the bridge learnt streaming them to the user.
         const transcript = await transcriptOf(sandbox, userId);
-        expect(transcript).toContain('Priya: Print this\n    [agent file] label.pdf (application/pdf)');
-        expect(transcript).toContain('Priya: [agent file] how-to-pack.png (image/png)');
+        expect(transcript).toContain('Priya: Print this\n    [agent file] label.pdf (application/pdf, 40 KB)');
+        expect(transcript).toContain('Priya: [agent file] how-to-pack.png (image/png, 20 KB)');
+        expect(sandbox.salesforce.records('ContentVersion')).toEqual([]);
     });
 });
 

@@ -311,6 +311,7 @@ describe('loadConfig: attachments (issue 18)', () => {
         expect(files.timeoutMs).toBe(60_000);
         expect(files.linkTtlSeconds).toBe(3600);
         expect(files.linkKey).toHaveLength(32);
+        expect(files.transcriptFiles).toBe('off');
     });
 
     it('reads the settings, and a dedicated link secret changes the link key', () => {
@@ -322,7 +323,8 @@ describe('loadConfig: attachments (issue 18)', () => {
             BRIDGE_FILE_TYPES: 'image/*,application/pdf',
             BRIDGE_FILE_TIMEOUT_SECONDS: '20',
             BRIDGE_FILE_LINK_TTL_MINUTES: '15',
-            BRIDGE_FILE_LINK_SECRET: 'x'.repeat(32)
+            BRIDGE_FILE_LINK_SECRET: 'x'.repeat(32),
+            BRIDGE_TRANSCRIPT_FILES: 'link'
         }).files;
 
         expect(files).toMatchObject({
@@ -334,7 +336,8 @@ describe('loadConfig: attachments (issue 18)', () => {
             maxBytes: 1_048_576,
             allowedTypes: ['image/*', 'application/pdf'],
             timeoutMs: 20_000,
-            linkTtlSeconds: 900
+            linkTtlSeconds: 900,
+            transcriptFiles: 'link'
         });
         expect(files.linkKey.equals(loadConfig(validEnv).files.linkKey)).toBe(false);
     });
@@ -346,7 +349,8 @@ describe('loadConfig: attachments (issue 18)', () => {
             BRIDGE_FILE_HOSTS: 'https://assets.haptikapi.com/x',
             BRIDGE_FILE_MAX_BYTES: '10',
             BRIDGE_FILE_TYPES: 'pdf',
-            BRIDGE_FILE_LINK_SECRET: 'short'
+            BRIDGE_FILE_LINK_SECRET: 'short',
+            BRIDGE_TRANSCRIPT_FILES: 'attach'
         });
 
         expect(problems).toEqual(
@@ -355,9 +359,10 @@ describe('loadConfig: attachments (issue 18)', () => {
                 expect.stringMatching(/^BRIDGE_FILE_HOSTS entry "https:\/\/assets.haptikapi.com\/x" is not host/),
                 expect.stringMatching(/^BRIDGE_FILE_MAX_BYTES /),
                 expect.stringMatching(/^BRIDGE_FILE_TYPES entry "pdf"/),
-                expect.stringMatching(/^BRIDGE_FILE_LINK_SECRET is shorter than 32 characters/)
+                expect.stringMatching(/^BRIDGE_FILE_LINK_SECRET is shorter than 32 characters/),
+                expect.stringMatching(/^BRIDGE_TRANSCRIPT_FILES .*: set it to off .* or link/)
             ])
         );
-        expect(problems).toHaveLength(5);
+        expect(problems).toHaveLength(6);
     });
 });

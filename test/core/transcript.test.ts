@@ -2,13 +2,16 @@ import { chatHistoryEntries } from '../../bridge/src/haptik/chat-history';
 import {
     attachmentLine,
     fitTranscript,
+    formatFileSize,
     formatTranscriptTime,
     historySender,
     mergeTranscriptEntries,
     renderTranscript,
     TRANSCRIPT_FIELD_LIMIT,
+    transcriptFileLine,
     transcriptFileName,
-    transcriptSummary
+    transcriptSummary,
+    withFileLines
 } from '../../bridge/src/core/transcript';
 import type { TranscriptEntry } from '../../bridge/src/core/transcript';
 
@@ -225,5 +228,57 @@ describe('transcriptSummary', () => {
         expect(summary).toContain('conversation 7 on WhatsApp: 3 messages (user 1, bot 1, agent 1)');
         expect(summary).toContain('From 2026-11-25 10:00:00 UTC to 2026-11-25 10:04:00 UTC');
         expect(summary).toContain('Closing reason: Resolved');
+    });
+});
+
+describe('file lines (issue 18)', () => {
+    it('says a size the way people read it', () => {
+        expect(formatFileSize(0)).toBe('0 bytes');
+        expect(formatFileSize(1)).toBe('1 byte');
+        expect(formatFileSize(1023)).toBe('1023 bytes');
+        expect(formatFileSize(1024)).toBe('1 KB');
+        expect(formatFileSize(40 * 1024)).toBe('40 KB');
+        expect(formatFileSize(Math.round(2.4 * 1024 * 1024))).toBe('2.4 MB');
+        expect(formatFileSize(1536)).toBe('1.5 KB');
+        // Just under a megabyte rounds to one, not to "1024 KB".
+        expect(formatFileSize(1024 * 1024 - 10)).toBe('1 MB');
+        expect(formatFileSize(3 * 1024 ** 3)).toBe('3 GB');
+    });
+
+    it('names sender, file, type and size, "size unknown" when never known, and why a file is not on the Case', () => {
+        expect(
+            transcriptFileLine({ sender: 'user', name: 'parcel.jpg', contentType: 'image/jpeg', size: 307_200 })
+        ).toBe('[user file] parcel.jpg (image/jpeg, 300 KB)');
+        expect(transcriptFileLine({ sender: 'agent', name: 'label.pdf', contentType: 'application/pdf' })).toBe(
+            '[agent file] label.pdf (application/pdf, size unknown)'
+        );
+        expect(
+            transcriptFileLine({
+                sender: 'user',
+                name: 'scan.pdf',
+                contentType: 'document',
+                notAttached: 'the file is no longer available'
+            })
+        ).toBe(
+            '[user file] scan.pdf (document, size unknown): not attached to the Case (the file is no longer available)'
+        );
+    });
+
+    it("rewrites a logged message's file lines from what is known now, keeping what the sender wrote", () => {
+        const logged = `Look at this\n\nsecond line\n${attachmentLine('user', 'a.jpg', 'image')}\n${attachmentLine('user', 'b.pdf', 'document')}`;
+        expect(
+            withFileLines(logged, [
+                { sender: 'user', name: 'a.jpg', contentType: 'image/jpeg', size: 2048 },
+                { sender: 'user', name: 'b.pdf', contentType: 'application/pdf' }
+            ])
+        ).toBe(
+            'Look at this\n\nsecond line\n[user file] a.jpg (image/jpeg, 2 KB)\n[user file] b.pdf (application/pdf, size unknown)'
+        );
+        expect(withFileLines(attachmentLine('agent', 'x.png', 'image/png'), [])).toBe('[agent file] x.png (image/png)');
+        expect(
+            withFileLines(attachmentLine('agent', 'x.png', 'image/png'), [
+                { sender: 'agent', name: 'x.png', contentType: 'image/png', size: 10 }
+            ])
+        ).toBe('[agent file] x.png (image/png, 10 bytes)');
     });
 });

@@ -47,6 +47,16 @@ describe.each(databaseTargets())('retention on $name', (target) => {
             [key, handoverId, at]
         );
     }
+    /** A file the handover's user sent (its row goes with the conversation's messages). */
+    async function file(key: string, handoverId: string, at: string): Promise<void> {
+        await db.query(
+            `INSERT INTO handover_files (id, conversation_key, handover_id, message_id, position, sender, name,
+                                         content_type, source_url, created_at)
+             VALUES ($1, $2, $3, 'm1', 0, 'user', 'passport.jpg', 'image/jpeg', 'https://assets.example/p.jpg',
+                     $4::timestamptz)`,
+            [`user:${handoverId}:m1:0`, key, handoverId, at]
+        );
+    }
     async function job(
         state: string,
         finishedAt: string | null,
@@ -74,10 +84,12 @@ describe.each(databaseTargets())('retention on $name', (target) => {
         await conversation('343:gone:1', OLD);
         await handover('h-gone', '343:gone:1', 'ended', OLD);
         await message('343:gone:1', 'h-gone', OLD);
+        await file('343:gone:1', 'h-gone', OLD);
         await conversation('343:live:1', OLD);
         const caseJob = await job('done', OLD, { kind: 'salesforce.upsert' });
         await handover('h-live', '343:live:1', 'with_agent', OLD, caseJob);
         await message('343:live:1', 'h-live', OLD);
+        await file('343:live:1', 'h-live', OLD);
         await conversation('343:building:1', OLD);
         await message('343:building:1', null, OLD);
         await job('pending', null, {
@@ -127,6 +139,7 @@ describe.each(databaseTargets())('retention on $name', (target) => {
             outbox_jobs: 1,
             inbound_events: 1,
             message_log: 1,
+            handover_files: 1,
             idempotency_keys: 1,
             handover_sessions: 1,
             conversations: 1,
@@ -138,6 +151,7 @@ describe.each(databaseTargets())('retention on $name', (target) => {
             ['343:building:1', '343:live:1', '343:recent:1'].sort()
         );
         expect(await ids(`SELECT id FROM handover_sessions`)).toEqual(['h-live']);
+        expect(await ids(`SELECT handover_id AS id FROM handover_files`)).toEqual(['h-live']);
         expect(await ids(`SELECT conversation_key AS id FROM message_log`)).toEqual(
             ['343:building:1', '343:live:1', '343:recent:1'].sort()
         );

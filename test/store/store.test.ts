@@ -73,6 +73,7 @@ describe.each(databaseTargets())('store on $name', (target) => {
                 'byoc_events',
                 'byoc_subscriptions',
                 'conversations',
+                'handover_files',
                 'handover_sessions',
                 'haptik_users',
                 'idempotency_keys',

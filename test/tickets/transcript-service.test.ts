@@ -32,7 +32,8 @@ function service(mode: 'all' | 'handover' | 'off', history: () => Promise<ChatHi
         userNames: { nameOf: () => Promise.resolve(undefined) },
         salesforce: {
             query: () => Promise.reject(new Error('not used')),
-            createContentVersion: () => Promise.reject(new Error('not used'))
+            createContentVersion: () => Promise.reject(new Error('not used')),
+            createFileVersion: () => Promise.reject(new Error('not used'))
         },
         settings: settings.transcript,
         businessId: '343',

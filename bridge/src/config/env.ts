@@ -50,6 +50,11 @@ export interface FilesConfig {
     linkTtlSeconds: number;
     /** HMAC key of file links: from BRIDGE_FILE_LINK_SECRET, else derived from the Haptik hook token/secret. */
     linkKey: Buffer;
+    /**
+     * BRIDGE_TRANSCRIPT_FILES: `link` also puts each file of a conversation on its transcript Case (a ContentVersion);
+     * `off` (default) lists them in the transcript only.
+     */
+    transcriptFiles: 'off' | 'link';
 }
 
 /** TRACT (contract §3): its base URL, and the signed token issue when the HAPTIK_TRACT_* variables are set. */
@@ -159,7 +164,8 @@ const HINTS: Record<string, string> = {
     BRIDGE_FILE_TIMEOUT_SECONDS: 'a whole number of seconds between 1 and 600, e.g. 60',
     BRIDGE_FILE_LINK_TTL_MINUTES: 'a whole number of minutes between 1 and 10080 (7 days), e.g. 60',
     BRIDGE_FILE_LINK_SECRET:
-        'a random secret of at least 32 characters, e.g. `openssl rand -hex 32` (or BRIDGE_FILE_LINK_SECRET_FILE)'
+        'a random secret of at least 32 characters, e.g. `openssl rand -hex 32` (or BRIDGE_FILE_LINK_SECRET_FILE)',
+    BRIDGE_TRANSCRIPT_FILES: 'off (the transcript lists the files) or link (each file is also put on the Case)'
 };
 
 /** Secrets may come from a file named by <NAME>_FILE (for Docker/Kubernetes secrets). */
@@ -290,7 +296,8 @@ const schema = z.object({
     BRIDGE_FILE_LINK_TTL_MINUTES: z.coerce.number({ error: 'is not a number' }).int().min(1).max(10_080).default(60),
     BRIDGE_FILE_LINK_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, {
         error: 'is shorter than 32 characters'
-    })
+    }),
+    BRIDGE_TRANSCRIPT_FILES: z.enum(['off', 'link'], { error: 'is not off or link' }).default('off')
 });
 
 /** BRIDGE_PUBLIC_URL: an http(s) base URL (a path prefix allowed), nothing that would garble the links built on it. */
@@ -584,7 +591,8 @@ export function loadConfig(env: Env): BridgeConfig {
             linkTtlSeconds: e.BRIDGE_FILE_LINK_TTL_MINUTES * 60,
             // Dependent rules guarantee one of the Haptik secrets; a dedicated secret lets an admin rotate
             // those without breaking file links (and the other way round).
-            linkKey: deriveLinkKey(e.BRIDGE_FILE_LINK_SECRET ?? e.HAPTIK_HOOK_TOKEN ?? e.HAPTIK_WEBHOOK_SECRET ?? '')
+            linkKey: deriveLinkKey(e.BRIDGE_FILE_LINK_SECRET ?? e.HAPTIK_HOOK_TOKEN ?? e.HAPTIK_WEBHOOK_SECRET ?? ''),
+            transcriptFiles: e.BRIDGE_TRANSCRIPT_FILES
         }
     };
 }

@@ -79,6 +79,58 @@ export function attachmentLine(sender: 'user' | 'agent', name: string, contentTy
 
 const ATTACHMENT_LINE = /^\[(user|agent) file\] /;
 
+/** What the bridge knows of one file of a message when the transcript is written (store/handover-files.ts). */
+export interface TranscriptFile {
+    sender: 'user' | 'agent';
+    name: string;
+    /** `type/subtype` once the file was seen, else what its message said it was (`image`, `document`). */
+    contentType: string;
+    /** Bytes, when a download or a header told it. */
+    size?: number | undefined;
+    /** Set when the file was to be linked to the Case (BRIDGE_TRANSCRIPT_FILES=link) and could not be. */
+    notAttached?: string | undefined;
+}
+
+const SIZE_UNITS = ['KB', 'MB', 'GB', 'TB'];
+
+/** `512 bytes`, `40 KB`, `2.4 MB`: 1024-based, one decimal below 10 of a unit. */
+export function formatFileSize(bytes: number): string {
+    if (!Number.isFinite(bytes) || bytes < 0) return 'size unknown';
+    if (bytes < 1024) return bytes === 1 ? '1 byte' : `${Math.round(bytes)} bytes`;
+    let value = bytes;
+    for (const [index, unit] of SIZE_UNITS.entries()) {
+        value /= 1024;
+        const shown = value < 10 ? Math.round(value * 10) / 10 : Math.round(value);
+        // 1023.6 KB reads as 1 MB, not as 1024 KB.
+        if (shown < 1024 || index === SIZE_UNITS.length - 1) return `${String(shown)} ${unit}`;
+    }
+    return 'size unknown';
+}
+
+/**
+ * The transcript's line for one file: who sent it, its name, type and size, and, when it should have been linked to
+ * the Case and was not, why. It sits under the message that carried the file, so the message's time is its time.
+ */
+export function transcriptFileLine(file: TranscriptFile): string {
+    const size = file.size === undefined ? 'size unknown' : formatFileSize(file.size);
+    const line = `[${file.sender} file] ${file.name} (${file.contentType}, ${size})`;
+    return file.notAttached === undefined ? line : `${line}: not attached to the Case (${file.notAttached})`;
+}
+
+/**
+ * A logged message's text with its file lines written from what the bridge knows of its files now (sizes learnt
+ * after the message was logged, whether each is on the Case). Without files the text stays as it was logged.
+ */
+export function withFileLines(text: string, files: readonly TranscriptFile[]): string {
+    if (files.length === 0) return text;
+    const kept = text
+        .split('\n')
+        .filter((line) => !ATTACHMENT_LINE.test(line))
+        .join('\n')
+        .trimEnd();
+    return [kept, ...files.map(transcriptFileLine)].filter((part) => part !== '').join('\n');
+}
+
 /**
  * Both sources in time order. A bridge entry that Haptik's history also holds (same role and message
  * id, or same role and text within `windowMs`) is kept once, as Haptik's; the bridge's copy lends its

@@ -60,6 +60,13 @@ export function typeFromName(fileName: string): string | undefined {
     return extension === undefined ? undefined : BY_EXTENSION[extension];
 }
 
+/** The usual extension of a type (`.pdf` for application/pdf), when it is one of the common ones. */
+export function extensionFor(contentType: string): string | undefined {
+    const type = contentType.toLowerCase();
+    const hit = Object.entries(BY_EXTENSION).find(([, known]) => known === type);
+    return hit === undefined ? undefined : `.${hit[0]}`;
+}
+
 export function isImageType(contentType: string): boolean {
     return contentType.toLowerCase().startsWith('image/');
 }

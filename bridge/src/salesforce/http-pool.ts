@@ -8,6 +8,7 @@
  * Network failures keep undici's or the socket's `code` (ECONNRESET, UND_ERR_SOCKET, ECONNREFUSED…), which the
  * callers' retry policies read.
  */
+import type { Readable } from 'node:stream';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { Dispatcher } from 'undici';
 
@@ -52,7 +53,8 @@ export interface ExchangeRequest {
     /** Absolute URL. */
     url: string;
     headers: Record<string, string>;
-    body?: string;
+    /** A stream is sent as it comes (chunked), once. */
+    body?: string | Readable;
 }
 
 export interface ExchangeResponse {

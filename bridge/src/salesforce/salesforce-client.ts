@@ -19,7 +19,8 @@
  * for good), and the whole call, retries and backoff included, ends at `deadlineMs` with
  * `bridge_salesforce_timeout` (retryable, unless a create's outcome is unknown).
  */
-import { PassThrough } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
 import { Connection } from '@jsforce/jsforce-node';
 import type { HttpRequest, HttpResponse } from '@jsforce/jsforce-node';
 import type { Dispatcher } from 'undici';
@@ -31,6 +32,8 @@ import type { ExchangeRequest, ExchangeResponse } from './http-pool';
 import { createJwtAssertion } from './jwt-assertion';
 import { SalesforceError } from './salesforce-error';
 import type { SalesforceErrorDetails } from './salesforce-error';
+import { contentVersionBody } from './content-upload';
+import type { NewFileVersion } from './content-upload';
 import { assertApiName } from './soql';
 import { COLLECTION_LIMIT, chunk, scrubSalesforceMessage, upsertResults } from './record-results';
 import type { UpsertManyResult } from './record-results';
@@ -40,6 +43,7 @@ export type { SalesforceErrorCode, SalesforceErrorDetails } from './salesforce-e
 
 export type SfFields = Record<string, unknown>;
 export type { UpsertManyResult } from './record-results';
+export type { NewFileVersion } from './content-upload';
 
 export interface NewTextFile {
     title: string;
@@ -89,6 +93,13 @@ export interface SalesforceClient {
     ): Promise<UpsertManyResult[]>;
     /** Stores a UTF-8 text file (ContentVersion) linked to a record; returns its ids. */
     createContentVersion(file: NewTextFile): Promise<{ id: string; contentDocumentId: string }>;
+    /**
+     * Stores a file (ContentVersion) linked to a record, its bytes streamed as they come (multipart): one try, since
+     * a stream is read once. A failure of the file's own stream is thrown as it is (its code says what happened);
+     * a 401 renews the session and fails retryable, as does any failure that saved nothing; a gateway's 502/504,
+     * a reset or a timeout may have saved it (`outcomeUnknown`). `timeoutMs` bounds the whole upload.
+     */
+    createFileVersion(file: NewFileVersion, options?: { timeoutMs?: number }): Promise<{ id: string }>;
     /** One record with the given fields, or null when it does not exist. */
     retrieve<T = SfFields>(type: string, id: string, fields: string[]): Promise<T | null>;
     /** Runs a SOSL search (build the term with escapeSoslTerm()); returns searchRecords. */
@@ -211,6 +222,22 @@ function tokenTransport(timeoutMs: number, dispatcher: Dispatcher | undefined): 
 }
 
 /** A REST error as jsforce raised it (name = errorCode), so the mapping below reads one shape. */
+/**
+ * A streamed request met an expired session: the session is renewed, but the body is spent and cannot be sent
+ * again, so the call fails (nothing was saved: Salesforce refused the request) and its caller tries anew.
+ */
+class StreamSessionRenewed extends Error {
+    override readonly name = 'StreamSessionRenewed';
+}
+
+/** A streamed body's source failed: Salesforce is not to blame (no retry, no outcome recorded); its error is thrown. */
+class StreamSourceFailed extends Error {
+    override readonly name = 'StreamSourceFailed';
+    constructor(readonly source: unknown) {
+        super('the streamed body failed');
+    }
+}
+
 class RestApiError extends Error {
     readonly errorCode: string;
     constructor(
@@ -267,6 +294,12 @@ interface CallSpec {
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
     url: string;
     body?: unknown;
+    /** A body sent as it streams, once (its `content-type` in `headers`); instead of `body`. */
+    stream?: Readable;
+    /** The error of the stream's own source, if it failed (then the call failed because of it, not of Salesforce). */
+    streamFailure?: () => unknown;
+    /** This call's exchange timeout and deadline, when not the client's. */
+    timeoutMs?: number;
     headers?: Record<string, string>;
     idempotent: boolean;
     noContent?: unknown;
@@ -292,6 +325,8 @@ function sfCode(e: ThrownShape): string | undefined {
 }
 
 function classify(error: unknown, status: number | undefined): Failure {
+    // Its 401 was answered by a new session: nothing was saved, and the next try may go through.
+    if (error instanceof StreamSessionRenewed) return { kind: 'transient', network: 'refused' };
     const e = (error ?? {}) as ThrownShape;
     const name = typeof e.name === 'string' ? e.name : '';
     const message = typeof e.message === 'string' ? e.message : '';
@@ -407,13 +442,27 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
         await refreshing;
     };
 
+    /** One exchange; a streamed body whose source failed fails with that (StreamSourceFailed). */
+    const sendOnce = async (
+        spec: CallSpec,
+        ...args: Parameters<typeof exchange>
+    ): Promise<Awaited<ReturnType<typeof exchange>>> => {
+        try {
+            return await exchange(...args);
+        } catch (error) {
+            const source = spec.streamFailure?.();
+            if (source !== undefined) throw new StreamSourceFailed(source);
+            throw error;
+        }
+    };
+
     /** One REST call on the keep-alive pool: a 401 re-authorizes and sends again; other failures are thrown. */
     const rest = async <T>(spec: CallSpec, observed: { status?: number }, budgetMs: () => number): Promise<T> => {
         const headers: Record<string, string> = {
             ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
             ...(spec.headers ?? {})
         };
-        const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+        const body = spec.stream ?? (spec.body === undefined ? undefined : JSON.stringify(spec.body));
         const onStatus = (status: number): void => {
             observed.status = status;
         };
@@ -421,7 +470,8 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
             if (refreshing !== undefined) await refreshing;
             const sentWith = tokenGeneration;
             headers['authorization'] = `Bearer ${conn.accessToken}`;
-            const response = await exchange(
+            const response = await sendOnce(
+                spec,
                 {
                     method: spec.method,
                     url: spec.url.startsWith('/') ? `${conn.instanceUrl}${spec.url}` : spec.url,
@@ -434,6 +484,7 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
             readUsage(headerValue(response, 'sforce-limit-info'));
             if (response.status === 401 && !NOT_SESSION_EXPIRY.some((text) => response.body.includes(text))) {
                 await refreshSession(sentWith);
+                if (spec.stream !== undefined) throw new StreamSessionRenewed('the session expired during an upload');
                 continue;
             }
             if (response.status >= 400) throw restError(response);
@@ -514,14 +565,15 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
         operation: string,
         once: (observed: { status?: number }, budgetMs: () => number) => Promise<T>,
         mayRetry: (failure: Failure) => boolean,
-        idempotent: boolean
+        idempotent: boolean,
+        limitMs?: number
     ): Promise<T> => {
         // Token requests are not REST calls; bridge_salesforce_calls_total counts REST calls only.
         const counted = operation !== 'authorize';
-        const until = performance.now() + deadlineMs;
+        const until = performance.now() + (limitMs ?? deadlineMs);
         const left = (): number => until - performance.now();
         // An exchange may take timeoutMs, but never past the call's deadline.
-        const budgetMs = (): number => Math.min(timeoutMs, left());
+        const budgetMs = (): number => Math.min(limitMs ?? timeoutMs, left());
         for (let attempt = 1; ; attempt++) {
             const observed: { status?: number } = {};
             try {
@@ -534,6 +586,7 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
             } catch (error) {
                 recordUsage();
                 if (error instanceof SalesforceError) throw error;
+                if (error instanceof StreamSourceFailed) throw error.source;
                 const failure = classify(error, observed.status);
                 const status = observed.status;
                 const wait = backoff(attempt);
@@ -598,7 +651,8 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
             spec.operation,
             (observed, budgetMs) => rest<T>(spec, observed, budgetMs),
             (failure) => retries && failure.kind === 'transient' && (spec.idempotent || failure.network !== 'lost'),
-            spec.idempotent
+            spec.idempotent,
+            spec.timeoutMs
         );
     };
 
@@ -718,6 +772,42 @@ export function createSalesforceClient(config: SalesforceConfig, deps: Salesforc
                 id: created.id,
                 contentDocumentId: typeof version.ContentDocumentId === 'string' ? version.ContentDocumentId : ''
             };
+        },
+
+        async createFileVersion(file, options = {}) {
+            const boundary = `haptik-bridge-${randomUUID()}`;
+            const fields: Record<string, string> = {
+                Title: file.title,
+                PathOnClient: file.pathOnClient,
+                FirstPublishLocationId: checkId(file.firstPublishLocationId),
+                ...(file.description === undefined ? {} : { Description: file.description })
+            };
+            let sourceError: unknown;
+            const stream = Readable.from(
+                contentVersionBody(boundary, fields, file, (error) => {
+                    sourceError = error;
+                })
+            );
+            try {
+                const created = await call<{ id: string }>(
+                    {
+                        operation: 'createContentVersion',
+                        method: 'POST',
+                        url: `${base}/sobjects/ContentVersion`,
+                        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+                        stream,
+                        // The file's stream broke (too large on the way, its host timed out): nothing was saved,
+                        // and that error says why better than the cut connection does.
+                        streamFailure: () => sourceError,
+                        idempotent: false,
+                        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs })
+                    },
+                    false
+                );
+                return { id: created.id };
+            } finally {
+                stream.destroy();
+            }
         },
 
         async retrieve<T>(type: string, id: string, fields: string[]): Promise<T | null> {

@@ -40,7 +40,9 @@ export const HANDOVER_JOB_SCHEMAS = {
         messageId: z.string(),
         url: z.string(),
         name: z.string(),
-        kind: z.enum(['image', 'document'])
+        kind: z.enum(['image', 'document']),
+        /** The file's row in handover_files (absent in jobs queued before schema v6). */
+        fileId: z.string().optional()
     }),
     'chat.typing': z.object({ handoverId: z.string(), typing: z.boolean() }),
     'chat.end': z.object({ handoverId: z.string() }),

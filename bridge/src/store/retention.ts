@@ -22,6 +22,7 @@ export const RETENTION_TABLES = [
     'outbox_jobs',
     'inbound_events',
     'message_log',
+    'handover_files',
     'idempotency_keys',
     'handover_sessions',
     'conversations',
@@ -63,11 +64,17 @@ const STATEMENTS: Record<RetentionTable, { table: string; where: string }> = {
         table: 'message_log',
         where: `created_at < $1::timestamptz AND NOT ${conversationInUse('t.conversation_key')}`
     },
+    // A file row goes with its conversation's messages (its name is personal data too).
+    handover_files: {
+        table: 'handover_files',
+        where: `created_at < $1::timestamptz AND NOT ${conversationInUse('t.conversation_key')}`
+    },
     idempotency_keys: { table: 'idempotency_keys', where: `created_at < $1::timestamptz` },
     handover_sessions: {
         table: 'handover_sessions',
         where: `state IN ${TERMINAL} AND COALESCE(ended_at, updated_at) < $1::timestamptz
             AND NOT EXISTS (SELECT 1 FROM message_log m WHERE m.handover_id = t.id)
+            AND NOT EXISTS (SELECT 1 FROM handover_files f WHERE f.handover_id = t.id)
             AND NOT EXISTS (SELECT 1 FROM outbox_jobs j WHERE ${OPEN_JOB} AND j.payload ->> 'handoverId' = t.id)`
     },
     conversations: {

@@ -171,6 +171,8 @@ export interface EnhancedChatEmulator extends AgentConsole {
         file: { name: string; mimeType: string; data: Buffer },
         text?: string | null
     ): SentAttachment;
+    /** The attachment's URL expires now, as Salesforce's do after a while (403 from then on). */
+    expireAttachment(attachmentId: string): void;
     /** The Messaging Channel record id the events carry as `channelAddressIdentifier`. */
     readonly channelId: string;
 }
@@ -1141,6 +1143,10 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
                 identifier: messageId
             });
             return { messageId, attachmentId, url: fileUrl };
+        },
+        expireAttachment: (attachmentId) => {
+            const stored = attachments.get(attachmentId);
+            if (stored !== undefined) stored.expiresAt = 0;
         },
         channelId
     };

@@ -132,6 +132,8 @@ export interface HaptikEmulator {
     addAsset(name: string, contentType: string, data: Buffer, options?: { chunked?: boolean }): string;
     /** How often each asset was downloaded. */
     assetDownloads(name: string): number;
+    /** The asset is gone from the host (a CDN's expired object): its URL answers 404 from now on. */
+    removeAsset(name: string): void;
 }
 
 interface Failure {
@@ -270,6 +272,9 @@ export async function startHaptikEmulator(options: HaptikEmulatorOptions): Promi
             return `${emulator.url}/assets/${encodeURIComponent(name)}`;
         },
         assetDownloads: (name) => assets.get(name)?.downloads ?? 0,
+        removeAsset: (name) => {
+            assets.delete(name);
+        },
         setChatHistory(userName, conversationNo, entries) {
             histories.set(historyKey(userName, conversationNo), [...entries]);
         },

@@ -12,6 +12,8 @@ import type { OAuthSettings } from './oauth';
 import { runSoql, SoqlError } from './soql-engine';
 import type { SfRecord, SoqlContext } from './soql-engine';
 import { runSosl, SoslError } from './sosl-engine';
+import { blobInsertFields, isMultipart, parseMultipart } from './multipart';
+import type { MultipartBody } from './multipart';
 import { AccessPolicy } from './access';
 import type { IntegrationUserAccess } from './access';
 import {
@@ -84,8 +86,10 @@ export interface CaseAssignmentRule {
     match?: Record<string, unknown>;
 }
 
-/** One injected failure for the next REST call. */
-export type InjectedFailure =
+/** One injected failure for the next REST call (with `onPath`: the next one whose path contains it). */
+export type InjectedFailure = FailureKind & { onPath?: string };
+
+type FailureKind =
     | { status: 500 | 503; errorCode?: string; message?: string }
     /** Drops the TCP connection without an answer (the client sees ECONNRESET / socket hang up). */
     | { resetConnection: true }
@@ -294,6 +298,13 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         return type;
     };
     const visible = (type: string, record: SfRecord): boolean => policy.recordAccess(type, record) !== 'none';
+    /** Whether the API user can see the record with this id (its object readable, the record shared with it). */
+    const canSee = (rawId: string): boolean => {
+        const hit = byId.get(toId18(rawId) ?? '');
+        if (hit === undefined || !policy.object(hit.type).read || !visible(hit.type, hit.record)) return false;
+        policy.noteObject(hit.type, 'read');
+        return true;
+    };
     /** Assignment rules run on API writes of Cases unless the request says Sforce-Auto-Assign: FALSE. */
     const assign = (type: string, record: SfRecord): void => {
         if (type !== 'Case' || !autoAssign || assignmentRule === null) return;
@@ -527,6 +538,15 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     const insertChecked = (type: string, fields: SfRecord): WriteCheck => {
         if (!policy.object(type).create) return fail(insufficientAccess());
         policy.noteObject(type, 'create');
+        const shareWith = type === 'ContentVersion' ? fields.FirstPublishLocationId : undefined;
+        if (typeof shareWith === 'string' && shareWith !== '' && !canSee(shareWith)) {
+            // A file is shared with a record only by someone who can see it (a Case of another owner, Private).
+            return fail({
+                message: `insufficient access rights on cross-reference id: ${shareWith}`,
+                errorCode: 'INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY',
+                fields: []
+            });
+        }
         const duplicate = checkUnique(type, fields);
         if (duplicate) return fail(duplicate);
         const record = storeNew(type, fields);
@@ -634,7 +654,8 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         rest: string[],
         url: URL,
         req: IncomingMessage,
-        raw: string
+        raw: string,
+        multipart?: MultipartBody
     ): [number, unknown] => {
         const [head, a, b, c] = rest;
         if (head === undefined || head === '') {
@@ -706,7 +727,15 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         if (head === 'sobjects' && a !== undefined) {
             const type = knownTypeOr404(a);
             if (b === undefined && method === 'POST') {
-                const result = validateWrite(type, parseJson(raw), 'insert');
+                // Insert or Update Blob Data: the fields come as JSON in one part, the file's bytes in another.
+                let input: unknown;
+                if (multipart === undefined) input = parseJson(raw);
+                else {
+                    const blob = blobInsertFields(type, multipart);
+                    if (!blob.ok) throw new HttpError(blob.status, [blob.error]);
+                    input = blob.fields;
+                }
+                const result = validateWrite(type, input, 'insert');
                 if (!result.ok) throw new HttpError(400, [result.error]);
                 const missing = requiredOnCreate(type, result.fields);
                 if (missing) throw new HttpError(400, [missing]);
@@ -1108,11 +1137,11 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         res.end(payload);
     };
 
-    const readBody = (req: IncomingMessage): Promise<string> =>
+    const readBody = (req: IncomingMessage): Promise<Buffer> =>
         new Promise((resolve, reject) => {
             const chunks: Buffer[] = [];
             req.on('data', (c: Buffer) => chunks.push(c));
-            req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+            req.on('end', () => resolve(Buffer.concat(chunks)));
             req.on('error', reject);
         });
 
@@ -1130,7 +1159,8 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     };
 
     const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-        const raw = await readBody(req);
+        const bytes = await readBody(req);
+        const raw = bytes.toString('utf8');
         const method = (req.method ?? 'GET').toUpperCase();
         const url = new URL(req.url ?? '/', baseUrl);
         const path = url.pathname.replace(/\/+$/, '');
@@ -1198,7 +1228,8 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         if (limitFlag || apiUsed >= apiLimit) {
             return reply(403, [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
         }
-        const failure = failures.shift();
+        const at = failures.findIndex((f) => f.onPath === undefined || path.includes(f.onPath));
+        const failure = at < 0 ? undefined : failures.splice(at, 1)[0];
         if (failure && 'resetConnection' in failure) {
             entry.status = -1;
             req.socket.destroy();
@@ -1221,7 +1252,8 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         }
         apiUsed += 1;
         try {
-            const [status, body] = handleRest(method, version, rest, url, req, raw);
+            const multipart = isMultipart(req.headers) ? await parseMultipart(req.headers, bytes) : undefined;
+            const [status, body] = handleRest(method, version, rest, url, req, raw, multipart);
             if (failure && 'stallAfterHeaders' in failure) {
                 entry.status = status;
                 res.writeHead(status, { 'Content-Type': 'application/json;charset=UTF-8', ...limitHeader() });

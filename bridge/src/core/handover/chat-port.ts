@@ -63,6 +63,8 @@ export interface ChatAttachment {
     /** Where the chat API serves it; needs the chat's credentials and may expire (issue 18). */
     url: string;
     referenceId?: string;
+    /** Bytes, when the chat API says (the transcript shows it; else the bridge learns it when it streams the file). */
+    size?: number;
 }
 
 /** A user's file to upload into the chat; the body streams, it is never held whole. */

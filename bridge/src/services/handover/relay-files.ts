@@ -1,7 +1,8 @@
-import { isBridgeError } from '../../core/errors';
+import { errorSummary, isBridgeError } from '../../core/errors';
 import type { ChatAttachment, ChatSessionState } from '../../core/handover/chat-port';
 import { renderNotice } from '../../core/handover/notices';
 import { attachmentLine } from '../../core/transcript';
+import { countBytes } from '../../files/byte-count';
 import type { FetchedFile, FileFetcher } from '../../files/file-fetcher';
 import type { FileLinks } from '../../files/file-links';
 import { isImageType } from '../../files/file-names';
@@ -11,6 +12,7 @@ import type { UserFileRef } from '../../haptik/user-files';
 import type { Queryable } from '../../store/db';
 import { getHandoverSession } from '../../store/handover-sessions';
 import type { HandoverSession } from '../../store/handover-sessions';
+import { agentFileId, noteFileSeen, recordHandoverFiles, userFileId } from '../../store/handover-files';
 import { appendMessage } from '../../store/message-log';
 import { enqueue } from '../../store/outbox';
 import type { DirectClaim } from '../../store/outbox';
@@ -42,6 +44,55 @@ export function userUploadLogText(caption: string, files: readonly UserFileRef[]
         .join('\n');
 }
 
+/** The files of a user's message, for the transcript (store/handover-files.ts), in the message's transaction. */
+export async function recordUserFiles(
+    tx: Queryable,
+    session: Pick<HandoverSession, 'id' | 'conversationKey'>,
+    haptikMessageId: string,
+    files: readonly UserFileRef[]
+): Promise<void> {
+    await recordHandoverFiles(
+        tx,
+        files.map((file, position) => ({
+            id: userFileId(session.id, haptikMessageId, position),
+            conversationKey: session.conversationKey,
+            handoverId: session.id,
+            messageId: haptikMessageId,
+            position,
+            sender: 'user',
+            name: file.name,
+            // What the message said it is; the download tells the real type (sendFileToAgent).
+            contentType: file.kind,
+            sourceUrl: file.url
+        }))
+    );
+}
+
+/** The files of an agent's message, for the transcript; an attachment that says its size gives it. */
+export async function recordAgentFiles(
+    tx: Queryable,
+    session: Pick<HandoverSession, 'id' | 'conversationKey'>,
+    chatMessageId: string,
+    attachments: readonly ChatAttachment[]
+): Promise<void> {
+    await recordHandoverFiles(
+        tx,
+        attachments.map((attachment, position) => ({
+            id: agentFileId(session.id, chatMessageId, position),
+            conversationKey: session.conversationKey,
+            handoverId: session.id,
+            messageId: chatMessageId,
+            position,
+            sender: 'agent',
+            name: attachment.name,
+            contentType: attachment.contentType,
+            size: attachment.size,
+            sourceUrl: attachment.url,
+            sourceId: attachment.id
+        }))
+    );
+}
+
 /** Queues one `chat.send_file` job per file of a user's message (after its caption, on the chat's key). */
 export async function enqueueUserFiles(
     tx: Queryable,
@@ -62,7 +113,8 @@ export async function enqueueUserFiles(
                     messageId: `haptik-${haptikMessageId}-file-${index}`,
                     url: file.url,
                     name: file.name,
-                    kind: file.kind
+                    kind: file.kind,
+                    fileId: userFileId(handoverId, haptikMessageId, index)
                 }
             }),
             claim
@@ -154,34 +206,54 @@ export async function sendFileToAgent(ctx: HandoverContext, raw: unknown, prefet
 
 async function uploadFile(
     ctx: HandoverContext,
-    p: { handoverId: string; messageId: string; url: string },
+    p: { handoverId: string; messageId: string; url: string; fileId?: string | undefined },
     state: ChatSessionState
 ): Promise<string | undefined> {
     if (ctx.chat.sendFile === undefined || ctx.files === undefined) return 'adapter_without_upload';
+    // What the download tells of the file is kept for the transcript (type, and size from the header or the count).
+    // A size that could not be written is not worth failing (and so repeating) the upload for.
+    const seen = async (facts: { contentType?: string; size?: number | undefined }): Promise<void> => {
+        if (p.fileId === undefined) return;
+        await noteFileSeen(ctx.db, p.fileId, facts).catch((error: unknown) => {
+            ctx.logger.warn({ handoverId: p.handoverId, error: errorSummary(error) }, "could not record a file's size");
+        });
+    };
     let file: FetchedFile;
     try {
         file = await ctx.files.fetcher.open(p.url);
     } catch (error) {
         const reason = finalReason(error);
         if (reason === undefined) throw error;
+        await seen({ size: sizeOf(error) });
         return reason;
     }
+    await seen({ contentType: file.contentType, size: file.contentLength });
+    // Without a Content-Length the size is the count of what was sent.
+    const counted = file.contentLength === undefined ? countBytes(file.body) : undefined;
     try {
         await ctx.chat.sendFile(p.handoverId, state, {
             messageId: p.messageId,
             fileName: file.fileName,
             contentType: file.contentType,
             ...(file.contentLength === undefined ? {} : { contentLength: file.contentLength }),
-            body: file.body
+            body: counted?.body ?? file.body
         });
+        if (counted?.complete() === true) await seen({ size: counted.bytes() });
         return undefined;
     } catch (error) {
         const reason = finalReason(error);
         if (reason === undefined) throw error;
         return reason;
     } finally {
+        counted?.body.destroy();
         file.body.destroy();
     }
+}
+
+/** The size a refusal names (too large by its Content-Length). */
+function sizeOf(error: unknown): number | undefined {
+    const size = isBridgeError(error) ? error.details['size'] : undefined;
+    return typeof size === 'number' && Number.isSafeInteger(size) ? size : undefined;
 }
 
 /** The user's notice that a file went as a link: logged and queued once per file (fixed keys), in the user's order. */

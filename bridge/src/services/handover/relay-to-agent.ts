@@ -16,7 +16,7 @@ import type { HandoverJob } from '../handover-jobs';
 import { applyInput } from './apply-input';
 import { briefingMessageId, briefingOf } from './briefing';
 import type { HandoverContext, TractOutcome } from './context';
-import { enqueueUserFiles, sessionOf, userUploadLogText } from './relay-files';
+import { enqueueUserFiles, recordUserFiles, sessionOf, userUploadLogText } from './relay-files';
 import { activeHandoverOf, chatStateOf, isLive } from './session-state';
 import type { CoreState } from './session-state';
 
@@ -103,8 +103,10 @@ async function relayUserMessage(
             if (duplicate) {
                 throw new BridgeError('bridge_handover_duplicate_message', 'message seen before');
             }
-            if (relayNow && upload !== undefined) {
-                await enqueueUserFiles(tx, current.id, payload.message_id, upload.files, tx.chatClaim);
+            if (upload !== undefined) {
+                // Recorded with the message, relayed now or held: the transcript lists the files either way.
+                await recordUserFiles(tx, current, payload.message_id, upload.files);
+                if (relayNow) await enqueueUserFiles(tx, current.id, payload.message_id, upload.files, tx.chatClaim);
             }
         },
         beforeClaimsOnly: true

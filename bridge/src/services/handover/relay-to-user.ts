@@ -6,7 +6,7 @@ import { recordRelayedMessage } from '../../store/relayed-messages';
 import type { InputTx } from './apply-input';
 import { haptikOrderingKey } from './session-state';
 import type { CoreState } from './session-state';
-import { enqueueAgentFiles } from './relay-files';
+import { enqueueAgentFiles, recordAgentFiles } from './relay-files';
 
 export type RelayToUser = Extract<HandoverEffect, { kind: 'relay_to_user' }>;
 
@@ -60,6 +60,7 @@ export async function relayToUser(
         cursor: tx.takeCursor()
     });
     if (!duplicate && files.length > 0) {
+        await recordAgentFiles(tx, session, message.messageId, files);
         await enqueueAgentFiles(
             tx,
             session,
