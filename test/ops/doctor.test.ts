@@ -235,6 +235,9 @@ describe('npm run doctor against the emulators', () => {
             expect(out.line('✔', 'BYOC channel (Interaction Service API)')).toContain(
                 `accepts the bridge's token and AuthorizationContext ${SANDBOX_BYOC.channelDefinition}`
             );
+            expect(out.line('✔', 'BYOC agent events (Pub/Sub API)')).toContain(
+                `lets the bridge subscribe to ${byocEnv(world.emulators.byoc)['SF_BYOC_EVENT']}`
+            );
             expect(out.line('✔', 'Enhanced Chat deployment')).toBeUndefined();
             expect(out.text).not.toContain('PRIVATE KEY');
             // The Salesforce login check uses the same JWT bearer flow (SF_AUTH=jwt).
@@ -250,6 +253,31 @@ describe('npm run doctor against the emulators', () => {
 
             expect(out.line('✘', 'BYOC channel (Interaction Service API)')).toContain('(HTTP 403, code 10005)');
             expect(out.text).toContain('fix: check SF_BYOC_CHANNEL_DEFINITION');
+            expect(code).toBe(1);
+        });
+
+        it('names the platform event when the org has none by that name', async () => {
+            const { code, out } = await runDoctor({
+                ...world.env,
+                ...byocEnv(world.emulators.byoc),
+                SF_BYOC_EVENT: '/event/Not_Deployed__e'
+            });
+
+            expect(out.line('✘', 'BYOC agent events (Pub/Sub API)')).toContain(
+                'the org has no platform event /event/Not_Deployed__e'
+            );
+            expect(out.text).toContain('fix: deploy force-app/byoc');
+            expect(code).toBe(1);
+        });
+
+        it('says when the Pub/Sub API does not answer', async () => {
+            const { code, out } = await runDoctor({
+                ...world.env,
+                ...byocEnv(world.emulators.byoc),
+                SF_PUBSUB_URL: 'http://127.0.0.1:9'
+            });
+
+            expect(out.line('✘', 'BYOC agent events (Pub/Sub API)')).toContain('no answer from SF_PUBSUB_URL');
             expect(code).toBe(1);
         });
     });

@@ -11,7 +11,7 @@ import { createTractHooksClient } from '../haptik/tract-hooks-client';
 import type { Logger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
 import { createScrtClient } from '../salesforce/enhanced-chat/scrt-client';
-import { createByocAuth, createInteractionClient } from '../salesforce/byoc';
+import { createByocAuth, createInteractionClient, getTopic } from '../salesforce/byoc';
 import { createSalesforceClient } from '../salesforce/salesforce-client';
 import type { SalesforceClient } from '../salesforce/salesforce-client';
 import { migrationStatus } from '../store/migrate';
@@ -121,6 +121,7 @@ export async function runDoctorChecks(options: DoctorOptions): Promise<CheckResu
             : skipped('Case fields', 'needs a working Salesforce login (above)')
     );
     results.push(await checkChatEndpoint(config, logger, doFetch, timeoutMs));
+    if (config.salesforce.chat.api === 'byoc') results.push(await checkByocEvents(config, doFetch, timeoutMs));
     results.push(checkInboundAuth(config));
     const tract = tractCallOptions(config.haptik, { logger, fetch: doFetch, timeoutMs });
     const token = await checkTractToken(config, tract.bearer);
@@ -344,6 +345,82 @@ async function checkByocChannel(
                 : code === 10005 || code === 10001 || code === 10026
                   ? 'check SF_BYOC_CHANNEL_DEFINITION: the ConversationChannelDefinition developer name (npm run byoc:channel-definition creates it)'
                   : 'check SF_ORG_ID, the integration user (permission set sfdc_scrt2 for the SCRT2 integration user) and SF_SCRT_URL'
+        );
+    }
+}
+
+/** gRPC status codes the Pub/Sub API answers with (grpc-js `status`; kept here so this module needs no gRPC import). */
+const GRPC = {
+    DEADLINE_EXCEEDED: 4,
+    NOT_FOUND: 5,
+    PERMISSION_DENIED: 7,
+    UNAVAILABLE: 14,
+    UNAUTHENTICATED: 16
+} as const;
+
+/**
+ * BYOC: the agents' answers arrive as the platform event SF_BYOC_EVENT over the Pub/Sub API. `GetTopic` with the
+ * integration user's token proves SF_PUBSUB_URL answers, the token is accepted, the event exists (force-app/byoc
+ * deployed) and the user may subscribe to it, without opening a subscription.
+ */
+export async function checkByocEvents(
+    config: BridgeConfig,
+    doFetch: typeof fetch,
+    timeoutMs: number
+): Promise<CheckResult> {
+    const chat = config.salesforce.chat;
+    const auth = config.salesforce.auth;
+    const title = 'BYOC agent events (Pub/Sub API)';
+    if (chat.api !== 'byoc' || auth.kind !== 'jwt') throw new Error('checkByocEvents needs SF_CHAT_API=byoc');
+    let token: { accessToken: string; instanceUrl: string };
+    try {
+        token = await createByocAuth({
+            ...auth,
+            loginUrl: config.salesforce.loginUrl,
+            fetch: doFetch,
+            requestTimeoutMs: timeoutMs
+        }).token();
+    } catch {
+        return skipped(title, "needs the BYOC integration user's token (above)");
+    }
+    try {
+        const topic = await getTopic({
+            endpoint: chat.pubsub.endpoint,
+            transport: chat.pubsub.transport,
+            accessToken: token.accessToken,
+            instanceUrl: token.instanceUrl,
+            orgId: config.salesforce.orgId,
+            topic: chat.eventTopic,
+            deadlineMs: timeoutMs
+        });
+        if (!topic.canSubscribe) {
+            return failed(
+                title,
+                `${chat.eventTopic} exists but the integration user may not subscribe to it`,
+                'give the integration user read access to the platform event (permission set in force-app/byoc, docs/admin-guide.md)'
+            );
+        }
+        return ok(title, `${chat.pubsub.endpoint} lets the bridge subscribe to ${chat.eventTopic}`);
+    } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (code === GRPC.NOT_FOUND) {
+            return failed(
+                title,
+                `the org has no platform event ${chat.eventTopic}`,
+                'deploy force-app/byoc (scripts/deploy-org.sh --byoc) and check SF_BYOC_EVENT: /event/<API name>, e.g. /event/Haptik_Interaction__e'
+            );
+        }
+        if (code === GRPC.UNAUTHENTICATED || code === GRPC.PERMISSION_DENIED) {
+            return failed(
+                title,
+                `the Pub/Sub API refused the integration user's token (gRPC ${code === GRPC.UNAUTHENTICATED ? 'UNAUTHENTICATED' : 'PERMISSION_DENIED'})`,
+                "check SF_ORG_ID (the tenant id sent with the token) and the integration user's API access"
+            );
+        }
+        return failed(
+            title,
+            `no answer from SF_PUBSUB_URL (${chat.pubsub.endpoint})${code === GRPC.DEADLINE_EXCEEDED ? ' within the time limit' : ''}`,
+            'check SF_PUBSUB_URL (https://api.pubsub.salesforce.com:7443) and that outbound gRPC on that port is allowed'
         );
     }
 }

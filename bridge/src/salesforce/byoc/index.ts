@@ -9,3 +9,5 @@ export { mapByocEvent, parseByocEvent } from './event-mapping';
 export type { OrgSubscriptionOptions } from './org-subscription';
 export { channelDefinitionRecord, ensureChannelDefinition } from './channel-definition';
 export type { ChannelDefinitionInput } from './channel-definition';
+export { getTopic } from './pubsub-stream';
+export type { TopicInfo } from './pubsub-stream';

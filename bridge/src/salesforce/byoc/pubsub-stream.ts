@@ -66,6 +66,15 @@ interface FetchResponse {
 
 interface PubSubService extends grpc.Client {
     Subscribe(metadata: grpc.Metadata): grpc.ClientDuplexStream<unknown, FetchResponse>;
+    GetTopic(
+        request: { topicName: string },
+        metadata: grpc.Metadata,
+        options: grpc.CallOptions,
+        callback: (
+            error: grpc.ServiceError | null,
+            answer?: { topicName?: string; canSubscribe?: boolean; schemaId?: string }
+        ) => void
+    ): void;
     GetSchema(
         request: { schemaId: string },
         metadata: grpc.Metadata,
@@ -117,7 +126,10 @@ function flatten(record: Record<string, unknown>): Record<string, unknown> {
 
 const UNAUTHENTICATED = grpc.status.UNAUTHENTICATED;
 
-export function openPubSubStream(options: PubSubStreamOptions): PubSubStream {
+type Connection = Pick<PubSubStreamOptions, 'endpoint' | 'transport' | 'accessToken' | 'instanceUrl' | 'orgId'>;
+
+/** A client of the PubSub service and the call metadata that authenticates the bridge (the proto's headers). */
+function connect(options: Connection): { client: PubSubService; metadata: grpc.Metadata } {
     const Service = pubSubService();
     const credentials =
         options.transport === 'plaintext'
@@ -137,6 +149,43 @@ export function openPubSubStream(options: PubSubStreamOptions): PubSubStream {
     metadata.set('accesstoken', options.accessToken);
     metadata.set('instanceurl', options.instanceUrl);
     metadata.set('tenantid', options.orgId);
+    return { client, metadata };
+}
+
+export interface TopicInfo {
+    topicName: string;
+    /** The user behind the token may subscribe (read access to the platform event). */
+    canSubscribe: boolean;
+    schemaId: string;
+}
+
+/**
+ * `GetTopic` (pubsub_api.proto): whether the topic exists and this token may subscribe to it, without opening a
+ * subscription (the operator's `doctor`). Rejects with the gRPC error (its `code`: UNAUTHENTICATED, NOT_FOUND,
+ * UNAVAILABLE, DEADLINE_EXCEEDED…).
+ */
+export function getTopic(options: Connection & { topic: string; deadlineMs: number }): Promise<TopicInfo> {
+    const { client, metadata } = connect(options);
+    return new Promise<TopicInfo>((resolve, reject) => {
+        client.GetTopic(
+            { topicName: options.topic },
+            metadata,
+            { deadline: Date.now() + options.deadlineMs },
+            (error, answer) => {
+                if (error) reject(error);
+                else
+                    resolve({
+                        topicName: answer?.topicName ?? options.topic,
+                        canSubscribe: answer?.canSubscribe === true,
+                        schemaId: answer?.schemaId ?? ''
+                    });
+            }
+        );
+    }).finally(() => client.close());
+}
+
+export function openPubSubStream(options: PubSubStreamOptions): PubSubStream {
+    const { client, metadata } = connect(options);
     const schemas = new Map<string, Promise<avro.Type>>();
     let stopped = false;
 
