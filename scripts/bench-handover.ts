@@ -123,7 +123,7 @@ interface IdleFigures {
 }
 
 const IDLE_LINE =
-    /idle with (\d+) open handovers \(chat (?:streams|long polls) open on the emulator: (\d+)\): .* = ([\d.]+) KB per handover; the last \d+ opened added [\d.]+ KB RSS and ([\d.]+) KB of JavaScript heap each; CPU ([\d.]+) %/;
+    /idle with (\d+) open handovers \(chat (?:streams|long polls) open on the emulator: (\d+)\): .* = (-?[\d.]+) KB per handover; the last \d+ opened added -?[\d.]+ KB RSS and (-?[\d.]+) KB of JavaScript heap each; CPU (-?[\d.]+) %/;
 
 /** Runs this benchmark once with `--chat chat` in a process of its own (nothing shared with the other run). */
 function runIdleFor(chat: ChatApi): Promise<IdleFigures> {
