@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { tractEvent } from '../emulators/haptik';
 import { eventually } from '../support/eventually';
 import {
@@ -11,6 +11,7 @@ import {
 } from '../handover/harness';
 import type { HandoverSandbox } from '../handover/harness';
 import type { EnhancedChatEmulator } from '../emulators/enhanced-chat/enhanced-chat-emulator';
+import { photoMessage, sha256 } from './attachment-helpers';
 
 /**
  * Attachments both ways (issue 18), end to end over the emulators: a user's photo or document reaches the
@@ -23,27 +24,6 @@ import type { EnhancedChatEmulator } from '../emulators/enhanced-chat/enhanced-c
 const PUBLIC_URL = 'https://bridge.example.test';
 const SENT_AS_LINK = (name: string): string =>
     `Your file ${name} could not be attached in the chat, so the agent received a link to it. Nothing is lost.`;
-
-/** A TRACT message whose body is an image card (how a channel's photo arrives; user-files.ts). */
-function photoMessage(userId: string, messageId: number, imageUrl: string, title: string): Record<string, unknown> {
-    return {
-        user_id: userId,
-        message_id: messageId,
-        conversation_number: 1,
-        message_body: JSON.stringify({
-            text: '',
-            type: 'CAROUSEL',
-            data: {
-                items: [{ thumbnail: { image: imageUrl }, title, sub_title: '', description: '', actionables: [] }]
-            }
-        }),
-        sender: 'ceu',
-        timestamp: '2026-11-25T10:01:00.000Z',
-        metadata: ''
-    };
-}
-
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 /** Reads a signed link through the bridge (the link names BRIDGE_PUBLIC_URL; the test reaches the bridge directly). */
 async function openLink(sandbox: HandoverSandbox, link: string): Promise<Response> {

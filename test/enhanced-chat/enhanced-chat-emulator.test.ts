@@ -183,11 +183,12 @@ describe('Enhanced Chat emulator: the /file route (issue 18)', () => {
         return body;
     };
     const entry = { esDeveloperName: ES_NAME, message: { id: MESSAGE_ID, fileId: 'f-1', text: 'the box' } };
-    const upload = (body: FormData | string, token = accessToken) =>
+    const upload = (body: FormData | string, token = accessToken, signal?: AbortSignal) =>
         fetch(`${emulator.url}/iamessage/api/v2/conversation/${CONVERSATION}/file`, {
             method: 'POST',
             headers: { Authorization: `Bearer ${token}` },
-            body
+            body,
+            ...(signal === undefined ? {} : { signal })
         });
 
     it('takes a multipart upload (202) and records it once, with an Attachments entry from the end user', async () => {
@@ -212,6 +213,34 @@ describe('Enhanced Chat emulator: the /file route (issue 18)', () => {
         emulator.setUploads(false);
         expect((await upload(form(entry, { data: Buffer.from('x'), type: 'image/png' }))).status).toBe(403);
         expect(emulator.filesFrom(CONVERSATION)).toEqual([]);
+    });
+
+    it('holds an upload for a client that dies mid-call: cut off half-way nothing is stored; taken, no answer comes', async () => {
+        const png = { data: Buffer.from('89504e470d0a1a0a', 'hex'), type: 'image/png' };
+        // Half-way: the emulator stops reading once part of the file is in, and never answers.
+        emulator.failNext(1, { on: 'file', stall: 'upload' });
+        const halfway = new AbortController();
+        const cut = upload(
+            form(entry, { data: Buffer.alloc(256 * 1024, 1), type: 'image/png' }),
+            accessToken,
+            halfway.signal
+        ).catch((error: unknown) => error);
+        await emulator.waitFor((e) => e.stats.stalledUploads === 1);
+        halfway.abort();
+        expect(await cut).toHaveProperty('name', 'AbortError');
+        expect(emulator.filesFrom(CONVERSATION)).toEqual([]);
+
+        // Taken, never answered: the agent has the file; its repeat under the same id is answered, not stored again.
+        emulator.failNext(1, { on: 'file', stall: 'answer' });
+        const taken = new AbortController();
+        const lost = upload(form(entry, png), accessToken, taken.signal).catch((error: unknown) => error);
+        await emulator.waitFor((e) => e.stats.stalledUploads === 2);
+        expect(emulator.filesFrom(CONVERSATION)).toHaveLength(1);
+        taken.abort();
+        expect(await lost).toHaveProperty('name', 'AbortError');
+        expect((await upload(form(entry, png))).status).toBe(202);
+        expect(emulator.filesFrom(CONVERSATION)).toHaveLength(1);
+        expect(emulator.requests.filter((r) => r.path.endsWith('/file')).map((r) => r.status)).toEqual([-1, -1, 202]);
     });
 
     it('answers 400 to a JSON body, a missing messageEntry or file, and 401 without the token', async () => {

@@ -254,3 +254,41 @@ describe('Enhanced Chat files', () => {
         expect(elsewhere.code).toBe('bridge_files_host_refused');
     });
 });
+
+describe('Enhanced Chat files served by an instance that does not read the chat', () => {
+    let h: Harness | undefined;
+
+    afterEach(async () => {
+        await h?.close();
+        h = undefined;
+    });
+
+    const continuations = (harness: Harness): number =>
+        harness.emulator.requests.filter((r) => r.path.endsWith('/authorization/continuation-access-token')).length;
+
+    it('serves the file with the stored token and keeps nothing behind: no token renewals of its own afterwards', async () => {
+        // Tokens live 2 s here: a session kept by the serving adapter would renew within that.
+        h = await startHarness({ tokenTtlMs: 2000 });
+        const state = await h.adapter.open(openRequest('ho-elsewhere'));
+        const conversation = (state.data as { conversationId: string }).conversationId;
+        h.emulator.accept(conversation, 'Asha');
+        const label = Buffer.from('%PDF-1.7 label served elsewhere');
+        const sent = h.emulator.agentAttachment(conversation, {
+            name: 'label.pdf',
+            mimeType: 'application/pdf',
+            data: label
+        });
+        await h.recorder.waitFor((e) => e.type === 'agent_attachment', 'ho-elsewhere');
+
+        // Another instance (its own adapter, the chat's stored state) serves the user's link.
+        const elsewhere = h.newAdapter();
+        const opened = await elsewhere.adapter.openAttachment!('ho-elsewhere', state, { url: sent.url });
+        expect(await readAll(opened.body)).toEqual(label);
+
+        // The instance reading the chat stops; from here on a renewal could only be the serving instance's.
+        await h.adapter.close();
+        const before = continuations(h);
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        expect(continuations(h)).toBe(before);
+    });
+});

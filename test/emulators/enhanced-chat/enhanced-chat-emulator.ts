@@ -16,7 +16,9 @@
  * call, the event stream and the continuation-token endpoint alike. The continuation-token endpoint
  * takes a still-valid token and issues a token for the same subject with a lifetime of its own; whether
  * Salesforce's continuation token does that ("doesn't extend the JWT expiration") is to be checked in a
- * real org.
+ * real org. A message or file whose id the conversation already has (entries share one id space) is answered
+ * 202 and not stored or streamed again: the bridge's retries under the same id rely on that, and Salesforce
+ * documents no such idempotency for message ids (to be checked in a real org, like the continuation token).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
@@ -110,6 +112,13 @@ export type EnhancedChatFailure = {
     | { resetConnection: true }
     /** Handles the call, then drops the connection instead of answering (the client cannot know it worked). */
     | { dropResponse: true }
+    /**
+     * File uploads only, for a client that dies mid-call: `upload` reads the body until part of the file is in,
+     * then stops reading and never answers (the upload hangs half-way; nothing is stored); `answer` takes the
+     * file (stored, streamed to the agent) and then never answers. Either way the connection stays open until
+     * the client goes (`stats.stalledUploads` counts the stalls begun).
+     */
+    | { on: 'file'; stall: 'upload' | 'answer' }
 );
 
 export type SessionStatus = 'Waiting' | 'Active' | 'Ended';
@@ -159,6 +168,8 @@ export interface EnhancedChatEmulator extends AgentConsole {
         throttled: number;
         sseConnections: number;
         activeStreams: number;
+        /** Uploads held by a `stall` failure so far (failNext). */
+        stalledUploads: number;
     };
     waitFor<T>(probe: (emulator: EnhancedChatEmulator) => T | undefined | false, timeoutMs?: number): Promise<T>;
     /** Turns the deployment's end-user uploads on or off. */
@@ -239,6 +250,8 @@ const UUID_LOWER = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 const b64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 const sameOrg = (a: string, b: string): boolean => a.slice(0, 15) === b.slice(0, 15);
 const DEFAULT_UPLOAD_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'application/pdf', 'text/plain'];
+/** How much of an upload a `stall: 'upload'` reads before it stops: the entry and the start of the file. */
+const STALL_AFTER_BYTES = 32 * 1024;
 const FILE_PATH = /^\/iamessage\/api\/v2\/conversation\/([^/]+)\/file$/;
 const ATTACHMENT_PATH = /^\/iamessage\/api\/v2\/conversation\/([^/]+)\/attachments\/([^/]+)$/;
 const agentSubject = (name: string): string =>
@@ -257,7 +270,7 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
     const streams = new Set<StreamConnection>();
     const failures: EnhancedChatFailure[] = [];
     const requests: RecordedChatRequest[] = [];
-    const stats = { tokensIssued: 0, throttled: 0, sseConnections: 0, activeStreams: 0 };
+    const stats = { tokensIssued: 0, throttled: 0, sseConnections: 0, activeStreams: 0, stalledUploads: 0 };
     let available = true;
     let waitSeconds: number | undefined = 30;
     let queuePosition: number | undefined;
@@ -596,6 +609,19 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
             req.pipe(parser);
         });
 
+    /** Reads an upload until part of the file is in, then stops reading: it hangs half-way, never parsed or stored. */
+    const stallMidUpload = (req: IncomingMessage): void => {
+        let received = 0;
+        const onData = (chunk: Buffer): void => {
+            received += chunk.length;
+            if (received < STALL_AFTER_BYTES) return;
+            req.off('data', onData);
+            req.pause();
+            stats.stalledUploads += 1;
+        };
+        req.on('data', onData);
+    };
+
     /** POST …/conversation/{id}/file: one file and its `messageEntry`, as documented (202, 413, 415). */
     const uploadFile = async (req: IncomingMessage, conversationId: string): Promise<[number, unknown]> => {
         let conv: Conversation;
@@ -883,6 +909,11 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
                 record(failure.status);
                 return send(res, failure.status, { code: 'SERVICE_UNAVAILABLE', message: 'Injected failure' });
             }
+            if (failure && 'stall' in failure && failure.stall === 'upload') {
+                record(-1);
+                stallMidUpload(req);
+                return;
+            }
             try {
                 if (attachmentRoute !== null) {
                     const id = decodeURIComponent(attachmentRoute[2] ?? '');
@@ -894,6 +925,12 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
                     // The file is stored; the client never hears so (it must send it again, under the same id).
                     record(-1);
                     req.socket.destroy();
+                    return;
+                }
+                if (failure && 'stall' in failure) {
+                    // The file is stored; the answer never comes (the client waits until it gives up or dies).
+                    record(-1);
+                    stats.stalledUploads += 1;
                     return;
                 }
                 record(status);
@@ -986,7 +1023,9 @@ export async function startEnhancedChatEmulator(options: EnhancedChatEmulatorOpt
                         const count = typeof data.count === 'number' ? data.count : 1;
                         const on = typeof data.on === 'string' ? (data.on as EnhancedChatFailure['on']) : undefined;
                         const scope = on === undefined ? {} : { on };
-                        if (data.resetConnection === true)
+                        if (data.stall === 'upload' || data.stall === 'answer')
+                            emulator.failNext(count, { on: 'file', stall: data.stall });
+                        else if (data.resetConnection === true)
                             emulator.failNext(count, { ...scope, resetConnection: true });
                         else if (data.dropResponse === true) emulator.failNext(count, { ...scope, dropResponse: true });
                         else {

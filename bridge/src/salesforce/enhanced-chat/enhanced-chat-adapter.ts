@@ -160,11 +160,11 @@ export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): 
         delete session.renewTimer;
     };
 
-    /** Keeps an idle chat's token alive: renews it (same subject) while it is still valid. */
+    /** Keeps an idle chat's token alive: renews it (same subject) while it is still valid; only a session kept here. */
     function scheduleRenewal(session: AdapterSession): void {
         stopRenewal(session);
         const at = renewAt(session);
-        if (Number.isNaN(at) || closed) return;
+        if (Number.isNaN(at) || closed || sessions.get(session.handoverId) !== session) return;
         session.renewTimer = setTimeout(
             () => {
                 delete session.renewTimer;
@@ -210,17 +210,19 @@ export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): 
         return session.renewing;
     };
 
+    const newSession = (handoverId: string, state: ChatSessionState): AdapterSession => ({
+        handoverId,
+        data: readData(handoverId, state),
+        cursor: state.cursor,
+        stateChanged: false,
+        limiter: createWindowLimiter(messageRate, windowMs, now),
+        sendTail: Promise.resolve()
+    });
+
     const sessionFor = (handoverId: string, state: ChatSessionState): AdapterSession => {
         const known = sessions.get(handoverId);
         if (known) return known;
-        const session: AdapterSession = {
-            handoverId,
-            data: readData(handoverId, state),
-            cursor: state.cursor,
-            stateChanged: false,
-            limiter: createWindowLimiter(messageRate, windowMs, now),
-            sendTail: Promise.resolve()
-        };
+        const session = newSession(handoverId, state);
         sessions.set(handoverId, session);
         scheduleRenewal(session);
         return session;
@@ -378,7 +380,9 @@ export function createEnhancedChatAdapter(options: EnhancedChatAdapterOptions): 
 
         async openAttachment(handoverId, state, attachment, signal) {
             assertOpen();
-            const session = sessionFor(handoverId, state);
+            // Any instance serves a file link, also for a chat it does not read or one that ended: such a chat's
+            // session serves this call only and is not kept (kept, its token would be renewed here for good).
+            const session = sessions.get(handoverId) ?? newSession(handoverId, state);
             return withToken(session, (token) => client.openFile(token, attachment.url, signal));
         },
 
