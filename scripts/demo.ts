@@ -267,8 +267,11 @@ async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
         });
         check(reply.status === 200, `TRACT message answered ${reply.status}`);
         say('  user sends:   a photo "crushed-box.png" with "This is how it arrived"');
-        if (chatApi === 'enhanced') {
-            const file = await until('the photo in the chat', () => sandbox.enhancedChat.filesFrom(conversationId)[0]);
+        // Enhanced Chat and BYOC take the user's upload; Live Agent has none (a link and a note instead).
+        const uploads =
+            chatApi === 'enhanced' ? sandbox.enhancedChat : chatApi === 'byoc' ? sandbox.byoc.interactions : undefined;
+        if (uploads !== undefined) {
+            const file = await until('the photo in the chat', () => uploads.filesFrom(conversationId)[0]);
             const caption = await until('the caption in the chat', () =>
                 chat.messagesFrom(conversationId).find((m) => m.text === 'This is how it arrived')
             );
@@ -276,9 +279,11 @@ async function play(sandbox: Sandbox<AgentConsole>): Promise<void> {
                 `  agent sees:   "${caption.text}", then the file ${file.name} (${file.contentType}, ${file.size} bytes)`
             );
             say(
-                '                (downloaded from an allowed host, streamed into the chat: POST .../conversation/{id}/file)'
+                chatApi === 'byoc'
+                    ? '                (downloaded from an allowed host, streamed to the channel: an AttachmentInteraction, POST /api/v1/interactions)'
+                    : '                (downloaded from an allowed host, streamed into the chat: POST .../conversation/{id}/file)'
             );
-            sandbox.enhancedChat.agentAttachment(
+            uploads.agentAttachment(
                 conversationId,
                 { name: 'how-to-pack.png', mimeType: 'image/png', data: PNG },
                 'Pack it like this; the return label is on its way'

@@ -12,8 +12,17 @@ import type { BridgeProcessOptions } from '../../scripts/bridge-process';
  */
 const ROOT = path.resolve(__dirname, '..', '..');
 
-export async function compileBridgeProcess(): Promise<string> {
-    const outDir = await mkdtemp(path.join(tmpdir(), 'bridge-process-'));
+export function compileBridgeProcess(): Promise<string> {
+    return compileScript('bridge-process.ts');
+}
+
+/**
+ * Builds one of scripts/ (and what it imports) into a fresh folder; answers the built file's path. `under`
+ * is where that folder goes (default the system's temporary directory): the demo's emulators find their
+ * certificates and proto relative to a build one level below the project, as in dist/.
+ */
+export async function compileScript(file: string, under = tmpdir()): Promise<string> {
+    const outDir = await mkdtemp(path.join(under, `${path.basename(file, '.ts')}-`));
     const tsconfig = path.join(outDir, 'tsconfig.json');
     await writeFile(
         tsconfig,
@@ -28,7 +37,7 @@ export async function compileBridgeProcess(): Promise<string> {
                 typeRoots: [path.join(ROOT, 'node_modules', '@types')],
                 incremental: false
             },
-            files: [path.join(ROOT, 'scripts', 'bridge-process.ts')],
+            files: [path.join(ROOT, 'scripts', file)],
             include: []
         })
     );
@@ -40,7 +49,7 @@ export async function compileBridgeProcess(): Promise<string> {
             maxBuffer: 16 * 1024 * 1024
         }
     );
-    return path.join(outDir, 'scripts', 'bridge-process.js');
+    return path.join(outDir, 'scripts', file.replace(/\.ts$/, '.js'));
 }
 
 export interface BridgeProcess {
