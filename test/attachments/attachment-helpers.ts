@@ -32,6 +32,10 @@ export function photoMessage(
     };
 }
 
+/** The user's notice when a file went to the agent as a link (notices: fileSentAsLink, English). */
+export const SENT_AS_LINK = (name: string): string =>
+    `Your file ${name} could not be attached in the chat, so the agent received a link to it. Nothing is lost.`;
+
 export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 const BRIEFING = 'Conversation with the bot before this chat:';

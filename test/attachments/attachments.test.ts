@@ -11,7 +11,7 @@ import {
 } from '../handover/harness';
 import type { HandoverSandbox } from '../handover/harness';
 import type { EnhancedChatEmulator } from '../emulators/enhanced-chat/enhanced-chat-emulator';
-import { photoMessage, sha256 } from './attachment-helpers';
+import { photoMessage, SENT_AS_LINK, sha256 } from './attachment-helpers';
 
 /**
  * Attachments both ways (issue 18), end to end over the emulators: a user's photo or document reaches the
@@ -22,8 +22,6 @@ import { photoMessage, sha256 } from './attachment-helpers';
  */
 
 const PUBLIC_URL = 'https://bridge.example.test';
-const SENT_AS_LINK = (name: string): string =>
-    `Your file ${name} could not be attached in the chat, so the agent received a link to it. Nothing is lost.`;
 
 /** Reads a signed link through the bridge (the link names BRIDGE_PUBLIC_URL; the test reaches the bridge directly). */
 async function openLink(sandbox: HandoverSandbox, link: string): Promise<Response> {

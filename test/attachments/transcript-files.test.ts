@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { tractEvent } from '../emulators/haptik';
 import type { EnhancedChatEmulator } from '../emulators/enhanced-chat/enhanced-chat-emulator';
 import type { SfRecord } from '../emulators/salesforce';
 import { eventually } from '../support/eventually';
 import { requestAgent, startHandoverSandbox, waitForState, waitForText } from '../handover/harness';
 import type { HandoverSandbox } from '../handover/harness';
+import { photoMessage, sha256 } from './attachment-helpers';
 
 /**
  * BRIDGE_TRANSCRIPT_FILES=link (issue 18, item 4), end to end over the emulators: when the conversation is
@@ -13,27 +14,6 @@ import type { HandoverSandbox } from '../handover/harness';
  * chat's credentials); exactly once, also when a gateway's 502 hides that Salesforce saved it; and a file that is
  * gone by then is given up at once, the transcript saying it was not attached and why.
  */
-
-/** A TRACT message whose body is an image card (how a channel's photo arrives; user-files.ts). */
-function photoMessage(userId: string, messageId: number, imageUrl: string, title: string): Record<string, unknown> {
-    return {
-        user_id: userId,
-        message_id: messageId,
-        conversation_number: 1,
-        message_body: JSON.stringify({
-            text: '',
-            type: 'CAROUSEL',
-            data: {
-                items: [{ thumbnail: { image: imageUrl }, title, sub_title: '', description: '', actionables: [] }]
-            }
-        }),
-        sender: 'ceu',
-        timestamp: '2026-11-25T10:01:00.000Z',
-        metadata: ''
-    };
-}
-
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 let sandbox: HandoverSandbox;
 

@@ -6,7 +6,7 @@
  * an image or a named link the bridge serves itself, fetched without credentials unless the org asks for them,
  * and gone once Salesforce's link has expired.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { InteractionServiceEmulator } from '../emulators/byoc';
 import { eventually } from '../support/eventually';
 import {
@@ -18,33 +18,11 @@ import {
     waitForText
 } from '../handover/harness';
 import type { HandoverSandbox } from '../handover/harness';
+import { photoMessage, SENT_AS_LINK, sha256 } from '../attachments/attachment-helpers';
 
 const PUBLIC_URL = 'https://bridge.example.test';
 /** The channel's limit in this org (Salesforce's is 25 MB): under the bridge's own 1 MiB, so Salesforce refuses. */
 const CHANNEL_MAX_BYTES = 512 * 1024;
-const SENT_AS_LINK = (name: string): string =>
-    `Your file ${name} could not be attached in the chat, so the agent received a link to it. Nothing is lost.`;
-
-/** A TRACT message whose body is an image card (how a channel's photo arrives; user-files.ts). */
-function photoMessage(userId: string, messageId: number, imageUrl: string, title: string): Record<string, unknown> {
-    return {
-        user_id: userId,
-        message_id: messageId,
-        conversation_number: 1,
-        message_body: JSON.stringify({
-            text: '',
-            type: 'CAROUSEL',
-            data: {
-                items: [{ thumbnail: { image: imageUrl }, title, sub_title: '', description: '', actionables: [] }]
-            }
-        }),
-        sender: 'ceu',
-        timestamp: '2026-11-25T10:01:00.000Z',
-        metadata: ''
-    };
-}
-
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 describe('attachments both ways (BYOC)', () => {
     let sandbox: HandoverSandbox;

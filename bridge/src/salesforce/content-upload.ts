@@ -5,7 +5,7 @@
  * written as the file streams in, never held whole (the JSON form would need it all, base64, within 37.5 MB).
  * A streamed body can be sent once: the caller's retry starts from a new download.
  */
-import { safeFileName } from '../files/file-names';
+import { multipartBody } from './multipart-upload';
 
 export interface NewFileVersion {
     /** What Salesforce shows as the file's name. */
@@ -20,35 +20,17 @@ export interface NewFileVersion {
     body: AsyncIterable<Uint8Array>;
 }
 
-/** A quoted multipart parameter value: no quotes, backslashes or line breaks can break out of it. */
-function quoted(value: string): string {
-    return `"${value.replace(/["\\\r\n]/g, '_')}"`;
-}
-
 /** The multipart body; `failed` learns an error of the file's own stream (it says what really went wrong). */
-export async function* contentVersionBody(
+export function contentVersionBody(
     boundary: string,
     fields: Record<string, string>,
     file: Pick<NewFileVersion, 'fileName' | 'contentType' | 'body'>,
     failed: (error: unknown) => void
 ): AsyncGenerator<Uint8Array> {
-    const name = safeFileName(file.fileName);
-    const type = /^[\w.+-]+\/[\w.+-]+$/.test(file.contentType) ? file.contentType : 'application/octet-stream';
-    yield Buffer.from(
-        `--${boundary}\r\n` +
-            'Content-Disposition: form-data; name="entity_content"\r\n' +
-            'Content-Type: application/json\r\n\r\n' +
-            `${JSON.stringify(fields)}\r\n` +
-            `--${boundary}\r\n` +
-            `Content-Disposition: form-data; name="VersionData"; filename=${quoted(name)}\r\n` +
-            `Content-Type: ${type}\r\n\r\n`,
-        'utf8'
+    return multipartBody(
+        boundary,
+        { part: 'entity_content', value: fields },
+        { part: 'VersionData', ...file, extendedName: false },
+        failed
     );
-    try {
-        for await (const chunk of file.body) yield chunk;
-    } catch (error) {
-        failed(error);
-        throw error;
-    }
-    yield Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
 }

@@ -1,7 +1,7 @@
 /**
  * A `multipart/form-data` body of one JSON part and one file part, written as the file streams in (issue 18):
  * Enhanced Chat's `/file` (parts `messageEntry` + `fileData`) and BYOC's `/interactions` (parts `json` +
- * `attachments`) both take this shape. The file is never assembled in memory; a failure of its stream is
+ * `attachments`) and Salesforce's ContentVersion insert (`entity_content` + `VersionData`) all take this shape. The file is never assembled in memory; a failure of its stream is
  * reported through `failed` before the body errors, because fetch wraps it in a bare `TypeError: fetch failed`.
  */
 import { BridgeError } from '../core/errors';
@@ -13,6 +13,11 @@ export interface MultipartFilePart {
     fileName: string;
     contentType: string;
     body: AsyncIterable<Uint8Array>;
+    /**
+     * Also give the name as `filename*` (RFC 5987, UTF-8). Default true; Salesforce's REST blob insert is
+     * documented with `filename` alone, and gets only that.
+     */
+    extendedName?: boolean;
 }
 
 /** The BridgeError a stream raised inside fetch (fetch wraps it in `TypeError: fetch failed`). */
@@ -48,7 +53,7 @@ export async function* multipartBody(
             'Content-Type: application/json\r\n\r\n' +
             `${JSON.stringify(json.value)}\r\n` +
             `--${boundary}\r\n` +
-            `Content-Disposition: form-data; name="${file.part}"; filename=${quoted(name)}; filename*=UTF-8''${encodeURIComponent(name)}\r\n` +
+            `Content-Disposition: form-data; name="${file.part}"; filename=${quoted(name)}${file.extendedName === false ? '' : `; filename*=UTF-8''${encodeURIComponent(name)}`}\r\n` +
             `Content-Type: ${partContentType(file.contentType)}\r\n\r\n`,
         'utf8'
     );

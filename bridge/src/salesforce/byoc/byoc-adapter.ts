@@ -38,12 +38,11 @@ import {
 } from '../../store/byoc-events';
 import type { StoredByocEvent } from '../../store/byoc-events';
 import { getConversation } from '../../store/conversations';
-import { spoolFile } from '../../files/file-spool';
-import type { SpooledFile } from '../../files/file-spool';
 import type { ByocAuth } from './byoc-auth';
 import { mapByocEvent } from './event-mapping';
 import type { ByocEvent } from './event-mapping';
-import { DOCUMENTED_ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES } from './interaction-client';
+import { sendByocFile } from './byoc-files';
+import { DOCUMENTED_ATTACHMENT_TYPES } from './interaction-client';
 import type { HistoryEntry, InteractionClient } from './interaction-client';
 import { createOrgSubscription } from './org-subscription';
 import type { OrgSubscriptionOptions } from './org-subscription';
@@ -475,53 +474,12 @@ export function createByocAdapter(options: ByocAdapterOptions): ChatAdapter {
         async sendFile(handoverId, state, file, signal): Promise<void> {
             assertOpen();
             const data = attached.get(handoverId)?.data ?? readData(handoverId, state);
-            const tooLarge = (size: number | undefined) =>
-                new BridgeError('bridge_chat_file_too_large', 'the file is larger than BYOC attachments may be', {
-                    details: { handoverId, retryable: false, ...(size === undefined ? {} : { size }) }
-                });
-            if (!attachmentTypes.has(file.contentType.toLowerCase())) {
-                throw new BridgeError('bridge_chat_file_type_refused', 'BYOC attachments do not take this file type', {
-                    details: { handoverId, retryable: false }
-                });
-            }
-            if (file.contentLength !== undefined && file.contentLength > MAX_ATTACHMENT_BYTES) {
-                throw tooLarge(file.contentLength);
-            }
-            let spooled: SpooledFile | undefined;
-            let contentLength = file.contentLength;
-            let body = file.body;
-            if (contentLength === undefined) {
-                spooled = await spoolFile(file.body, MAX_ATTACHMENT_BYTES);
-                if (spooled === undefined) throw tooLarge(undefined);
-                contentLength = spooled.size;
-                body = spooled.open();
-            }
-            try {
-                if (contentLength === 0) {
-                    throw new BridgeError('bridge_chat_file_empty', 'an empty file cannot be attached', {
-                        details: { handoverId, retryable: false }
-                    });
-                }
-                await client.sendAttachment(
-                    data.endUserId,
-                    {
-                        id: toChatUuid('message', file.messageId),
-                        fileName: file.fileName,
-                        contentType: file.contentType,
-                        contentLength,
-                        body,
-                        ...(file.text === undefined ? {} : { text: file.text }),
-                        at: now()
-                    },
-                    signal
-                );
-            } catch (error) {
-                // 10073: an earlier try of this same file was taken (its answer was lost).
-                if (isBridgeError(error, 'bridge_chat_rejected') && error.details['code'] === 10073) return;
-                throw error;
-            } finally {
-                await spooled?.dispose();
-            }
+            await sendByocFile(
+                client,
+                { handoverId, endUserId: data.endUserId, attachmentTypes, at: now() },
+                file,
+                signal
+            );
         },
 
         openAttachment(_handoverId, _state, attachment, signal) {
